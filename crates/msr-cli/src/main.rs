@@ -1,0 +1,2 @@
+//! The `msr` binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! msr-engine (work in progress).

@@ -1,0 +1,1 @@
+//! msr-io (work in progress).

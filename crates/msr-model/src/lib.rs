@@ -1,0 +1,1 @@
+//! msr-model (work in progress).

@@ -1,0 +1,1 @@
+//! msr-rates (work in progress).
