@@ -168,8 +168,6 @@ pub fn run_block<const DETAIL: bool>(
         let bal = terms.bal[t];
         let pmt = terms.pmt[t];
         let roll = terms.roll[t];
-        let turnover_base = terms.turnover_base[t];
-        let refi_base = terms.refi_base[t];
         let new_adv_pi = terms.pi_advance[t];
         let cost_k = terms.count * p.cost_index[t];
 
@@ -179,12 +177,9 @@ pub fn run_block<const DETAIL: bool>(
 
         for l in 0..LANES {
             // §D.1 prepayment.
-            let turnover = turnover_base * (terms.lock_c * lock_m[l]).min(1.0);
-            let logistic = 1.0 / (1.0 + terms.refi_c * refi_m[l]);
-            let refi = refi_base * logistic * burn[l];
-            let cpr = (p.cpr_multiplier * (turnover + refi)).min(p.cpr_cap);
+            let cpr = terms.cpr(t, lock_m[l], refi_m[l], burn[l], p);
             let smm = smm_from_cpr(cpr);
-            burn[l] *= (terms.burn_c * burn_m[l]).min(1.0);
+            burn[l] *= terms.burn_step(burn_m[l]);
 
             // §D.3 transitions.
             let start = [pi[0][l], pi[1][l], pi[2][l], pi[3][l], pi[4][l], pi[5][l]];

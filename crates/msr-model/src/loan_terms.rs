@@ -53,6 +53,24 @@ pub struct LoanTerms {
 }
 
 impl LoanTerms {
+    /// CPR of month `t` (0-based index) of §D.1, given the path's market
+    /// factors for that month ([`crate::Market::factors`]) and the burnout factor
+    /// `burn = exp(−burnout·E_{t−1})`.
+    #[inline(always)]
+    pub fn cpr(&self, t: usize, lock_m: f64, refi_m: f64, burn: f64, p: &ModelParams) -> f64 {
+        let turnover = self.turnover_base[t] * (self.lock_c * lock_m).min(1.0);
+        let logistic = 1.0 / (1.0 + self.refi_c * refi_m);
+        let refi = self.refi_base[t] * logistic * burn;
+        (p.cpr_multiplier * (turnover + refi)).min(p.cpr_cap)
+    }
+
+    /// The burnout factor's monthly update: `exp(−burnout·max(ι,0))`, to multiply
+    /// into `burn` after month `t`'s CPR.
+    #[inline(always)]
+    pub fn burn_step(&self, burn_m: f64) -> f64 {
+        (self.burn_c * burn_m).min(1.0)
+    }
+
     /// Fill the terms for `loan` (reusing this value's allocations).
     pub fn prepare(&mut self, loan: &Loan, p: &ModelParams, fc_hazard: f64) {
         let n = loan.remaining_term as usize;

@@ -75,6 +75,13 @@ impl Market {
         market
     }
 
+    /// The market factors of path `p`, month index `t` (0-based), for scalar
+    /// callers: `(lock_m, refi_m, burn_m, r_pos, df)` as documented on the fields.
+    pub fn factors(&self, p: usize, t: usize) -> (f64, f64, f64, f64, f64) {
+        let k = t * self.padded + p;
+        (self.lock[k], self.refi[k], self.burn[k], self.r_pos[k], self.df[k])
+    }
+
     /// Months covered.
     pub fn months(&self) -> usize {
         self.months
