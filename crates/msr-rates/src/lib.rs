@@ -1,7 +1,38 @@
 //! Market data for msr-engine: the initial zero curve (MODEL.md §C.1), the
 //! exact-fit Hull–White path generator (§C.2), the static path (§C.3) and curve
 //! shocks (§C.4). This crate knows nothing about loans.
+//!
+//! The usual entry point is [`RateModel`]: build it from the configuration,
+//! draw the normals once with [`NormalGenerator`], then generate the base and
+//! every shocked path set from those same [`Normals`]:
+//!
+//! ```
+//! use msr_core::config::Config;
+//! use msr_rates::{NormalGenerator, RateModel};
+//!
+//! let config = Config::default();
+//! let base = RateModel::from_config(&config.curve, &config.hull_white, &config.mortgage_rate)?;
+//! let normals = NormalGenerator::from_config(&config.valuation).normals(256, 360);
+//! let paths = base.paths(&normals, 360);
+//! let up = base.shocked_parallel(0.0025).paths(&normals, 360);
+//! assert_eq!(paths.num_paths(), 256);
+//! assert!(up.short_rate[[0, 0]] > paths.short_rate[[0, 0]]);
+//! # Ok::<(), msr_rates::RateError>(())
+//! ```
+//!
+//! Determinism: path `p` is a pure function of `(inputs, seed, p)`; nothing is
+//! reduced across paths, so results do not depend on the thread count.
 
+pub mod curve;
+pub mod error;
+pub mod hull_white;
+pub mod model;
+pub mod normals;
 pub mod paths;
 
+pub use curve::{key_rate_weight, ZeroCurve, KEY_RATE_TENORS};
+pub use error::RateError;
+pub use hull_white::{hull_white_paths, static_path, HullWhiteModel, PathGenerator, DT};
+pub use model::RateModel;
+pub use normals::{NormalGenerator, Normals};
 pub use paths::{PathError, PathSet};

@@ -72,10 +72,19 @@ impl PathSet {
             ("discount", &discount),
         ] {
             if let Some(((p, t), &v)) = arr.indexed_iter().find(|(_, v)| !v.is_finite()) {
-                return Err(PathError::NonFinite { path: p, month: t + 1, what, value: v });
+                return Err(PathError::NonFinite {
+                    path: p,
+                    month: t + 1,
+                    what,
+                    value: v,
+                });
             }
         }
-        Ok(PathSet { short_rate, mortgage_rate, discount })
+        Ok(PathSet {
+            short_rate,
+            mortgage_rate,
+            discount,
+        })
     }
 
     /// Number of paths `P`.
@@ -94,7 +103,10 @@ impl PathSet {
     /// [`PathError::TooShort`] when they do not.
     pub fn require_months(&self, need: usize) -> Result<(), PathError> {
         if self.months() < need {
-            Err(PathError::TooShort { have: self.months(), need })
+            Err(PathError::TooShort {
+                have: self.months(),
+                need,
+            })
         } else {
             Ok(())
         }
