@@ -127,7 +127,10 @@ pub struct HullWhite {
 
 impl Default for HullWhite {
     fn default() -> Self {
-        HullWhite { a: 0.03, sigma: 0.009 }
+        HullWhite {
+            a: 0.03,
+            sigma: 0.009,
+        }
     }
 }
 
@@ -185,7 +188,9 @@ impl Default for Prepay {
             burnout: 0.02,
             refi_fico: 0.3,
             cpr_cap: 0.95,
-            seasonality: vec![0.80, 0.85, 0.95, 1.00, 1.05, 1.10, 1.10, 1.10, 1.05, 1.00, 1.00, 1.00],
+            seasonality: vec![
+                0.80, 0.85, 0.95, 1.00, 1.05, 1.10, 1.10, 1.10, 1.05, 1.00, 1.00, 1.00,
+            ],
             cpr_multiplier: 1.0,
         }
     }
@@ -320,7 +325,14 @@ pub struct CostAnnual {
 
 impl Default for CostAnnual {
     fn default() -> Self {
-        CostAnnual { c: 80.0, d30: 280.0, d60: 480.0, d90: 800.0, d120: 1100.0, fc: 1600.0 }
+        CostAnnual {
+            c: 80.0,
+            d30: 280.0,
+            d60: 480.0,
+            d90: 800.0,
+            d120: 1100.0,
+            fc: 1600.0,
+        }
     }
 }
 
@@ -594,7 +606,10 @@ pub struct Tape {
 
 impl Default for Tape {
     fn default() -> Self {
-        Tape { columns: BTreeMap::new(), max_reject_share: 0.01 }
+        Tape {
+            columns: BTreeMap::new(),
+            max_reject_share: 0.01,
+        }
     }
 }
 
@@ -623,9 +638,8 @@ impl Config {
     /// [`ConfigError::Parse`] for bad TOML, unknown keys or wrong types;
     /// [`ConfigError::Invalid`] for values out of range.
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            ConfigError::Parse(e.to_string().lines().collect::<Vec<_>>().join(" "))
-        })?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse(e.to_string().lines().collect::<Vec<_>>().join(" ")))?;
         config.validate()?;
         Ok(config)
     }
@@ -637,7 +651,9 @@ impl Config {
 
     /// Calendar month (1..=12) of the valuation date.
     pub fn as_of_month(&self) -> u32 {
-        parse_date(&self.valuation.as_of).map(|(_, m, _)| m).unwrap_or(1)
+        parse_date(&self.valuation.as_of)
+            .map(|(_, m, _)| m)
+            .unwrap_or(1)
     }
 
     /// Check every value range, naming the key on failure.
@@ -647,14 +663,22 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let v = &self.valuation;
         if parse_date(&v.as_of).is_none() {
-            return Err(invalid("valuation.as_of", &v.as_of, "must be a date YYYY-MM-DD"));
+            return Err(invalid(
+                "valuation.as_of",
+                &v.as_of,
+                "must be a date YYYY-MM-DD",
+            ));
         }
         finite("valuation.oas", v.oas)?;
         if !(-1.0..=1.0).contains(&v.oas) {
             return Err(invalid("valuation.oas", v.oas, "must be within [-1, 1]"));
         }
         if v.num_paths == 0 || v.num_paths > 1_000_000 {
-            return Err(invalid("valuation.num_paths", v.num_paths, "must be 1..=1000000"));
+            return Err(invalid(
+                "valuation.num_paths",
+                v.num_paths,
+                "must be 1..=1000000",
+            ));
         }
 
         let c = &self.curve;
@@ -681,7 +705,11 @@ impl Config {
         }
         for (k, &z) in c.zero_rates.iter().enumerate() {
             if !z.is_finite() || z.abs() > 1.0 {
-                return Err(invalid(&format!("curve.zero_rates[{k}]"), z, "must be finite, |z| ≤ 1"));
+                return Err(invalid(
+                    &format!("curve.zero_rates[{k}]"),
+                    z,
+                    "must be finite, |z| ≤ 1",
+                ));
             }
         }
 
@@ -734,7 +762,14 @@ impl Config {
         }
         nonneg("credit.roll_multiplier", cr.roll_multiplier)?;
         let rows: [(&str, &[(&str, f64)]); 6] = [
-            ("D30", &[("cure30", cr.cure30), ("roll30", cr.roll30), ("pp30", cr.pp30)]),
+            (
+                "D30",
+                &[
+                    ("cure30", cr.cure30),
+                    ("roll30", cr.roll30),
+                    ("pp30", cr.pp30),
+                ],
+            ),
             ("D60", &[("cure60", cr.cure60), ("roll60", cr.roll60)]),
             ("D90", &[("cure90", cr.cure90), ("roll90", cr.roll90)]),
             (
@@ -772,22 +807,37 @@ impl Config {
                 return Err(invalid(key, months, "must be ≥ 1 month"));
             }
             if cr.reinstate + 1.0 / months > 1.0 + 1e-12 {
-                return Err(invalid(key, months, "reinstate + 1/fc_months must be at most 1"));
+                return Err(invalid(
+                    key,
+                    months,
+                    "reinstate + 1/fc_months must be at most 1",
+                ));
             }
         }
         for s in &cr.judicial_states {
             if !is_state_code(s) {
-                return Err(invalid("credit.judicial_states", s, "must be 2-letter postal codes"));
+                return Err(invalid(
+                    "credit.judicial_states",
+                    s,
+                    "must be 2-letter postal codes",
+                ));
             }
         }
 
         let sv = &self.servicing;
         for (k, x) in sv.cost_annual.by_state().iter().enumerate() {
-            nonneg(&format!("servicing.cost_annual.{}", DqState::ALL[k].code()), *x)?;
+            nonneg(
+                &format!("servicing.cost_annual.{}", DqState::ALL[k].code()),
+                *x,
+            )?;
         }
         finite("servicing.cost_inflation", sv.cost_inflation)?;
         if sv.cost_inflation <= -1.0 {
-            return Err(invalid("servicing.cost_inflation", sv.cost_inflation, "must be > -1"));
+            return Err(invalid(
+                "servicing.cost_inflation",
+                sv.cost_inflation,
+                "must be > -1",
+            ));
         }
         nonneg("servicing.float_days", sv.float_days)?;
         nonneg("servicing.escrow_hold_months", sv.escrow_hold_months)?;
@@ -858,7 +908,11 @@ impl Config {
             }
         }
         if !(r.note_rate_step_bps.is_finite() && r.note_rate_step_bps > 0.0) {
-            return Err(invalid("repline.note_rate_step_bps", r.note_rate_step_bps, "must be > 0"));
+            return Err(invalid(
+                "repline.note_rate_step_bps",
+                r.note_rate_step_bps,
+                "must be > 0",
+            ));
         }
         for (key, edges) in [
             ("repline.fico_edges", &r.fico_edges),
@@ -866,12 +920,20 @@ impl Config {
             ("repline.age_edges", &r.age_edges),
             ("repline.term_edges", &r.term_edges),
         ] {
-            if edges.windows(2).any(|w| !(w[1] > w[0])) || edges.iter().any(|e| !e.is_finite()) {
-                return Err(invalid(key, format!("{edges:?}"), "edges must be finite and increasing"));
+            if edges
+                .windows(2)
+                .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+                || edges.iter().any(|e| !e.is_finite())
+            {
+                return Err(invalid(
+                    key,
+                    format!("{edges:?}"),
+                    "edges must be finite and increasing",
+                ));
             }
         }
 
-        for (ours, _) in &self.tape.columns {
+        for ours in self.tape.columns.keys() {
             if !TAPE_COLUMNS.contains(&ours.as_str()) {
                 return Err(invalid(
                     &format!("tape.columns.{ours}"),
@@ -924,7 +986,20 @@ pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     (d <= days[m as usize - 1]).then_some((y, m, d))
 }
 
@@ -939,18 +1014,25 @@ mod tests {
         assert_eq!(c.as_of_month(), 11);
         assert_eq!(c.credit.fc_hazard("NY"), 1.0 / 24.0);
         assert_eq!(c.credit.fc_hazard("TX"), 1.0 / 12.0);
-        assert_eq!(c.investors.rule(Investor::Fnma).pi_advance_mask(), [false, true, true, true, false, false]);
+        assert_eq!(
+            c.investors.rule(Investor::Fnma).pi_advance_mask(),
+            [false, true, true, true, false, false]
+        );
     }
 
     #[test]
     fn unknown_key_is_named() {
-        let e = Config::from_toml_str("[prepay]\nturnover = 0.1\n").unwrap_err().to_string();
+        let e = Config::from_toml_str("[prepay]\nturnover = 0.1\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("turnover"), "{e}");
     }
 
     #[test]
     fn wrong_type_is_rejected() {
-        let e = Config::from_toml_str("[valuation]\nnum_paths = \"many\"\n").unwrap_err().to_string();
+        let e = Config::from_toml_str("[valuation]\nnum_paths = \"many\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("num_paths"), "{e}");
     }
 

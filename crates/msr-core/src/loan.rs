@@ -108,8 +108,12 @@ pub enum Investor {
 
 impl Investor {
     /// All investors in index order.
-    pub const ALL: [Investor; NUM_INVESTORS] =
-        [Investor::Fnma, Investor::Fhlmc, Investor::Gnma, Investor::Pls];
+    pub const ALL: [Investor; NUM_INVESTORS] = [
+        Investor::Fnma,
+        Investor::Fhlmc,
+        Investor::Gnma,
+        Investor::Pls,
+    ];
 
     /// Index into per-investor arrays.
     pub fn index(self) -> usize {

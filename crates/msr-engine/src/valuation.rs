@@ -10,7 +10,9 @@
 use msr_core::fixed::{from_fixed, to_fixed};
 use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
 use msr_core::{Config, ExactSum};
-use msr_model::{run_block, BlockAccum, LoanTerms, Market, ModelParams, LANES, NUM_COMPONENTS, NUM_MONTHLY};
+use msr_model::{
+    run_block, BlockAccum, LoanTerms, Market, ModelParams, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+};
 use rayon::prelude::*;
 
 /// Everything a valuation needs besides the loans: resolved once per run (or
@@ -136,8 +138,16 @@ impl PortfolioAccum {
             by_investor: [GroupAccum::default(); NUM_INVESTORS],
             by_status: [GroupAccum::default(); NUM_STATES],
             path_values: vec![ExactSum::ZERO; num_paths],
-            monthly: if full { vec![[ExactSum::ZERO; NUM_MONTHLY]; months] } else { Vec::new() },
-            cf: if full { vec![0; months * num_paths] } else { Vec::new() },
+            monthly: if full {
+                vec![[ExactSum::ZERO; NUM_MONTHLY]; months]
+            } else {
+                Vec::new()
+            },
+            cf: if full {
+                vec![0; months * num_paths]
+            } else {
+                Vec::new()
+            },
             non_finite: Vec::new(),
         }
     }
@@ -160,7 +170,8 @@ impl PortfolioAccum {
             a.merge(*b);
         }
         if self.monthly.len() < o.monthly.len() {
-            self.monthly.resize(o.monthly.len(), [ExactSum::ZERO; NUM_MONTHLY]);
+            self.monthly
+                .resize(o.monthly.len(), [ExactSum::ZERO; NUM_MONTHLY]);
         }
         for (a, b) in self.monthly.iter_mut().zip(&o.monthly) {
             for (x, y) in a.iter_mut().zip(b) {
@@ -174,7 +185,8 @@ impl PortfolioAccum {
             *a += *b;
         }
         self.non_finite.extend(o.non_finite.iter().cloned());
-        self.non_finite.sort_by(|a, b| a.loan.loan_id.cmp(&b.loan.loan_id));
+        self.non_finite
+            .sort_by(|a, b| a.loan.loan_id.cmp(&b.loan.loan_id));
     }
 
     /// Portfolio value per path `Σ_loans V_p`.
@@ -229,9 +241,25 @@ impl Worker {
         let mut pv = [0.0; NUM_COMPONENTS];
         for b in 0..market.num_blocks() {
             if full {
-                run_block::<true>(&self.terms, ctx.params, market, b, &mut self.block, &mut self.monthly, &mut self.net);
+                run_block::<true>(
+                    &self.terms,
+                    ctx.params,
+                    market,
+                    b,
+                    &mut self.block,
+                    &mut self.monthly,
+                    &mut self.net,
+                );
             } else {
-                run_block::<false>(&self.terms, ctx.params, market, b, &mut self.block, &mut [], &mut []);
+                run_block::<false>(
+                    &self.terms,
+                    ctx.params,
+                    market,
+                    b,
+                    &mut self.block,
+                    &mut [],
+                    &mut [],
+                );
             }
             let active = market.active_lanes(b);
             for l in 0..active {
@@ -261,7 +289,10 @@ impl Worker {
                 let k = result.pv.iter().position(|x| !x.is_finite()).unwrap_or(0);
                 format!("pv_{}", msr_model::COMPONENTS[k].1)
             };
-            self.accum.non_finite.push(NonFinite { loan: loan.clone(), what });
+            self.accum.non_finite.push(NonFinite {
+                loan: loan.clone(),
+                what,
+            });
             return result;
         }
         let acc = &mut self.accum;
@@ -313,7 +344,11 @@ pub fn std_error(path_values: &[f64], antithetic: bool) -> Option<f64> {
 
 /// Value `loans` in parallel. Returns per-loan results in input order and the
 /// portfolio aggregates (non-finite loans reported there, not summed).
-pub fn value_loans(ctx: &Context<'_>, loans: &[Loan], detail: Detail) -> (Vec<LoanResult>, PortfolioAccum) {
+pub fn value_loans(
+    ctx: &Context<'_>,
+    loans: &[Loan],
+    detail: Detail,
+) -> (Vec<LoanResult>, PortfolioAccum) {
     let threads = rayon::current_num_threads().max(1);
     let chunk = (loans.len() / (threads * 8)).clamp(16, 4096);
     let parts: Vec<(Vec<LoanResult>, PortfolioAccum)> = loans
@@ -322,8 +357,12 @@ pub fn value_loans(ctx: &Context<'_>, loans: &[Loan], detail: Detail) -> (Vec<Lo
             || None::<Worker>,
             |slot, chunk| {
                 let worker = slot.get_or_insert_with(|| Worker::new(ctx, detail));
-                let results = chunk.iter().map(|loan| worker.value(ctx, loan, detail)).collect();
-                let empty = PortfolioAccum::new(ctx.market.num_paths(), ctx.market.months(), detail);
+                let results = chunk
+                    .iter()
+                    .map(|loan| worker.value(ctx, loan, detail))
+                    .collect();
+                let empty =
+                    PortfolioAccum::new(ctx.market.num_paths(), ctx.market.months(), detail);
                 (results, std::mem::replace(&mut worker.accum, empty))
             },
         )

@@ -6,17 +6,25 @@ use std::path::{Path, PathBuf};
 use msr_core::loan::Loan;
 use msr_core::tolerance::{close, SPEC_ABS_DOLLARS, SPEC_REL};
 use msr_core::Config;
-use msr_engine::{expected_month, value_loans, Context, Detail, LoanResult, PortfolioAccum, Summary};
+use msr_engine::{
+    expected_month, value_loans, Context, Detail, LoanResult, PortfolioAccum, Summary,
+};
 use msr_io::parquet_in::{read_table, Table};
-use msr_model::{Market, ModelParams, MonthlyField, COMPONENTS, NUM_COMPONENTS};
+use msr_model::{Market, ModelParams, MonthlyField, COMPONENTS};
 
 /// The golden directory: `../shared/spec/golden` beside the repository. Its
 /// absence fails the test (set `MSR_GOLDEN_DIR` to point elsewhere).
 fn golden_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("MSR_GOLDEN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/golden"));
-    assert!(dir.join("loans_60.parquet").exists(), "golden cases not found at {}", dir.display());
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/golden")
+        });
+    assert!(
+        dir.join("loans_60.parquet").exists(),
+        "golden cases not found at {}",
+        dir.display()
+    );
     Some(dir)
 }
 
@@ -24,7 +32,8 @@ fn golden_dir() -> Option<PathBuf> {
 /// reader, which has its own tests).
 fn loans_from(table: &Table) -> Vec<Loan> {
     let text = |c: &str| table.text(c).unwrap_or_else(|| panic!("column {c}"));
-    let num = |c: &str, r: usize| table.numbers(c).unwrap_or_else(|| panic!("column {c}"))[r].unwrap();
+    let num =
+        |c: &str, r: usize| table.numbers(c).unwrap_or_else(|| panic!("column {c}"))[r].unwrap();
     (0..table.num_rows)
         .map(|r| Loan {
             loan_id: text("loan_id")[r].clone(),
@@ -45,13 +54,26 @@ fn loans_from(table: &Table) -> Vec<Loan> {
         .collect()
 }
 
-fn value_on(loans: &[Loan], paths_file: &Path, antithetic: bool) -> (Vec<LoanResult>, PortfolioAccum) {
+fn value_on(
+    loans: &[Loan],
+    paths_file: &Path,
+    antithetic: bool,
+) -> (Vec<LoanResult>, PortfolioAccum) {
     let config = Config::default();
     let params = ModelParams::from_config(&config);
-    let months = loans.iter().map(|l| l.remaining_term as usize).max().unwrap();
+    let months = loans
+        .iter()
+        .map(|l| l.remaining_term as usize)
+        .max()
+        .unwrap();
     let paths = msr_io::path_file::read_path_file(paths_file, Some(months)).unwrap();
     let market = Market::new(&paths, &params, config.valuation.oas, months);
-    let ctx = Context { params: &params, market: &market, config: &config, antithetic };
+    let ctx = Context {
+        params: &params,
+        market: &market,
+        config: &config,
+        antithetic,
+    };
     value_loans(&ctx, loans, Detail::Full)
 }
 
@@ -68,14 +90,25 @@ fn check_loan_values(results: &[LoanResult], loans: &[Loan], expected: &Table) {
     let ids = expected.text("loan_id").unwrap();
     assert_eq!(ids.len(), loans.len());
     for (r, id) in ids.iter().enumerate() {
-        let k = loans.iter().position(|l| &l.loan_id == id).expect("loan in tape");
+        let k = loans
+            .iter()
+            .position(|l| &l.loan_id == id)
+            .expect("loan in tape");
         let (loan, res) = (&loans[k], &results[k]);
         let want = |c: &str| expected.numbers(c).unwrap()[r];
         assert_close(&format!("{id} upb"), loan.upb, want("upb").unwrap());
         assert_close(&format!("{id} value"), res.value, want("value").unwrap());
-        assert_close(&format!("{id} value_bps"), 1e4 * res.value / loan.upb, want("value_bps").unwrap());
+        assert_close(
+            &format!("{id} value_bps"),
+            1e4 * res.value / loan.upb,
+            want("value_bps").unwrap(),
+        );
         match want("multiple") {
-            Some(m) => assert_close(&format!("{id} multiple"), res.value / (loan.servicing_fee * loan.upb), m),
+            Some(m) => assert_close(
+                &format!("{id} multiple"),
+                res.value / (loan.servicing_fee * loan.upb),
+                m,
+            ),
             None => assert_eq!(loan.servicing_fee, 0.0),
         }
         match (want("std_error"), res.std_error) {
@@ -83,9 +116,12 @@ fn check_loan_values(results: &[LoanResult], loans: &[Loan], expected: &Table) {
             (None, None) => {}
             (w, g) => panic!("{id} std_error: got {g:?}, want {w:?}"),
         }
-        for k in 0..NUM_COMPONENTS {
-            let name = COMPONENTS[k].1;
-            assert_close(&format!("{id} pv_{name}"), res.pv[k], want(&format!("pv_{name}")).unwrap());
+        for (k, (_, name, _)) in COMPONENTS.iter().enumerate() {
+            assert_close(
+                &format!("{id} pv_{name}"),
+                res.pv[k],
+                want(&format!("pv_{name}")).unwrap(),
+            );
         }
     }
 }
@@ -95,21 +131,51 @@ fn loans_60_on_paths_8() {
     let Some(dir) = golden_dir() else { return };
     let loans = loans_from(&read_table(dir.join("loans_60.parquet")).unwrap());
     let (results, accum) = value_on(&loans, &dir.join("paths_8.parquet"), true);
-    check_loan_values(&results, &loans, &read_table(dir.join("expected_loan_values_60x8.parquet")).unwrap());
+    check_loan_values(
+        &results,
+        &loans,
+        &read_table(dir.join("expected_loan_values_60x8.parquet")).unwrap(),
+    );
 
     // Portfolio summary.
     let summary = Summary::from_accum(&accum, true);
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected_summary_60x8.json")).unwrap()).unwrap();
-    assert_close("portfolio value", summary.total.value, json["value"].as_f64().unwrap());
-    assert_close("portfolio upb", summary.total.upb, json["upb"].as_f64().unwrap());
-    assert_close("portfolio bps", summary.total.value_bps, json["value_bps"].as_f64().unwrap());
-    assert_close("portfolio std_error", summary.std_error.unwrap(), json["std_error"].as_f64().unwrap());
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected_summary_60x8.json")).unwrap(),
+    )
+    .unwrap();
+    assert_close(
+        "portfolio value",
+        summary.total.value,
+        json["value"].as_f64().unwrap(),
+    );
+    assert_close(
+        "portfolio upb",
+        summary.total.upb,
+        json["upb"].as_f64().unwrap(),
+    );
+    assert_close(
+        "portfolio bps",
+        summary.total.value_bps,
+        json["value_bps"].as_f64().unwrap(),
+    );
+    assert_close(
+        "portfolio std_error",
+        summary.std_error.unwrap(),
+        json["std_error"].as_f64().unwrap(),
+    );
     for (name, v) in &summary.pv {
-        assert_close(&format!("portfolio pv_{name}"), *v, json["pv"][name].as_f64().unwrap());
+        assert_close(
+            &format!("portfolio pv_{name}"),
+            *v,
+            json["pv"][name].as_f64().unwrap(),
+        );
     }
     for (name, v) in summary.expected_events.as_ref().unwrap() {
-        assert_close(&format!("events {name}"), *v, json["expected_events"][name].as_f64().unwrap());
+        assert_close(
+            &format!("events {name}"),
+            *v,
+            json["expected_events"][name].as_f64().unwrap(),
+        );
     }
 
     // Expected monthly cash flows.
@@ -119,12 +185,23 @@ fn loans_60_on_paths_8() {
     for (r, m) in months.iter().enumerate() {
         let t = m.unwrap() as usize;
         let got = expected_month(&accum, t);
-        for k in 0..NUM_COMPONENTS {
-            let name = COMPONENTS[k].1;
-            assert_close(&format!("month {t} {name}"), got[k], cfs.numbers(name).unwrap()[r].unwrap());
+        for (k, (_, name, _)) in COMPONENTS.iter().enumerate() {
+            assert_close(
+                &format!("month {t} {name}"),
+                got[k],
+                cfs.numbers(name).unwrap()[r].unwrap(),
+            );
         }
-        assert_close(&format!("month {t} net"), got[MonthlyField::Net as usize], cfs.numbers("net").unwrap()[r].unwrap());
-        assert_close(&format!("month {t} pv_net"), got[MonthlyField::PvNet as usize], cfs.numbers("pv_net").unwrap()[r].unwrap());
+        assert_close(
+            &format!("month {t} net"),
+            got[MonthlyField::Net as usize],
+            cfs.numbers("net").unwrap()[r].unwrap(),
+        );
+        assert_close(
+            &format!("month {t} pv_net"),
+            got[MonthlyField::PvNet as usize],
+            cfs.numbers("pv_net").unwrap()[r].unwrap(),
+        );
     }
 }
 
@@ -133,5 +210,9 @@ fn loans_60_on_static_path() {
     let Some(dir) = golden_dir() else { return };
     let loans = loans_from(&read_table(dir.join("loans_60.parquet")).unwrap());
     let (results, _) = value_on(&loans, &dir.join("static_path.parquet"), true);
-    check_loan_values(&results, &loans, &read_table(dir.join("expected_loan_values_60_static.parquet")).unwrap());
+    check_loan_values(
+        &results,
+        &loans,
+        &read_table(dir.join("expected_loan_values_60_static.parquet")).unwrap(),
+    );
 }

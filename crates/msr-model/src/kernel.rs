@@ -106,7 +106,10 @@ pub struct BlockAccum {
 
 impl Default for BlockAccum {
     fn default() -> Self {
-        BlockAccum { pv: [[0.0; LANES]; NUM_COMPONENTS], pv_net: [0.0; LANES] }
+        BlockAccum {
+            pv: [[0.0; LANES]; NUM_COMPONENTS],
+            pv_net: [0.0; LANES],
+        }
     }
 }
 
@@ -197,8 +200,8 @@ pub fn run_block<const DETAIL: bool>(
             ];
             let mut adv_bal = 0.0;
             for k in 1..6 {
-                let new = carried[k - 1]
-                    + st.pi[k] * (inv.pi_advance[k] * new_adv_pi + terms.escrow);
+                let new =
+                    carried[k - 1] + st.pi[k] * (inv.pi_advance[k] * new_adv_pi + terms.escrow);
                 adv[k][l] = new;
                 adv_bal += new;
             }

@@ -21,7 +21,9 @@ pub mod loan_terms;
 pub mod market;
 pub mod params;
 
-pub use kernel::{run_block, BlockAccum, Component, MonthlyField, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY};
+pub use kernel::{
+    run_block, BlockAccum, Component, MonthlyField, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+};
 pub use loan_terms::LoanTerms;
 pub use market::Market;
 pub use params::ModelParams;

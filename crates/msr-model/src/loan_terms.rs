@@ -116,8 +116,10 @@ impl LoanTerms {
             self.sched_prin.push(sched_prin);
             self.pmt.push(bal * i + sched_prin);
             self.bal_end.push(b0 * b_t);
-            self.roll.push(p.roll(loan.fico, loan.ltv, b_prev, t as u32));
-            self.turnover_base.push(p.turnover_cpr * ramp * p.seasonal(t as u32));
+            self.roll
+                .push(p.roll(loan.fico, loan.ltv, b_prev, t as u32));
+            self.turnover_base
+                .push(p.turnover_cpr * ramp * p.seasonal(t as u32));
             self.refi_base.push(p.refi_max_cpr * ramp * fico_factor);
             self.pi_advance.push(bal * (c - s) / 12.0 + sched_prin);
         }

@@ -79,7 +79,13 @@ impl Market {
     /// callers: `(lock_m, refi_m, burn_m, r_pos, df)` as documented on the fields.
     pub fn factors(&self, p: usize, t: usize) -> (f64, f64, f64, f64, f64) {
         let k = t * self.padded + p;
-        (self.lock[k], self.refi[k], self.burn[k], self.r_pos[k], self.df[k])
+        (
+            self.lock[k],
+            self.refi[k],
+            self.burn[k],
+            self.r_pos[k],
+            self.df[k],
+        )
     }
 
     /// Months covered.
@@ -105,7 +111,9 @@ impl Market {
     #[inline(always)]
     pub(crate) fn lanes(arr: &[f64], padded: usize, t: usize, block: usize) -> &[f64; LANES] {
         let start = t * padded + block * LANES;
-        arr[start..start + LANES].try_into().expect("block in range")
+        arr[start..start + LANES]
+            .try_into()
+            .expect("block in range")
     }
 
     pub(crate) fn padded(&self) -> usize {
