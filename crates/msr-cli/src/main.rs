@@ -1,2 +1,65 @@
-//! The `msr` binary.
-fn main() {}
+//! `msr`: loan-level valuation of mortgage servicing rights.
+//!
+//! The binary is glue: it parses arguments, loads inputs through `msr-io`,
+//! runs `msr-engine` and writes outputs. See `msr --help` and README.md.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod common;
+mod exit;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Loan-level valuation of mortgage servicing rights (MSRs): every loan on every
+/// interest-rate path, per MODEL.md.
+#[derive(Debug, Parser)]
+#[command(name = "msr", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Value a loan tape on every rate path (the nightly job). With no
+    /// arguments, values the bundled sample into out/.
+    Value(cmd::value::ValueArgs),
+    /// Check a loan tape against the tape rules; print counts and the first
+    /// rejects and write the rejects file.
+    Validate(cmd::validate::ValidateArgs),
+    /// Generate a realistic synthetic loan tape.
+    Generate(cmd::generate::GenerateArgs),
+    /// Export the rate paths the engine would use (or the static path).
+    Paths(cmd::paths::PathsArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Value(args) => cmd::value::run(&args),
+        Command::Validate(args) => cmd::validate::run(&args),
+        Command::Generate(args) => cmd::generate::run(&args),
+        Command::Paths(args) => cmd::paths::run(&args),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", exit::one_line(&err));
+            exit::code_of(&err)
+        }
+    }
+}
