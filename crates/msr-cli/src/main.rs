@@ -55,11 +55,24 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
-        Ok(code) => code,
-        Err(err) => {
+    // Panics are bugs: report them as one line with exit code 1, not a
+    // backtrace. (msr-io catches the parquet crate's panics on corrupt files
+    // and turns them into input errors; the quiet hook keeps those silent.)
+    std::panic::set_hook(Box::new(|_| {}));
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
             eprintln!("error: {}", exit::one_line(&err));
             exit::code_of(&err)
+        }
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            eprintln!("error: internal error (please report): {msg}");
+            ExitCode::from(exit::Failure::Internal as u8)
         }
     }
 }
