@@ -68,13 +68,19 @@ pub fn run(args: &NotesArgs) -> Result<ExitCode> {
     let clock = Instant::now();
     if let Some(a) = args.ask {
         if !(a.is_finite() && a > 0.0) {
-            return Err(CliError::new(Failure::Usage, format!("--ask {a}: must be a price in $ > 0")));
+            return Err(CliError::new(
+                Failure::Usage,
+                format!("--ask {a}: must be a price in $ > 0"),
+            ));
         }
     }
     let config = load_config(&args.config, &PathArgs::default())?;
-    let options = NoteTapeOptions { ask_column: args.ask_column.clone() };
+    let options = NoteTapeOptions {
+        ask_column: args.ask_column.clone(),
+    };
     let tape = read_note_tape(&args.notes, &options).map_err(input)?;
-    let ctx = NoteContext::new(&config).map_err(|e| input(format!("{}: {e}", args.config.display())))?;
+    let ctx =
+        NoteContext::new(&config).map_err(|e| input(format!("{}: {e}", args.config.display())))?;
 
     if let Some(id) = &args.explain {
         return explain(args, &tape, &ctx, id);
@@ -122,7 +128,11 @@ pub fn run(args: &NotesArgs) -> Result<ExitCode> {
     if !args.quiet {
         print_summary(args, &tape, &summary);
     }
-    let share = if tape.rows_read == 0 { 0.0 } else { tape.rejects.len() as f64 / tape.rows_read as f64 };
+    let share = if tape.rows_read == 0 {
+        0.0
+    } else {
+        tape.rejects.len() as f64 / tape.rows_read as f64
+    };
     if share > config.tape.max_reject_share {
         return Err(CliError::new(
             Failure::Data,
@@ -140,7 +150,10 @@ pub fn run(args: &NotesArgs) -> Result<ExitCode> {
     if !non_finite.is_empty() {
         return Err(CliError::new(
             Failure::Data,
-            format!("{} notes priced to a non-finite value (listed in {MARKER})", non_finite.len()),
+            format!(
+                "{} notes priced to a non-finite value (listed in {MARKER})",
+                non_finite.len()
+            ),
         ));
     }
     Ok(ExitCode::SUCCESS)
@@ -158,7 +171,11 @@ fn explain(args: &NotesArgs, tape: &NoteTape, ctx: &NoteContext, id: &str) -> Re
         return Err(input(if why.is_empty() {
             format!("{}: no note with loan_id {id:?}", args.notes.display())
         } else {
-            format!("{}: note {id:?} was rejected ({})", args.notes.display(), why.join("; "))
+            format!(
+                "{}: note {id:?} was rejected ({})",
+                args.notes.display(),
+                why.join("; ")
+            )
         }));
     };
     let note = to_note(row.clone());
@@ -196,19 +213,40 @@ pub fn price_columns(notes: &[Note], prices: &[NotePrice]) -> Vec<Column> {
     let mut cols = vec![
         Column::utf8("loan_id", notes.iter().map(|n| n.loan_id.clone()).collect()),
         Column::f64("upb", notes.iter().map(|n| n.upb).collect()),
-        Column::f64("property_value", notes.iter().map(|n| n.property_value).collect()),
-        Column::utf8("prob_source", prices.iter().map(|p| p.prob_source.name().to_string()).collect()),
+        Column::f64(
+            "property_value",
+            notes.iter().map(|n| n.property_value).collect(),
+        ),
+        Column::utf8(
+            "prob_source",
+            prices
+                .iter()
+                .map(|p| p.prob_source.name().to_string())
+                .collect(),
+        ),
     ];
     for o in Outcome::ALL {
         let k = o.index();
-        cols.push(Column::f64(format!("p_{}", o.name()), f(&|p| p.scenarios[k].probability)));
-        cols.push(Column::f64(format!("pv_{}", o.name()), f(&|p| p.scenarios[k].pv)));
-        cols.push(Column::f64(format!("contrib_{}", o.name()), f(&|p| p.scenarios[k].contribution)));
+        cols.push(Column::f64(
+            format!("p_{}", o.name()),
+            f(&|p| p.scenarios[k].probability),
+        ));
+        cols.push(Column::f64(
+            format!("pv_{}", o.name()),
+            f(&|p| p.scenarios[k].pv),
+        ));
+        cols.push(Column::f64(
+            format!("contrib_{}", o.name()),
+            f(&|p| p.scenarios[k].contribution),
+        ));
     }
     cols.push(Column::f64("price", f(&|p| p.price)));
     cols.push(Column::f64("price_pct_upb", f(&|p| p.price_pct_upb)));
     cols.push(Column::f64("price_pct_value", f(&|p| p.price_pct_value)));
-    cols.push(Column::f64_nullable("ask_price", prices.iter().map(|p| p.ask_price).collect()));
+    cols.push(Column::f64_nullable(
+        "ask_price",
+        prices.iter().map(|p| p.ask_price).collect(),
+    ));
     for o in Outcome::ALL {
         let k = o.index();
         cols.push(Column::f64_nullable(
@@ -216,17 +254,31 @@ pub fn price_columns(notes: &[Note], prices: &[NotePrice]) -> Vec<Column> {
             prices.iter().map(|p| p.scenarios[k].irr).collect(),
         ));
     }
-    cols.push(Column::f64_nullable("irr_expected", prices.iter().map(|p| p.irr_expected).collect()));
+    cols.push(Column::f64_nullable(
+        "irr_expected",
+        prices.iter().map(|p| p.irr_expected).collect(),
+    ));
     cols
 }
 
 /// The note_summary.json document (file names and timing added by the caller).
-pub fn summary_json(s: &NoteSummary, tape: &NoteTape, prices: &[NotePrice], config: &Config) -> Value {
+pub fn summary_json(
+    s: &NoteSummary,
+    tape: &NoteTape,
+    prices: &[NotePrice],
+    config: &Config,
+) -> Value {
     let by_outcome = |x: &[f64; 4]| -> Value {
-        Outcome::ALL.iter().map(|o| (o.name().to_string(), json!(x[o.index()]))).collect()
+        Outcome::ALL
+            .iter()
+            .map(|o| (o.name().to_string(), json!(x[o.index()])))
+            .collect()
     };
     let rois: [f64; 4] = Outcome::ALL.map(|o| o.roi(config));
-    let from_tape = prices.iter().filter(|p| p.prob_source == ProbSource::Tape).count();
+    let from_tape = prices
+        .iter()
+        .filter(|p| p.prob_source == ProbSource::Tape)
+        .count();
     json!({
         "format": match tape.format {
             msr_io::notes_tape::TapeFormat::Parquet => "parquet",
@@ -276,7 +328,10 @@ fn print_summary(args: &NotesArgs, tape: &NoteTape, s: &NoteSummary) {
             )
         })
         .collect();
-    println!("outcome mix (UPB-weighted) and contribution to the bid: {}", mix.join(", "));
+    println!(
+        "outcome mix (UPB-weighted) and contribution to the bid: {}",
+        mix.join(", ")
+    );
     if s.notes_with_ask > 0 {
         println!(
             "{} notes with an ask: ask ${:.2} vs bid ${:.2} ({:+.2} %)",
@@ -287,7 +342,10 @@ fn print_summary(args: &NotesArgs, tape: &NoteTape, s: &NoteSummary) {
         );
     }
     for r in tape.rejects.iter().take(5) {
-        println!("  rejected row {} loan_id {:?}: {} = {:?}: {}", r.row, r.loan_id, r.column, r.value, r.rule);
+        println!(
+            "  rejected row {} loan_id {:?}: {} = {:?}: {}",
+            r.row, r.loan_id, r.column, r.value, r.rule
+        );
     }
     if tape.rejects.len() > 5 {
         println!("  ... {} more in note_rejects.csv", tape.rejects.len() - 5);
@@ -309,7 +367,11 @@ mod tests {
 
     fn golden() -> PathBuf {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/golden");
-        assert!(dir.join("notes_40.parquet").exists(), "golden cases not found at {}", dir.display());
+        assert!(
+            dir.join("notes_40.parquet").exists(),
+            "golden cases not found at {}",
+            dir.display()
+        );
         dir
     }
 
@@ -339,7 +401,10 @@ mod tests {
             if let (Some(g), Some(w)) = (got.numbers(name), want.numbers(name)) {
                 for (r, (a, b)) in g.iter().zip(w).enumerate() {
                     let (a, b) = (a.unwrap(), b.unwrap());
-                    assert!(close(a, b, SPEC_REL, SPEC_ABS_DOLLARS), "{name} row {r}: {a} vs {b}");
+                    assert!(
+                        close(a, b, SPEC_REL, SPEC_ABS_DOLLARS),
+                        "{name} row {r}: {a} vs {b}"
+                    );
                 }
             }
         }
@@ -347,7 +412,12 @@ mod tests {
         assert_eq!(csv.lines().count(), 41);
         let summary: Value = msr_io::read_json(out.join("note_summary.json")).unwrap();
         assert_eq!(summary["notes_priced"], 40);
-        let mix: f64 = summary["mix_upb_weighted"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+        let mix: f64 = summary["mix_upb_weighted"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
         assert!((mix - 1.0).abs() < 1e-12);
         assert!(out.join("note_rejects.csv").exists());
     }
@@ -382,8 +452,14 @@ mod tests {
         assert_eq!(run(&a).unwrap(), ExitCode::SUCCESS);
         assert!(!tmp.path().join("out").exists(), "explain writes nothing");
         a.explain = Some("nope".into());
-        assert_eq!(crate::exit::code_of(&run(&a).unwrap_err()), ExitCode::from(3));
+        assert_eq!(
+            crate::exit::code_of(&run(&a).unwrap_err()),
+            ExitCode::from(3)
+        );
         a.explain = None;
-        assert_eq!(crate::exit::code_of(&run(&a).unwrap_err()), ExitCode::from(2));
+        assert_eq!(
+            crate::exit::code_of(&run(&a).unwrap_err()),
+            ExitCode::from(2)
+        );
     }
 }

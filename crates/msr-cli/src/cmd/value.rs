@@ -70,6 +70,8 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let setup_seconds = clock.elapsed().as_secs_f64();
 
     let staging = Staging::create(&args.out)?;
+    let run_id = run_id(args, &config, market.num_paths(), started)?;
+    let mut marks = Marks::create(&staging, &config, &run_id, market.num_paths())?;
     let columns = loan_value_columns();
     let column_refs: Vec<(&str, ColumnKind)> = columns.iter().map(|(n, k)| (n.as_str(), *k)).collect();
     let mut values =
@@ -103,6 +105,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
             loan_months += l.remaining_term as u64;
         }
         values.write(loan_value_rows(&batch.loans, &results)).map_err(output)?;
+        marks.write(&batch.loans, &results)?;
         bar.inc((batch.loans.len() + batch.rejects.len()) as u64);
     }
     bar.finish_and_clear();
@@ -110,6 +113,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let stats = reader.stats();
     values.finish().map_err(output)?;
     rejects.finish().map_err(output)?;
+    marks.finish()?;
 
     write_cashflows(&staging, &accum, max_term)?;
     if args.export_paths {
@@ -136,7 +140,8 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     summary_json["threads"] = json!(threads);
     msr_io::write_json_pretty(staging.path("summary.json"), &summary_json).map_err(output)?;
 
-    let manifest = manifest_json(args, &config, &rates.source, market.num_paths(), threads, started, stats.rows_read)?;
+    let manifest =
+        manifest_json(args, &config, &rates.source, market.num_paths(), threads, started, stats.rows_read, &run_id)?;
     msr_io::write_json_pretty(staging.path("manifest.json"), &manifest).map_err(output)?;
     staging.commit("manifest.json")?;
 
@@ -301,6 +306,82 @@ fn non_finite_json(accum: &PortfolioAccum) -> Value {
     )
 }
 
+/// The run id: a hash of the inputs, the seed, the path count and the start
+/// time, carried by every mark and by manifest.json.
+fn run_id(args: &ValueArgs, config: &Config, num_paths: usize, started: SystemTime) -> Result<String> {
+    let tape_sha = sha256(&args.input.loans)?;
+    let config_sha = sha256(&args.input.config)?;
+    Ok(msr_io::hash::sha256_bytes(
+        format!("{tape_sha}|{config_sha}|{}|{num_paths}|{}", config.valuation.seed, timestamp(started)).as_bytes(),
+    )[..16]
+        .to_string())
+}
+
+/// marks.csv: the accounting marks, one row per loan, tied to the manifest by run id.
+struct Marks {
+    writer: msr_io::AtomicFile,
+    as_of: String,
+    num_paths: usize,
+    oas: f64,
+    run_id: String,
+}
+
+impl Marks {
+    fn create(staging: &Staging, config: &Config, run_id: &str, num_paths: usize) -> Result<Marks> {
+        use std::io::Write;
+        let mut writer = msr_io::AtomicFile::create(staging.path("marks.csv")).map_err(output)?;
+        writeln!(writer, "as_of,loan_id,investor,upb,fair_value,value_bps,multiple,method,paths,oas,run_id")
+            .map_err(|e| output(format!("marks.csv: {e}")))?;
+        Ok(Marks {
+            writer,
+            as_of: config.valuation.as_of.clone(),
+            num_paths,
+            oas: config.valuation.oas,
+            run_id: run_id.to_string(),
+        })
+    }
+
+    fn write(&mut self, loans: &[msr_core::Loan], results: &[LoanResult]) -> Result<()> {
+        use std::io::Write;
+        for (l, r) in loans.iter().zip(results) {
+            let multiple = if l.servicing_fee > 0.0 {
+                format!("{}", r.value / (l.servicing_fee * l.upb))
+            } else {
+                String::new()
+            };
+            writeln!(
+                self.writer,
+                "{},{},{},{},{},{},{},loan-level OAS,{},{},{}",
+                self.as_of,
+                csv_field(&l.loan_id),
+                l.investor.code(),
+                l.upb,
+                r.value,
+                1e4 * r.value / l.upb,
+                multiple,
+                self.num_paths,
+                self.oas,
+                self.run_id
+            )
+            .map_err(|e| output(format!("marks.csv: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        self.writer.commit().map_err(output)
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn manifest_json(
     args: &ValueArgs,
     config: &Config,
@@ -309,6 +390,7 @@ fn manifest_json(
     threads: usize,
     started: SystemTime,
     rows: u64,
+    run_id: &str,
 ) -> Result<Value> {
     let tape_sha = sha256(&args.input.loans)?;
     let config_sha = sha256(&args.input.config)?;
@@ -321,10 +403,6 @@ fn manifest_json(
         }),
     };
     let resolved = serde_json::to_value(config).map_err(|e| CliError::new(Failure::Internal, e))?;
-    let run_id = msr_io::hash::sha256_bytes(
-        format!("{tape_sha}|{config_sha}|{}|{num_paths}|{}", config.valuation.seed, timestamp(started)).as_bytes(),
-    )[..16]
-        .to_string();
     Ok(json!({
         "engine": "msr-engine",
         "version": env!("CARGO_PKG_VERSION"),
