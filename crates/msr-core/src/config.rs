@@ -371,7 +371,8 @@ pub struct Servicing {
     pub fc_cost: f64,
     /// Deed-in-lieu cost per loan ($).
     pub dil_cost: f64,
-    /// Multiplier on every servicing cost (1 = the model; risk stresses scale it).
+    /// Multiplier on the per-state servicing costs `cost_annual` (1 = the model;
+    /// risk stresses scale it). Foreclosure and deed-in-lieu costs are not scaled.
     pub cost_multiplier: f64,
 }
 
@@ -730,6 +731,17 @@ impl Config {
             return Err(invalid("prepay.ramp_months", 0, "must be ≥ 1"));
         }
         nonneg("prepay.lockin", p.lockin)?;
+        // Bounds that keep the factored exponentials of the kernel finite for any
+        // mortgage rate within ±100 % (see msr-model's market.rs).
+        if p.lockin > 5.0 {
+            return Err(invalid("prepay.lockin", p.lockin, "must be at most 5 per pct"));
+        }
+        if p.refi_slope.abs() > 7.0 {
+            return Err(invalid("prepay.refi_slope", p.refi_slope, "must be within [-7, 7] per pct"));
+        }
+        if p.burnout > 5.0 {
+            return Err(invalid("prepay.burnout", p.burnout, "must be at most 5 per pct-month"));
+        }
         prob("prepay.refi_max_cpr", p.refi_max_cpr)?;
         finite("prepay.refi_slope", p.refi_slope)?;
         finite("prepay.refi_midpoint", p.refi_midpoint)?;
