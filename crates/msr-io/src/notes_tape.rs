@@ -497,7 +497,12 @@ fn check_row(
         let mut p = [0.0; 4];
         for (k, name) in NOTE_PROB_COLUMNS.iter().enumerate() {
             let x = given[k].ok_or_else(|| {
-                c.reject(*name, "", "probability overrides must be given all four together (p_reperform, p_modified, p_deed_in_lieu, p_foreclosure)")
+                c.reject(
+                    name,
+                    "",
+                    "probability overrides must be given all four together \
+                     (p_reperform, p_modified, p_deed_in_lieu, p_foreclosure)",
+                )
             })?;
             p[k] = c.float(
                 name,
