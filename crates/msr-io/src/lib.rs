@@ -17,10 +17,12 @@
 pub mod error;
 pub mod generate;
 pub mod hash;
+pub mod import;
 pub mod json;
 pub mod notes_tape;
 pub mod parquet_in;
 pub mod parquet_out;
+pub mod partial;
 pub mod path_file;
 pub mod rejects;
 pub mod tape;
