@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod common;
 mod exit;
+mod outputs;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -35,6 +36,18 @@ enum Command {
     Generate(cmd::generate::GenerateArgs),
     /// Export the rate paths the engine would use (or the static path).
     Paths(cmd::paths::PathsArgs),
+    /// Import Freddie Mac or Fannie Mae loan-level data, or a servicer's CSV
+    /// tape, as a loan tape (docs/import.md).
+    Import(cmd::import::ImportArgs),
+    /// Build rep lines from a tape, value them and the loans on the same
+    /// paths, and show what the rep lines miss (docs/replines.md).
+    Repline(cmd::repline::ReplineArgs),
+    /// Price whole-loan notes by outcome probabilities (MODEL.md §H): a bid
+    /// from the probability, cash flows and required ROI of each outcome.
+    Notes(cmd::notes::NotesArgs),
+    /// Combine the partial results of `msr value --shard K/N` into exactly the
+    /// outputs of an unsharded run (docs/cluster.md).
+    Merge(cmd::merge::MergeArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -43,6 +56,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => cmd::validate::run(&args),
         Command::Generate(args) => cmd::generate::run(&args),
         Command::Paths(args) => cmd::paths::run(&args),
+        Command::Import(args) => cmd::import::run(&args),
+        Command::Merge(args) => cmd::merge::run(&args),
+        Command::Repline(args) => cmd::repline::run(&args),
+        Command::Notes(args) => cmd::notes::run(&args),
     }
 }
 

@@ -1,0 +1,286 @@
+//! `msr merge`: add up the partial results of `msr value --shard K/N` into
+//! exactly the outputs of an unsharded run — loan_values.parquet (shards
+//! concatenated in shard order, so rows stay in tape order), marks.csv,
+//! rejects.csv, cashflows.parquet and summary.json read off the merged exact
+//! accumulator, and a manifest.json that lists the partials.
+//!
+//! Before writing anything it refuses, with a one-line input error (exit 3),
+//! partials that disagree on the tape, configuration, seed, path count, path
+//! source or run id, a shard given twice, missing shards, or an incomplete
+//! partial (no manifest.json marker, a file missing or changed).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Result;
+use clap::Args;
+use msr_engine::{Detail, PortfolioAccum};
+use msr_io::partial::{check_partials, read_partial, read_partial_sums, Partial, ShardTally};
+use msr_io::{ColumnKind, ParquetOptions, ParquetTableWriter};
+use serde_json::{json, Value};
+
+use crate::common::{timestamp, Staging};
+use crate::exit::{input, output};
+use crate::outputs::{
+    data_checks, loan_value_columns, partial_to_accum, print_summary, summary_document,
+    warn_non_finite, write_cashflows, RunTimings, SummarySettings, MARKS_HEADER,
+};
+
+/// Flags of `msr merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Partial directories written by `msr value --shard K/N`, one per shard,
+    /// in any order (e.g. parts/*).
+    #[arg(value_name = "PART_DIR", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Output directory: the same files as an unsharded `msr value`.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// No summary on the terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Run `msr merge`.
+///
+/// # Errors
+/// Input errors (exit 3) for partials that cannot be merged, output errors.
+pub fn run(args: &MergeArgs) -> Result<ExitCode> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let mut parts = Vec::with_capacity(args.parts.len());
+    for dir in &args.parts {
+        parts.push(read_partial(dir).map_err(input)?);
+    }
+    let order = check_partials(&parts).map_err(input)?;
+    let parts: Vec<&Partial> = order.iter().map(|&i| &parts[i]).collect();
+    refuse_output_inside(args, &parts)?;
+    let first = &parts[0].manifest;
+
+    // Sums first: a partial whose sums do not fit fails before any output.
+    let mut accum: Option<PortfolioAccum> = None;
+    let mut tally = ShardTally::default();
+    for p in &parts {
+        let json_path = p.file(msr_io::partial::PARTIAL_SUMS);
+        let sums =
+            read_partial_sums(&json_path, p.file(msr_io::partial::PARTIAL_CF)).map_err(input)?;
+        if sums.num_paths != first.num_paths {
+            return Err(input(format!(
+                "{}: incomplete partial: sums over {} paths, the manifest says {}",
+                json_path.display(),
+                sums.num_paths,
+                first.num_paths
+            )));
+        }
+        tally.merge(&sums.tally);
+        let part = partial_to_accum(sums, &json_path)?;
+        let acc = accum
+            .get_or_insert_with(|| PortfolioAccum::new(part.num_paths, part.months, Detail::Full));
+        if part.months != acc.months {
+            return Err(input(format!(
+                "{}: incomplete partial: {} months, other shards have {}",
+                json_path.display(),
+                part.months,
+                acc.months
+            )));
+        }
+        acc.merge(&part);
+    }
+    let accum = accum.unwrap_or_else(|| PortfolioAccum::new(first.num_paths, 0, Detail::Full));
+
+    let staging = Staging::create(&args.out)?;
+    concat_loan_values(&staging, &parts, &tally)?;
+    concat_marks(&staging, &parts)?;
+    merge_rejects(&staging, &parts)?;
+    write_cashflows(&staging, &accum, tally.max_term)?;
+    if let Some(p) = parts
+        .iter()
+        .find(|p| p.manifest.files.contains_key("paths.parquet"))
+    {
+        std::fs::copy(p.file("paths.parquet"), staging.path("paths.parquet"))
+            .map_err(|e| output(format!("{}: {e}", staging.path("paths.parquet").display())))?;
+    }
+
+    let sum = |f: fn(&msr_io::partial::ShardTimings) -> f64| {
+        parts.iter().map(|p| f(&p.manifest.timings)).sum::<f64>()
+    };
+    let engine_seconds = sum(|t| t.engine_seconds);
+    let threads: usize = parts.iter().map(|p| p.manifest.threads).sum();
+    let merge_seconds = clock.elapsed().as_secs_f64();
+    let timings = RunTimings {
+        // Work summed over the shards (they may have run in parallel), plus the merge itself.
+        timings: json!({
+            "setup_seconds": sum(|t| t.setup_seconds),
+            "read_seconds": sum(|t| t.read_seconds),
+            "engine_seconds": engine_seconds,
+            "wall_seconds": sum(|t| t.wall_seconds),
+            "merge_seconds": merge_seconds,
+        }),
+        engine_seconds,
+        threads,
+    };
+    let settings = SummarySettings {
+        as_of: &first.as_of,
+        oas: first.oas,
+        num_paths: first.num_paths,
+        antithetic: first.antithetic,
+    };
+    let (summary, summary_json) = summary_document(&accum, &settings, &tally, &timings);
+    msr_io::write_json_pretty(staging.path("summary.json"), &summary_json).map_err(output)?;
+    let manifest = manifest_json(&parts, &tally, threads, started)?;
+    msr_io::write_json_pretty(staging.path("manifest.json"), &manifest).map_err(output)?;
+    staging.commit("manifest.json")?;
+
+    if !args.quiet {
+        let lpm = tally.loan_months as f64 * first.num_paths as f64;
+        println!("merged {} shards of run {}", parts.len(), first.run_id);
+        print_summary(
+            &summary,
+            &tally,
+            first.num_paths,
+            clock.elapsed().as_secs_f64(),
+            lpm / engine_seconds.max(1e-9),
+            &args.out,
+        );
+        warn_non_finite(&accum.non_finite);
+    }
+    data_checks(
+        &tally,
+        first.max_reject_share,
+        accum.non_finite.len(),
+        &args.out,
+    )
+}
+
+/// Writing the merge into a partial directory would replace its manifest.
+fn refuse_output_inside(args: &MergeArgs, parts: &[&Partial]) -> Result<()> {
+    let Ok(out) = args.out.canonicalize() else {
+        return Ok(());
+    };
+    for p in parts {
+        if p.dir.canonicalize().is_ok_and(|d| d == out) {
+            return Err(input(format!(
+                "{}: --out is a partial directory; write the merge elsewhere",
+                args.out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// loan_values.parquet: the shards' rows in shard order (= tape order).
+fn concat_loan_values(staging: &Staging, parts: &[&Partial], tally: &ShardTally) -> Result<()> {
+    let columns = loan_value_columns();
+    let decl: Vec<(&str, ColumnKind)> = columns.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+    let mut writer = ParquetTableWriter::create(
+        staging.path("loan_values.parquet"),
+        &decl,
+        ParquetOptions::default(),
+    )
+    .map_err(output)?;
+    let mut rows = 0;
+    for p in parts {
+        rows += msr_io::partial::read_table_chunks(p.file("loan_values.parquet"), &decl, |cols| {
+            writer.write(cols)
+        })
+        .map_err(input)?;
+    }
+    if rows != tally.valid {
+        return Err(input(format!(
+            "the partials' loan_values.parquet hold {rows} rows but {} loans were valued",
+            tally.valid
+        )));
+    }
+    writer.finish().map_err(output)
+}
+
+/// marks.csv: each shard's rows (the same run id throughout) in shard order.
+fn concat_marks(staging: &Staging, parts: &[&Partial]) -> Result<()> {
+    let target = staging.path("marks.csv");
+    let mut out = msr_io::AtomicFile::create(&target).map_err(output)?;
+    let header = format!("{MARKS_HEADER}\n");
+    out.write_all(header.as_bytes())
+        .map_err(|e| output(format!("{}: {e}", target.display())))?;
+    for p in parts {
+        let path = p.file("marks.csv");
+        let text = std::fs::read(&path).map_err(|e| input(format!("{}: {e}", path.display())))?;
+        let body = text.strip_prefix(header.as_bytes()).ok_or_else(|| {
+            input(format!(
+                "{}: not a marks file (header differs)",
+                path.display()
+            ))
+        })?;
+        out.write_all(body)
+            .map_err(|e| output(format!("{}: {e}", target.display())))?;
+    }
+    out.commit().map_err(output)
+}
+
+/// rejects.csv: every shard's rejects by file row, as the unsharded run writes them.
+fn merge_rejects(staging: &Staging, parts: &[&Partial]) -> Result<()> {
+    let mut rejects = Vec::new();
+    for p in parts {
+        rejects.extend(msr_io::read_rejects(p.file("rejects.csv")).map_err(input)?);
+    }
+    rejects.sort_by_key(|r| r.row);
+    msr_io::write_rejects(staging.path("rejects.csv"), &rejects).map_err(output)
+}
+
+/// manifest.json of the merged run: the unsharded manifest's fields, plus the
+/// partials' manifests under `merged_from`.
+fn manifest_json(
+    parts: &[&Partial],
+    tally: &ShardTally,
+    threads: usize,
+    merged_at: SystemTime,
+) -> Result<Value> {
+    let m = &parts[0].manifest;
+    let p = &m.rate_paths;
+    let paths = match &p.sha256 {
+        None => json!({
+            "source": p.source, "seed": p.seed, "antithetic": p.antithetic, "num_paths": p.num_paths,
+        }),
+        Some(sha) => json!({
+            "source": p.source, "path": p.path, "sha256": sha, "num_paths": p.num_paths,
+        }),
+    };
+    let started = parts
+        .iter()
+        .map(|p| p.manifest.started_at.as_str())
+        .min()
+        .unwrap_or_default();
+    let partials: Vec<Value> = parts
+        .iter()
+        .map(|p| {
+            Ok(json!({
+                "dir": p.dir,
+                "manifest": serde_json::to_value(&p.manifest).map_err(output)?,
+            }))
+        })
+        .collect::<Result<_>>()?;
+    Ok(json!({
+        "engine": m.engine,
+        "version": m.version,
+        "run_id": m.run_id,
+        "command": std::env::args().collect::<Vec<_>>(),
+        "started_at": started,
+        "finished_at": timestamp(SystemTime::now()),
+        "inputs": {
+            "loans": {"path": m.inputs.loans.path, "sha256": m.inputs.loans.sha256, "rows": tally.rows_read},
+            "config": {"path": m.inputs.config.path, "sha256": m.inputs.config.sha256},
+        },
+        "rate_paths": paths,
+        "seed": m.seed,
+        "num_paths": m.num_paths,
+        "oas": m.oas,
+        "threads": threads,
+        "resolved_config": m.resolved_config,
+        "merged_from": {
+            "shards": parts.len(),
+            "merged_at": timestamp(merged_at),
+            "partials": partials,
+        },
+    }))
+}

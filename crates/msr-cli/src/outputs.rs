@@ -1,0 +1,593 @@
+//! The output files of a valuation, shared by `msr value` (whole tape or one
+//! shard) and `msr merge` (which must write exactly what an unsharded run
+//! writes): the loan_values.parquet schema and rows, marks.csv, cashflows.parquet,
+//! summary.json, the terminal summary and the data-quality exit; and the
+//! conversion between the engine's accumulator and a partial's raw sums.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use msr_core::{Config, ExactSum};
+use msr_engine::valuation::GroupAccum;
+use msr_engine::{expected_month, LoanResult, NonFinite, PortfolioAccum, Summary};
+use msr_io::partial::{NonFiniteLoan, PartialSums, RawGroup, ShardTally};
+use msr_io::{Column, ColumnKind, ParquetOptions};
+use msr_model::{MonthlyField, COMPONENTS, NUM_MONTHLY};
+use serde_json::{json, Value};
+
+use crate::common::Staging;
+use crate::exit::{input, output, CliError, Failure};
+
+/// Header of marks.csv.
+pub const MARKS_HEADER: &str =
+    "as_of,loan_id,investor,upb,fair_value,value_bps,multiple,method,paths,oas,run_id";
+
+/// Columns of loan_values.parquet, in order.
+pub fn loan_value_columns() -> Vec<(String, ColumnKind)> {
+    let mut cols = vec![
+        ("loan_id".to_string(), ColumnKind::Utf8),
+        ("investor".to_string(), ColumnKind::Utf8),
+        ("dq_status".to_string(), ColumnKind::Utf8),
+        ("upb".to_string(), ColumnKind::F64),
+        ("value".to_string(), ColumnKind::F64),
+        ("value_bps".to_string(), ColumnKind::F64),
+        ("multiple".to_string(), ColumnKind::F64Nullable),
+        ("std_error".to_string(), ColumnKind::F64Nullable),
+    ];
+    cols.extend(
+        COMPONENTS
+            .iter()
+            .map(|(_, name, _)| (format!("pv_{name}"), ColumnKind::F64)),
+    );
+    cols
+}
+
+/// Rows of loan_values.parquet for one batch of loans.
+pub fn loan_value_rows(loans: &[msr_core::Loan], results: &[LoanResult]) -> Vec<Column> {
+    let mut cols = vec![
+        Column::utf8("loan_id", loans.iter().map(|l| l.loan_id.clone()).collect()),
+        Column::utf8(
+            "investor",
+            loans
+                .iter()
+                .map(|l| l.investor.code().to_string())
+                .collect(),
+        ),
+        Column::utf8(
+            "dq_status",
+            loans
+                .iter()
+                .map(|l| l.dq_status.code().to_string())
+                .collect(),
+        ),
+        Column::f64("upb", loans.iter().map(|l| l.upb).collect()),
+        Column::f64("value", results.iter().map(|r| r.value).collect()),
+        Column::f64(
+            "value_bps",
+            loans
+                .iter()
+                .zip(results)
+                .map(|(l, r)| 1e4 * r.value / l.upb)
+                .collect(),
+        ),
+        Column::f64_nullable(
+            "multiple",
+            loans
+                .iter()
+                .zip(results)
+                .map(|(l, r)| (l.servicing_fee > 0.0).then(|| r.value / (l.servicing_fee * l.upb)))
+                .collect(),
+        ),
+        Column::f64_nullable("std_error", results.iter().map(|r| r.std_error).collect()),
+    ];
+    for (k, (_, name, _)) in COMPONENTS.iter().enumerate() {
+        cols.push(Column::f64(
+            format!("pv_{name}"),
+            results.iter().map(|r| r.pv[k]).collect(),
+        ));
+    }
+    cols
+}
+
+/// Names of the monthly fields in cashflows.parquet, in `NUM_MONTHLY` order.
+pub fn monthly_names() -> [&'static str; NUM_MONTHLY] {
+    let mut names = [""; NUM_MONTHLY];
+    for (k, (_, name, _)) in COMPONENTS.iter().enumerate() {
+        names[k] = name;
+    }
+    let rest: [(MonthlyField, &str); NUM_MONTHLY - COMPONENTS.len()] = [
+        (MonthlyField::Net, "net"),
+        (MonthlyField::PvNet, "pv_net"),
+        (MonthlyField::UpbC, "upb_C"),
+        (MonthlyField::UpbD30, "upb_D30"),
+        (MonthlyField::UpbD60, "upb_D60"),
+        (MonthlyField::UpbD90, "upb_D90"),
+        (MonthlyField::UpbD120, "upb_D120"),
+        (MonthlyField::UpbFc, "upb_FC"),
+        (MonthlyField::Surviving, "surviving_loans"),
+        (MonthlyField::Prepaid, "prepaid_loans"),
+        (MonthlyField::Modified, "modified_loans"),
+        (MonthlyField::DeedInLieu, "deed_in_lieu_loans"),
+        (MonthlyField::Liquidated, "liquidated_loans"),
+    ];
+    for (f, name) in rest {
+        names[f as usize] = name;
+    }
+    names
+}
+
+/// cashflows.parquet: the expected portfolio amounts of months `1..=max_term`.
+///
+/// # Errors
+/// Output error.
+pub fn write_cashflows(staging: &Staging, accum: &PortfolioAccum, max_term: usize) -> Result<()> {
+    let names = monthly_names();
+    let rows: Vec<[f64; NUM_MONTHLY]> = (1..=max_term).map(|t| expected_month(accum, t)).collect();
+    let total_loans = accum.loan_count.max(1) as f64;
+    let mut cols = vec![Column::i32("month", (1..=max_term as i32).collect())];
+    for (k, name) in names.iter().enumerate() {
+        cols.push(Column::f64(*name, rows.iter().map(|r| r[k]).collect()));
+    }
+    cols.push(Column::f64(
+        "survival",
+        rows.iter()
+            .map(|r| r[MonthlyField::Surviving as usize] / total_loans)
+            .collect(),
+    ));
+    msr_io::write_parquet(
+        staging.path("cashflows.parquet"),
+        cols,
+        ParquetOptions::default(),
+    )
+    .map_err(output)?;
+    Ok(())
+}
+
+fn group_json(g: &msr_engine::GroupSummary) -> Value {
+    json!({
+        "records": g.records,
+        "upb": g.upb,
+        "value": g.value,
+        "value_bps": g.value_bps,
+        "multiple": g.multiple,
+    })
+}
+
+/// The valuation settings summary.json reports.
+#[derive(Debug, Clone)]
+pub struct SummarySettings<'a> {
+    /// valuation.as_of.
+    pub as_of: &'a str,
+    /// valuation.oas.
+    pub oas: f64,
+    /// Paths valued.
+    pub num_paths: usize,
+    /// Whether standard errors use antithetic pair means.
+    pub antithetic: bool,
+}
+
+impl<'a> SummarySettings<'a> {
+    /// The settings of a run's configuration.
+    pub fn of(config: &'a Config, num_paths: usize, antithetic: bool) -> Self {
+        SummarySettings {
+            as_of: &config.valuation.as_of,
+            oas: config.valuation.oas,
+            num_paths,
+            antithetic,
+        }
+    }
+}
+
+/// How long a run took and on how many threads (reported, never compared:
+/// the only part of summary.json that differs between a sharded and an
+/// unsharded run).
+#[derive(Debug, Clone)]
+pub struct RunTimings {
+    /// The `timings` object.
+    pub timings: Value,
+    /// Seconds spent in the engine (for the throughput).
+    pub engine_seconds: f64,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+/// summary.json and the [`Summary`] behind it, read off the accumulator: the
+/// same function for an unsharded run and a merge, so equal accumulators and
+/// tallies give equal documents (timings aside).
+pub fn summary_document(
+    accum: &PortfolioAccum,
+    settings: &SummarySettings<'_>,
+    tally: &ShardTally,
+    timings: &RunTimings,
+) -> (Summary, Value) {
+    let summary = Summary::from_accum(accum, settings.antithetic);
+    let mut pv = serde_json::Map::new();
+    for (name, v) in &summary.pv {
+        pv.insert(name.clone(), json!(v));
+    }
+    let mut events = serde_json::Map::new();
+    if let Some(e) = &summary.expected_events {
+        for (name, v) in e {
+            events.insert(name.clone(), json!(v));
+        }
+    }
+    let lpm = tally.loan_months as f64 * settings.num_paths as f64;
+    let doc = json!({
+        "as_of": settings.as_of,
+        "oas": settings.oas,
+        "paths": settings.num_paths,
+        "months": tally.max_term,
+        "records": summary.total.records,
+        "loan_count": summary.loan_count,
+        "upb": summary.total.upb,
+        "value": summary.total.value,
+        "value_bps": summary.total.value_bps,
+        "multiple": summary.total.multiple,
+        "std_error": summary.std_error,
+        "pv": pv,
+        "expected_events": events,
+        "by_investor": summary.by_investor.iter().map(|g| (g.name.clone(), group_json(g))).collect::<serde_json::Map<_, _>>(),
+        "by_dq_status": summary.by_status.iter().map(|g| (g.name.clone(), group_json(g))).collect::<serde_json::Map<_, _>>(),
+        "loans_read": tally.rows_read,
+        "loans_valued": summary.total.records,
+        "rejected_rows": tally.rejected,
+        "non_finite_loans": accum.non_finite.len(),
+        "non_finite": non_finite_json(&accum.non_finite),
+        "timings": timings.timings,
+        "loan_path_months": lpm,
+        "loan_path_months_per_second": lpm / timings.engine_seconds.max(1e-9),
+        "threads": timings.threads,
+    });
+    (summary, doc)
+}
+
+fn non_finite_json(non_finite: &[NonFinite]) -> Value {
+    Value::Array(
+        non_finite
+            .iter()
+            .map(|nf| {
+                json!({
+                    "loan_id": nf.loan.loan_id, "what": nf.what, "upb": nf.loan.upb,
+                    "note_rate": nf.loan.note_rate, "servicing_fee": nf.loan.servicing_fee,
+                    "remaining_term": nf.loan.remaining_term, "loan_age": nf.loan.loan_age,
+                    "fico": nf.loan.fico, "ltv": nf.loan.ltv, "investor": nf.loan.investor.code(),
+                    "dq_status": nf.loan.dq_status.code(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// marks.csv: the accounting marks, one row per loan, tied to the manifest by
+/// run id.
+pub struct Marks {
+    writer: msr_io::AtomicFile,
+    as_of: String,
+    num_paths: usize,
+    oas: f64,
+    run_id: String,
+}
+
+impl Marks {
+    /// Create the file in the staging directory and write the header.
+    ///
+    /// # Errors
+    /// Output error.
+    pub fn create(
+        staging: &Staging,
+        config: &Config,
+        run_id: &str,
+        num_paths: usize,
+    ) -> Result<Marks> {
+        use std::io::Write;
+        let mut writer = msr_io::AtomicFile::create(staging.path("marks.csv")).map_err(output)?;
+        writeln!(writer, "{MARKS_HEADER}").map_err(|e| output(format!("marks.csv: {e}")))?;
+        Ok(Marks {
+            writer,
+            as_of: config.valuation.as_of.clone(),
+            num_paths,
+            oas: config.valuation.oas,
+            run_id: run_id.to_string(),
+        })
+    }
+
+    /// Append the marks of a batch of loans.
+    ///
+    /// # Errors
+    /// Output error.
+    pub fn write(&mut self, loans: &[msr_core::Loan], results: &[LoanResult]) -> Result<()> {
+        use std::io::Write;
+        for (l, r) in loans.iter().zip(results) {
+            let multiple = if l.servicing_fee > 0.0 {
+                format!("{}", r.value / (l.servicing_fee * l.upb))
+            } else {
+                String::new()
+            };
+            writeln!(
+                self.writer,
+                "{},{},{},{},{},{},{},loan-level OAS,{},{},{}",
+                self.as_of,
+                csv_field(&l.loan_id),
+                l.investor.code(),
+                l.upb,
+                r.value,
+                1e4 * r.value / l.upb,
+                multiple,
+                self.num_paths,
+                self.oas,
+                self.run_id
+            )
+            .map_err(|e| output(format!("marks.csv: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Move the file into place in the staging directory.
+    ///
+    /// # Errors
+    /// Output error.
+    pub fn finish(self) -> Result<()> {
+        self.writer.commit().map_err(output)
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Print the portfolio summary on the terminal.
+pub fn print_summary(
+    s: &Summary,
+    tally: &ShardTally,
+    paths: usize,
+    seconds: f64,
+    lpm_rate: f64,
+    out: &Path,
+) {
+    println!(
+        "portfolio value ${:.2} = {:.2} bp of ${:.0} UPB, multiple {}",
+        s.total.value,
+        s.total.value_bps,
+        s.total.upb,
+        s.total
+            .multiple
+            .map_or("n/a".to_string(), |m| format!("{m:.3}x")),
+    );
+    println!(
+        "{} loans valued, {} rejected of {} rows; {} paths; std error ${:.2}",
+        s.total.records,
+        tally.rejected,
+        tally.rows_read,
+        paths,
+        s.std_error.unwrap_or(f64::NAN)
+    );
+    println!(
+        "{seconds:.2} s ({lpm_rate:.3e} loan-path-months/s); outputs in {}",
+        out.display()
+    );
+}
+
+/// Warn about each loan left out of the totals.
+pub fn warn_non_finite(non_finite: &[NonFinite]) {
+    for nf in non_finite {
+        eprintln!(
+            "warning: loan {} left out of the totals: {} is not finite (upb {}, note_rate {}, remaining_term {})",
+            nf.loan.loan_id, nf.what, nf.loan.upb, nf.loan.note_rate, nf.loan.remaining_term
+        );
+    }
+}
+
+/// Exit 5 (outputs written, data needs attention) when too many rows were
+/// rejected or some loan's valuation was not finite.
+///
+/// # Errors
+/// The data error, one line.
+pub fn data_checks(
+    tally: &ShardTally,
+    max_reject_share: f64,
+    non_finite: usize,
+    out: &Path,
+) -> Result<ExitCode> {
+    let share = if tally.rows_read == 0 {
+        0.0
+    } else {
+        tally.rejected as f64 / tally.rows_read as f64
+    };
+    if share > max_reject_share {
+        return Err(CliError::new(
+            Failure::Data,
+            format!(
+                "{} of {} rows rejected ({:.2} %, above tape.max_reject_share {:.2} %); outputs written to {}, see rejects.csv",
+                tally.rejected,
+                tally.rows_read,
+                100.0 * share,
+                100.0 * max_reject_share,
+                out.display()
+            ),
+        ));
+    }
+    if non_finite > 0 {
+        return Err(CliError::new(
+            Failure::Data,
+            format!(
+                "{non_finite} loans had a non-finite valuation and were left out of the totals (listed in summary.json)"
+            ),
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------
+// Accumulator <-> partial sums. Exhaustive destructuring and struct literals:
+// a field added to `PortfolioAccum` fails to compile here until the partial
+// format carries it.
+
+fn raw_group(g: &GroupAccum) -> RawGroup {
+    RawGroup {
+        records: g.records,
+        upb: g.upb.raw(),
+        value: g.value.raw(),
+        fee_base: g.fee_base.raw(),
+    }
+}
+
+fn group_accum(g: &RawGroup) -> GroupAccum {
+    GroupAccum {
+        records: g.records,
+        upb: ExactSum::from_raw(g.upb),
+        value: ExactSum::from_raw(g.value),
+        fee_base: ExactSum::from_raw(g.fee_base),
+    }
+}
+
+/// A shard's accumulator and tally as raw sums.
+pub fn accum_to_partial(acc: &PortfolioAccum, tally: ShardTally) -> PartialSums {
+    let PortfolioAccum {
+        num_paths,
+        months,
+        total,
+        loan_count,
+        pv,
+        by_investor,
+        by_status,
+        path_values,
+        monthly,
+        cf,
+        non_finite,
+    } = acc;
+    PartialSums {
+        num_paths: *num_paths,
+        months: *months,
+        total: raw_group(total),
+        loan_count: *loan_count,
+        pv: pv.iter().map(|s| s.raw()).collect(),
+        by_investor: by_investor.iter().map(raw_group).collect(),
+        by_status: by_status.iter().map(raw_group).collect(),
+        path_values: path_values.iter().map(|s| s.raw()).collect(),
+        monthly: monthly
+            .iter()
+            .map(|row| row.iter().map(|s| s.raw()).collect())
+            .collect(),
+        cf: cf.clone(),
+        non_finite: non_finite
+            .iter()
+            .map(|nf| NonFiniteLoan {
+                loan: nf.loan.clone(),
+                what: nf.what.clone(),
+            })
+            .collect(),
+        tally,
+    }
+}
+
+/// Rebuild an accumulator from a partial's raw sums, checking every shape.
+///
+/// # Errors
+/// Input error naming `file` when a length does not fit this build.
+pub fn partial_to_accum(p: PartialSums, file: &Path) -> Result<PortfolioAccum> {
+    let bad = |what: String| input(format!("{}: incomplete partial: {what}", file.display()));
+    fn array<T: Copy, const N: usize>(v: &[T]) -> Option<[T; N]> {
+        v.try_into().ok()
+    }
+    let pv = array(
+        &p.pv
+            .iter()
+            .map(|&r| ExactSum::from_raw(r))
+            .collect::<Vec<_>>(),
+    )
+    .ok_or_else(|| bad(format!("{} component sums", p.pv.len())))?;
+    let by_investor = array(&p.by_investor.iter().map(group_accum).collect::<Vec<_>>())
+        .ok_or_else(|| bad(format!("{} investor groups", p.by_investor.len())))?;
+    let by_status = array(&p.by_status.iter().map(group_accum).collect::<Vec<_>>())
+        .ok_or_else(|| bad(format!("{} status groups", p.by_status.len())))?;
+    if p.path_values.len() != p.num_paths {
+        return Err(bad(format!(
+            "{} path sums for {} paths",
+            p.path_values.len(),
+            p.num_paths
+        )));
+    }
+    let mut monthly = Vec::with_capacity(p.monthly.len());
+    for row in &p.monthly {
+        let row: [ExactSum; NUM_MONTHLY] = array(
+            &row.iter()
+                .map(|&r| ExactSum::from_raw(r))
+                .collect::<Vec<_>>(),
+        )
+        .ok_or_else(|| bad(format!("{} monthly fields", row.len())))?;
+        monthly.push(row);
+    }
+    if !(p.monthly.is_empty() || p.monthly.len() == p.months)
+        || p.cf.len() != p.monthly.len() * p.num_paths
+    {
+        return Err(bad(format!(
+            "{} months of sums and {} CF cells for {} months x {} paths",
+            p.monthly.len(),
+            p.cf.len(),
+            p.months,
+            p.num_paths
+        )));
+    }
+    Ok(PortfolioAccum {
+        num_paths: p.num_paths,
+        months: p.months,
+        total: group_accum(&p.total),
+        loan_count: p.loan_count,
+        pv,
+        by_investor,
+        by_status,
+        path_values: p
+            .path_values
+            .iter()
+            .map(|&r| ExactSum::from_raw(r))
+            .collect(),
+        monthly,
+        cf: p.cf,
+        non_finite: p
+            .non_finite
+            .into_iter()
+            .map(|nf| NonFinite {
+                loan: nf.loan,
+                what: nf.what,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accumulator_round_trips_through_a_partial() {
+        let mut acc = PortfolioAccum::new(3, 2, msr_engine::Detail::Full);
+        acc.total.records = 2;
+        acc.total.value.add(1.25e9);
+        acc.loan_count = 4;
+        acc.pv[1].add(-3.5);
+        acc.by_investor[2].upb.add(7e5);
+        acc.by_status[5].fee_base.add(0.1);
+        acc.path_values[2].add(f64::MAX / 1e300);
+        acc.monthly[1][4].add(1e-9);
+        acc.cf[5] = i128::MIN / 3;
+        acc.non_finite.push(NonFinite {
+            loan: msr_io::generate_book(1, 3).remove(0),
+            what: "value".into(),
+        });
+        let tally = ShardTally {
+            rows_read: 3,
+            ..ShardTally::default()
+        };
+        let p = accum_to_partial(&acc, tally);
+        assert_eq!(p.tally, tally);
+        assert_eq!(partial_to_accum(p, Path::new("x")).unwrap(), acc);
+        let values_only = PortfolioAccum::new(5, 480, msr_engine::Detail::Values);
+        let p = accum_to_partial(&values_only, tally);
+        assert_eq!(partial_to_accum(p, Path::new("x")).unwrap(), values_only);
+    }
+}

@@ -1,0 +1,520 @@
+//! Sharded runs end to end: `msr value --shard K/N` as separate processes,
+//! then `msr merge`, must give bit-identical outputs to the unsharded run;
+//! and every reason to refuse a merge has its test (exit 3, one line).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use msr_io::{read_table, write_tape, TableColumn, TapeWriteOptions};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn msr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_msr"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run msr")
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Common flags of every valuation in these tests.
+const RUN: [&str; 5] = ["--num-paths", "16", "--quiet", "--run-id", "nightly-test"];
+
+/// A 200-row tape in row groups of `rows_per_group`, with one duplicated
+/// loan_id (rows 5 and 150: both rejected) so rejects.csv is not empty.
+fn tape(dir: &Path, name: &str, loans: usize, rows_per_group: usize, seed: u64) -> PathBuf {
+    let mut book = msr_io::generate_book(loans, seed);
+    if loans > 150 {
+        book[150].loan_id = book[5].loan_id.clone();
+    }
+    let path = dir.join(name);
+    write_tape(
+        &path,
+        &book,
+        TapeWriteOptions {
+            max_row_group_rows: rows_per_group,
+        },
+    )
+    .unwrap();
+    path
+}
+
+fn value(tape: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["value", "--loans", s(tape), "--out", s(out)];
+    args.extend(RUN);
+    args.extend(extra);
+    msr(&args)
+}
+
+/// Run every shard of `n` as its own process (in parallel), then the merge.
+fn sharded(tape: &Path, root: &Path, n: u32) -> PathBuf {
+    let parts: Vec<PathBuf> = (0..n).map(|k| root.join(format!("parts{n}/{k}"))).collect();
+    let children: Vec<_> = parts
+        .iter()
+        .enumerate()
+        .map(|(k, dir)| {
+            let shard = format!("{k}/{n}");
+            let mut args = vec![
+                "value",
+                "--loans",
+                s(tape),
+                "--out",
+                s(dir),
+                "--shard",
+                &shard,
+            ];
+            args.extend(RUN);
+            args.extend(["--threads", "1"]);
+            Command::new(env!("CARGO_BIN_EXE_msr"))
+                .args(&args)
+                .current_dir(repo())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn shard")
+        })
+        .collect();
+    for child in children {
+        ok(&child.wait_with_output().unwrap());
+    }
+    let merged = root.join(format!("merged{n}"));
+    let mut args = vec!["merge", "--out", s(&merged), "--quiet"];
+    // Any order: the merge sorts by shard.
+    args.extend(parts.iter().rev().map(|p| s(p)));
+    ok(&msr(&args));
+    merged
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A table's columns with floats as bit patterns (nulls as `None`).
+fn bits(path: &Path) -> Vec<(String, Vec<String>)> {
+    let t = read_table(path).unwrap();
+    t.names
+        .iter()
+        .map(|name| {
+            let values = match &t.columns[name] {
+                TableColumn::Text(v) => v.clone(),
+                TableColumn::Number(v) => v
+                    .iter()
+                    .map(|x| format!("{:?}", x.map(f64::to_bits)))
+                    .collect(),
+                other => panic!("unexpected column {other:?}"),
+            };
+            (name.clone(), values)
+        })
+        .collect()
+}
+
+/// summary.json without what may differ (timings, throughput, threads).
+fn summary_without_timings(dir: &Path) -> String {
+    let mut v = json(&dir.join("summary.json"));
+    let m = v.as_object_mut().unwrap();
+    for key in ["timings", "loan_path_months_per_second", "threads"] {
+        assert!(m.remove(key).is_some(), "summary.json lacks {key}");
+    }
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+fn assert_same_outputs(unsharded: &Path, merged: &Path) {
+    for table in ["loan_values.parquet", "cashflows.parquet"] {
+        let (a, b) = (bits(&unsharded.join(table)), bits(&merged.join(table)));
+        assert_eq!(a.len(), b.len(), "{table}: columns");
+        for ((name, x), (name2, y)) in a.iter().zip(&b) {
+            assert_eq!(name, name2, "{table}: column order");
+            assert_eq!(x, y, "{table}: column {name} differs");
+        }
+    }
+    assert_eq!(
+        summary_without_timings(unsharded),
+        summary_without_timings(merged)
+    );
+    for file in ["rejects.csv", "marks.csv"] {
+        let (a, b) = (
+            std::fs::read_to_string(unsharded.join(file)).unwrap(),
+            std::fs::read_to_string(merged.join(file)).unwrap(),
+        );
+        assert_eq!(a, b, "{file} differs");
+    }
+    let (a, b) = (
+        json(&unsharded.join("manifest.json")),
+        json(&merged.join("manifest.json")),
+    );
+    for key in [
+        "run_id",
+        "seed",
+        "num_paths",
+        "oas",
+        "inputs",
+        "rate_paths",
+        "resolved_config",
+    ] {
+        assert_eq!(a[key], b[key], "manifest.json: {key}");
+    }
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(unsharded), names(merged), "the same files");
+}
+
+#[test]
+fn merged_shards_are_bit_identical_to_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 200 rows in 7 row groups (6 of 30, 1 of 20): 1 and 7 shards are cut by
+    // row group; for 3, whole groups would give 90/60/50 rows, so rows are cut.
+    let tape = tape(tmp.path(), "tape.parquet", 200, 30, 11);
+    let whole = tmp.path().join("whole");
+    ok(&value(&tape, &whole, &[]));
+    let summary = json(&whole.join("summary.json"));
+    assert_eq!(
+        summary["rejected_rows"], 2,
+        "the duplicated loan_id is rejected twice"
+    );
+    for (n, by) in [(1, "row_groups"), (3, "rows"), (7, "row_groups")] {
+        let merged = sharded(&tape, tmp.path(), n);
+        assert_same_outputs(&whole, &merged);
+        let manifest = json(&merged.join("manifest.json"));
+        assert_eq!(manifest["merged_from"]["shards"], n);
+        let first = &manifest["merged_from"]["partials"][0]["manifest"];
+        assert_eq!(first["shard"]["by"], by, "{n} shards");
+    }
+}
+
+#[test]
+fn fewer_row_groups_than_shards_falls_back_to_row_ranges() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 2 row groups, 5 shards: each shard keeps a range of rows.
+    let tape = tape(tmp.path(), "tape.parquet", 200, 100, 12);
+    let whole = tmp.path().join("whole");
+    ok(&value(&tape, &whole, &[]));
+    let merged = sharded(&tape, tmp.path(), 5);
+    assert_same_outputs(&whole, &merged);
+    let manifest = json(&merged.join("manifest.json"));
+    let parts = manifest["merged_from"]["partials"].as_array().unwrap();
+    assert!(parts.iter().all(|p| p["manifest"]["shard"]["by"] == "rows"));
+    assert_eq!(
+        parts[2]["manifest"]["shard"]["rows"],
+        serde_json::json!({"start": 80, "end": 120})
+    );
+
+    // 3 rows, 5 shards: some shards are empty, the merge is still exact.
+    let small = tape_small(tmp.path());
+    let whole = tmp.path().join("whole_small");
+    ok(&value(&small, &whole, &[]));
+    let merged = sharded(&small, &tmp.path().join("small"), 5);
+    assert_same_outputs(&whole, &merged);
+}
+
+fn tape_small(dir: &Path) -> PathBuf {
+    tape(dir, "small.parquet", 3, 10, 13)
+}
+
+/// Run the merge and expect a refusal: exit 3 and a one-line message containing `want`.
+fn refused(args: &[&Path], out: &Path, want: &str) {
+    let mut argv = vec!["merge", "--out", s(out)];
+    argv.extend(args.iter().map(|p| s(p)));
+    let before = std::fs::read(out.join("manifest.json")).ok();
+    let o = msr(&argv);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "stderr: {stderr}");
+    assert!(stderr.contains(want), "expected `{want}` in: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    let after = std::fs::read(out.join("manifest.json")).ok();
+    assert_eq!(before, after, "a refused merge writes nothing");
+}
+
+/// Shard `k/n` of `tape` into `root/name`.
+fn shard(tape: &Path, root: &Path, name: &str, k: u32, n: u32, extra: &[&str]) -> PathBuf {
+    let dir = root.join(name);
+    let spec = format!("{k}/{n}");
+    let mut flags = vec!["--shard", spec.as_str()];
+    flags.extend(extra);
+    ok(&value(tape, &dir, &flags));
+    dir
+}
+
+#[test]
+fn merge_refuses_partials_of_different_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let out = root.join("merged");
+    let a = tape(root, "a.parquet", 40, 10, 21);
+    let b = tape(root, "b.parquet", 40, 10, 22);
+    let p0 = shard(&a, root, "p0", 0, 2, &["--export-paths"]);
+    let p1 = shard(&a, root, "p1", 1, 2, &[]);
+
+    // The pair itself merges.
+    ok(&msr(&[
+        "merge",
+        "--quiet",
+        "--out",
+        s(&root.join("good")),
+        s(&p0),
+        s(&p1),
+    ]));
+    assert!(
+        root.join("good/paths.parquet").exists(),
+        "shard 0's exported paths are copied"
+    );
+
+    let other_tape = shard(&b, root, "tape1", 1, 2, &[]);
+    refused(&[&p0, &other_tape], &out, "partials disagree on the tape");
+
+    let config2 = root.join("config2.toml");
+    let text = std::fs::read_to_string(repo().join("configs/default.toml")).unwrap();
+    std::fs::write(&config2, format!("{text}\n# a different file\n")).unwrap();
+    let other_config = shard(&a, root, "config1", 1, 2, &["--config", s(&config2)]);
+    refused(
+        &[&p0, &other_config],
+        &out,
+        "partials disagree on the config file",
+    );
+
+    let other_seed = shard(&a, root, "seed1", 1, 2, &["--seed", "7"]);
+    refused(&[&p0, &other_seed], &out, "partials disagree on the seed");
+
+    let other_oas = shard(&a, root, "oas1", 1, 2, &["--oas", "0.07"]);
+    refused(
+        &[&p0, &other_oas],
+        &out,
+        "partials disagree on the resolved config",
+    );
+
+    // RUN's --run-id comes first (a second one is a usage error).
+    let other_run = root.join("run1");
+    ok(&msr(&[
+        "value",
+        "--loans",
+        s(&a),
+        "--out",
+        s(&other_run),
+        "--shard",
+        "1/2",
+        "--num-paths",
+        "16",
+        "--quiet",
+        "--run-id",
+        "another",
+    ]));
+    refused(&[&p0, &other_run], &out, "partials disagree on the run id");
+
+    let other_count = shard(&a, root, "count1", 1, 3, &[]);
+    refused(
+        &[&p0, &other_count],
+        &out,
+        "partials disagree on the shard count",
+    );
+}
+
+#[test]
+fn merge_refuses_a_different_path_count_or_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let out = root.join("merged");
+    let a = tape(root, "a.parquet", 40, 10, 23);
+    let p0 = shard(&a, root, "p0", 0, 2, &["--export-paths"]);
+    // RUN's --num-paths 16 comes first; a second --num-paths would be a usage
+    // error, so run this shard without the common flags.
+    let o = msr(&[
+        "value",
+        "--loans",
+        s(&a),
+        "--out",
+        s(&root.join("paths1")),
+        "--shard",
+        "1/2",
+        "--num-paths",
+        "8",
+        "--quiet",
+        "--run-id",
+        "nightly-test",
+    ]);
+    ok(&o);
+    refused(
+        &[&p0, &root.join("paths1")],
+        &out,
+        "partials disagree on the path count",
+    );
+
+    // The same 16 paths, read from a file instead of generated.
+    let o = msr(&[
+        "value",
+        "--loans",
+        s(&a),
+        "--out",
+        s(&root.join("file1")),
+        "--shard",
+        "1/2",
+        "--rate-paths",
+        s(&p0.join("paths.parquet")),
+        "--quiet",
+        "--run-id",
+        "nightly-test",
+    ]);
+    ok(&o);
+    refused(
+        &[&p0, &root.join("file1")],
+        &out,
+        "partials disagree on the path source",
+    );
+}
+
+#[test]
+fn merge_refuses_duplicate_missing_or_incomplete_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let out = root.join("merged");
+    let a = tape(root, "a.parquet", 60, 10, 31);
+    let p: Vec<PathBuf> = (0..3)
+        .map(|k| shard(&a, root, &format!("p{k}"), k, 3, &[]))
+        .collect();
+
+    let copy = root.join("p1-again");
+    std::fs::create_dir(&copy).unwrap();
+    for e in std::fs::read_dir(&p[1]).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    refused(&[&p[0], &p[1], &copy, &p[2]], &out, "shard 1/3 given twice");
+    refused(&[&p[2], &p[0]], &out, "missing shard(s) 1 of 3");
+
+    // Incomplete: no completion marker (the shard died before the end).
+    let dead = root.join("dead");
+    std::fs::create_dir(&dead).unwrap();
+    for e in std::fs::read_dir(&p[1]).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "manifest.json" {
+            std::fs::copy(e.path(), dead.join(e.file_name())).unwrap();
+        }
+    }
+    refused(
+        &[&p[0], &dead, &p[2]],
+        &out,
+        "incomplete partial: no manifest.json",
+    );
+
+    // Incomplete: a file missing, or changed after the shard finished.
+    std::fs::remove_file(copy.join("loan_values.parquet")).unwrap();
+    refused(
+        &[&p[0], &copy, &p[2]],
+        &out,
+        "incomplete partial: loan_values.parquet is missing",
+    );
+    let sums = std::fs::read_to_string(p[1].join("partial.json")).unwrap();
+    std::fs::write(p[1].join("partial.json"), &sums[..sums.len() / 2]).unwrap();
+    refused(
+        &[&p[0], &p[1], &p[2]],
+        &out,
+        "incomplete partial: partial.json has sha256",
+    );
+
+    // Not a partial at all: an unsharded result.
+    let whole = root.join("whole");
+    ok(&value(&a, &whole, &[]));
+    refused(&[&whole], &out, "not a partial");
+
+    // The merge must not overwrite a partial's manifest.
+    std::fs::write(p[1].join("partial.json"), sums).unwrap();
+    refused(
+        &[&p[0], &p[1], &p[2]],
+        &p[1],
+        "--out is a partial directory",
+    );
+    ok(&msr(&[
+        "merge",
+        "--quiet",
+        "--out",
+        s(&out),
+        s(&p[0]),
+        s(&p[1]),
+        s(&p[2]),
+    ]));
+}
+
+#[test]
+fn shard_flag_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tape(tmp.path(), "a.parquet", 5, 10, 41);
+    for bad in ["3/3", "0/0", "1", "x/2"] {
+        let o = value(&a, &tmp.path().join("o"), &["--shard", bad]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{bad}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn shards_leave_the_data_checks_to_the_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 5 of 40 rows rejected (12.5 %, above tape.max_reject_share 1 %), all in shard 0.
+    let mut book = msr_io::generate_book(40, 51);
+    for loan in &mut book[..5] {
+        loan.fico = 200;
+    }
+    let tape = tmp.path().join("tape.parquet");
+    write_tape(
+        &tape,
+        &book,
+        TapeWriteOptions {
+            max_row_group_rows: 10,
+        },
+    )
+    .unwrap();
+    let whole = tmp.path().join("whole");
+    let o = value(&tape, &whole, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Each shard succeeds (a scheduler must not retry it) ...
+    let parts: Vec<PathBuf> = (0..2)
+        .map(|k| shard(&tape, tmp.path(), &format!("p{k}"), k, 2, &[]))
+        .collect();
+    // ... and the merge writes everything, then exits 5 like the unsharded run.
+    let merged = tmp.path().join("merged");
+    let o = msr(&[
+        "merge",
+        "--quiet",
+        "--out",
+        s(&merged),
+        s(&parts[0]),
+        s(&parts[1]),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("5 of 40 rows rejected"));
+    assert_same_outputs(&whole, &merged);
+}
