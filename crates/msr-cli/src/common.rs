@@ -62,8 +62,8 @@ pub struct RunArgs {
 pub fn load_config(path: &Path, flags: &PathArgs) -> Result<Config> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| input(format!("{}: cannot read config: {e}", path.display())))?;
-    let mut config = Config::from_toml_str(&text)
-        .map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let mut config =
+        Config::from_toml_str(&text).map_err(|e| input(format!("{}: {e}", path.display())))?;
     if let Some(n) = flags.num_paths {
         config.valuation.num_paths = n;
     }
@@ -131,13 +131,17 @@ pub fn resolve_rates(config: &Config, flags: &PathArgs) -> Result<Rates> {
         }
         None => {
             let v = &config.valuation;
-            let normals = NormalGenerator::new(v.seed, v.antithetic).normals(v.num_paths as usize, MAX_MONTHS);
+            let normals = NormalGenerator::new(v.seed, v.antithetic)
+                .normals(v.num_paths as usize, MAX_MONTHS);
             let paths = model.paths(&normals, MAX_MONTHS);
             Ok(Rates {
                 model,
                 normals: Some(normals),
                 paths,
-                source: PathSource::Generated { seed: v.seed, antithetic: v.antithetic },
+                source: PathSource::Generated {
+                    seed: v.seed,
+                    antithetic: v.antithetic,
+                },
                 antithetic: v.antithetic,
             })
         }
@@ -151,10 +155,15 @@ pub fn resolve_rates(config: &Config, flags: &PathArgs) -> Result<Rates> {
 pub fn init_threads(threads: Option<usize>) -> Result<usize> {
     if let Some(n) = threads {
         if n == 0 {
-            return Err(CliError::new(Failure::Usage, "--threads must be at least 1"));
+            return Err(CliError::new(
+                Failure::Usage,
+                "--threads must be at least 1",
+            ));
         }
         // A second call (tests in one process) keeps the first pool.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
     Ok(rayon::current_num_threads())
 }
@@ -194,25 +203,32 @@ impl Staging {
     /// # Errors
     /// Output error when the directory cannot be created or written.
     pub fn create(out: &Path) -> Result<Staging> {
-        std::fs::create_dir_all(out)
-            .map_err(|e| output(format!("{}: cannot create output directory: {e}", out.display())))?;
+        std::fs::create_dir_all(out).map_err(|e| {
+            output(format!(
+                "{}: cannot create output directory: {e}",
+                out.display()
+            ))
+        })?;
         let dir = out.join(format!(".msr-staging-{}", std::process::id()));
         if dir.exists() {
             let _ = std::fs::remove_dir_all(&dir);
         }
-        std::fs::create_dir(&dir)
-            .map_err(|e| output(format!("{}: cannot write to output directory: {e}", out.display())))?;
-        Ok(Staging { out: out.to_path_buf(), dir, committed: false })
+        std::fs::create_dir(&dir).map_err(|e| {
+            output(format!(
+                "{}: cannot write to output directory: {e}",
+                out.display()
+            ))
+        })?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            dir,
+            committed: false,
+        })
     }
 
     /// Where to write output `name` while staging.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
-    }
-
-    /// The final output directory.
-    pub fn out(&self) -> &Path {
-        &self.out
     }
 
     /// Move every staged file into place, `marker` last (removing an old

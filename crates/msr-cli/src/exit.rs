@@ -50,9 +50,13 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 impl CliError {
-    /// Build an error of a class.
+    /// Build an error of a class (as `anyhow::Error`, ready for `?`).
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(failure: Failure, message: impl fmt::Display) -> anyhow::Error {
-        anyhow::Error::new(CliError { failure, message: message.to_string() })
+        anyhow::Error::new(CliError {
+            failure,
+            message: message.to_string(),
+        })
     }
 }
 

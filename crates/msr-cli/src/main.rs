@@ -45,6 +45,12 @@ enum Command {
     /// Price whole-loan notes by outcome probabilities (MODEL.md §H): a bid
     /// from the probability, cash flows and required ROI of each outcome.
     Notes(cmd::notes::NotesArgs),
+    /// Solve the OAS at which the portfolio is worth a target value, bp or
+    /// multiple, from the CF[p,t] matrix without re-running loans.
+    Oas(cmd::oas::OasArgs),
+    /// Risk: effective duration and convexity, key-rate durations, a rate-shock
+    /// grid, assumption stresses, static value and option cost (docs/risk.md).
+    Risk(cmd::risk::RiskArgs),
     /// Combine the partial results of `msr value --shard K/N` into exactly the
     /// outputs of an unsharded run (docs/cluster.md).
     Merge(cmd::merge::MergeArgs),
@@ -60,6 +66,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merge(args) => cmd::merge::run(&args),
         Command::Repline(args) => cmd::repline::run(&args),
         Command::Notes(args) => cmd::notes::run(&args),
+        Command::Oas(args) => cmd::oas::run(&args),
+        Command::Risk(args) => cmd::risk::run(&args),
     }
 }
 

@@ -12,12 +12,20 @@ fn repo() -> PathBuf {
 
 fn golden() -> PathBuf {
     let dir = repo().join("../shared/spec/golden");
-    assert!(dir.join("loans_60.parquet").exists(), "golden cases missing at {}", dir.display());
+    assert!(
+        dir.join("loans_60.parquet").exists(),
+        "golden cases missing at {}",
+        dir.display()
+    );
     dir
 }
 
 fn msr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_msr")).args(args).current_dir(repo()).output().expect("run msr")
+    Command::new(env!("CARGO_BIN_EXE_msr"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run msr")
 }
 
 fn ok(out: &Output) {
@@ -44,9 +52,12 @@ fn value_reproduces_the_golden_case_through_the_cli() {
     let g = golden();
     let out = msr(&[
         "value",
-        "--loans", s(&g.join("loans_60.parquet")),
-        "--rate-paths", s(&g.join("paths_8.parquet")),
-        "--out", s(tmp.path()),
+        "--loans",
+        s(&g.join("loans_60.parquet")),
+        "--rate-paths",
+        s(&g.join("paths_8.parquet")),
+        "--out",
+        s(tmp.path()),
     ]);
     ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -56,15 +67,32 @@ fn value_reproduces_the_golden_case_through_the_cli() {
     let ids = got.text("loan_id").unwrap();
     for (r, id) in want.text("loan_id").unwrap().iter().enumerate() {
         let k = ids.iter().position(|x| x == id).unwrap();
-        for col in ["value", "value_bps", "std_error", "pv_fee", "pv_cost", "pv_liq_loss", "pv_adv_finance"] {
-            let (a, b) = (got.numbers(col).unwrap()[k].unwrap(), want.numbers(col).unwrap()[r].unwrap());
-            assert!(close(a, b, SPEC_REL, SPEC_ABS_DOLLARS), "{id} {col}: {a} vs {b}");
+        for col in [
+            "value",
+            "value_bps",
+            "std_error",
+            "pv_fee",
+            "pv_cost",
+            "pv_liq_loss",
+            "pv_adv_finance",
+        ] {
+            let (a, b) = (
+                got.numbers(col).unwrap()[k].unwrap(),
+                want.numbers(col).unwrap()[r].unwrap(),
+            );
+            assert!(
+                close(a, b, SPEC_REL, SPEC_ABS_DOLLARS),
+                "{id} {col}: {a} vs {b}"
+            );
         }
     }
     let summary = json(&tmp.path().join("summary.json"));
     let expected = json(&g.join("expected_summary_60x8.json"));
     for key in ["value", "upb", "value_bps", "std_error"] {
-        let (a, b) = (summary[key].as_f64().unwrap(), expected[key].as_f64().unwrap());
+        let (a, b) = (
+            summary[key].as_f64().unwrap(),
+            expected[key].as_f64().unwrap(),
+        );
         assert!(close(a, b, SPEC_REL, 0.0), "{key}: {a} vs {b}");
     }
     assert_eq!(summary["loans_read"], 60);
@@ -72,17 +100,28 @@ fn value_reproduces_the_golden_case_through_the_cli() {
     assert_eq!(summary["rejected_rows"], 0);
     assert_eq!(summary["months"], 360);
     let manifest = json(&tmp.path().join("manifest.json"));
-    assert_eq!(manifest["inputs"]["loans"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        manifest["inputs"]["loans"]["sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
     assert_eq!(manifest["rate_paths"]["source"], "file");
     // marks.csv: one row per loan, tied to the manifest, totals equal to the summary's.
     let marks = std::fs::read_to_string(tmp.path().join("marks.csv")).unwrap();
     let mut lines = marks.lines();
-    assert_eq!(lines.next().unwrap(), "as_of,loan_id,investor,upb,fair_value,value_bps,multiple,method,paths,oas,run_id");
+    assert_eq!(
+        lines.next().unwrap(),
+        "as_of,loan_id,investor,upb,fair_value,value_bps,multiple,method,paths,oas,run_id"
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 60);
     let total: f64 = rows.iter().map(|r| r[4].parse::<f64>().unwrap()).sum();
     assert!(close(total, summary["value"].as_f64().unwrap(), 1e-12, 0.0));
-    assert!(rows.iter().all(|r| r[0] == "2026-11-30" && r[8] == "8" && r[10] == manifest["run_id"].as_str().unwrap()));
+    assert!(rows.iter().all(|r| r[0] == "2026-11-30"
+        && r[8] == "8"
+        && r[10] == manifest["run_id"].as_str().unwrap()));
     let cash = read_table(tmp.path().join("cashflows.parquet")).unwrap();
     assert_eq!(cash.num_rows, 360);
     // No staging directory is left behind.
@@ -106,7 +145,10 @@ fn fingerprint(dir: &Path) -> (Vec<(String, u64)>, Vec<u64>) {
         .collect();
     rows.sort();
     let sm = json(&dir.join("summary.json"));
-    let totals = ["value", "upb", "std_error"].iter().map(|k| sm[*k].as_f64().unwrap().to_bits()).collect();
+    let totals = ["value", "upb", "std_error"]
+        .iter()
+        .map(|k| sm[*k].as_f64().unwrap().to_bits())
+        .collect();
     (rows, totals)
 }
 
@@ -115,15 +157,40 @@ fn threads_and_tape_order_do_not_change_a_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let mut loans = msr_io::generate_book(150, 99);
     let tape = tmp.path().join("tape.parquet");
-    write_tape(&tape, &loans, TapeWriteOptions { max_row_group_rows: 40 }).unwrap();
+    write_tape(
+        &tape,
+        &loans,
+        TapeWriteOptions {
+            max_row_group_rows: 40,
+        },
+    )
+    .unwrap();
     loans.reverse();
     loans.swap(3, 77);
     let shuffled = tmp.path().join("shuffled.parquet");
-    write_tape(&shuffled, &loans, TapeWriteOptions { max_row_group_rows: 64 }).unwrap();
+    write_tape(
+        &shuffled,
+        &loans,
+        TapeWriteOptions {
+            max_row_group_rows: 64,
+        },
+    )
+    .unwrap();
     let mut prints = Vec::new();
     for (name, file, threads) in [("a", &tape, "1"), ("b", &tape, "2"), ("c", &shuffled, "2")] {
         let out = tmp.path().join(name);
-        ok(&msr(&["value", "--loans", s(file), "--num-paths", "16", "--threads", threads, "--out", s(&out), "-q"]));
+        ok(&msr(&[
+            "value",
+            "--loans",
+            s(file),
+            "--num-paths",
+            "16",
+            "--threads",
+            threads,
+            "--out",
+            s(&out),
+            "-q",
+        ]));
         prints.push(fingerprint(&out));
     }
     assert_eq!(prints[0], prints[1], "1 vs 2 threads");
@@ -135,14 +202,47 @@ fn exported_paths_value_exactly_like_generated_ones() {
     let tmp = tempfile::tempdir().unwrap();
     let g = golden();
     let paths = tmp.path().join("paths.parquet");
-    ok(&msr(&["paths", "--num-paths", "6", "--seed", "7", "--out", s(&paths)]));
+    ok(&msr(&[
+        "paths",
+        "--num-paths",
+        "6",
+        "--seed",
+        "7",
+        "--out",
+        s(&paths),
+    ]));
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     let loans = g.join("loans_60.parquet");
-    ok(&msr(&["value", "--loans", s(&loans), "--num-paths", "6", "--seed", "7", "--out", s(&a), "-q", "--export-paths"]));
-    ok(&msr(&["value", "--loans", s(&loans), "--rate-paths", s(&paths), "--out", s(&b), "-q"]));
+    ok(&msr(&[
+        "value",
+        "--loans",
+        s(&loans),
+        "--num-paths",
+        "6",
+        "--seed",
+        "7",
+        "--out",
+        s(&a),
+        "-q",
+        "--export-paths",
+    ]));
+    ok(&msr(&[
+        "value",
+        "--loans",
+        s(&loans),
+        "--rate-paths",
+        s(&paths),
+        "--out",
+        s(&b),
+        "-q",
+    ]));
     assert_eq!(fingerprint(&a), fingerprint(&b));
-    assert_eq!(std::fs::read(&paths).unwrap().len() > 0, a.join("paths.parquet").exists());
+    // --export-paths writes the paths used, identical to `msr paths`.
+    assert_eq!(
+        std::fs::read(&paths).unwrap(),
+        std::fs::read(a.join("paths.parquet")).unwrap()
+    );
 }
 
 #[test]
@@ -158,10 +258,16 @@ fn validate_counts_and_writes_rejects() {
     // 2 of 50 rejected = 4 % > the 1 % default threshold: exit 5, after reporting.
     assert_eq!(out.status.code(), Some(5));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("50 rows read = 48 valid + 2 rejected"), "{stdout}");
+    assert!(
+        stdout.contains("50 rows read = 48 valid + 2 rejected"),
+        "{stdout}"
+    );
     let text = std::fs::read_to_string(&rejects).unwrap();
     assert!(text.starts_with("row,loan_id,column,value,rule"));
-    assert!(text.contains(",upb,") && text.contains(",note_rate,"), "{text}");
+    assert!(
+        text.contains(",upb,") && text.contains(",note_rate,"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -173,9 +279,27 @@ fn bad_inputs_give_one_line_errors_and_documented_exit_codes() {
     std::fs::write(&bad_config, "[prepay]\nturnover = 0.1\n").unwrap();
     let out_dir = tmp.path().join("o");
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
-        (vec!["value", "--loans", "no/such/file.parquet", "--out", s(&out_dir)], 3, "no/such/file.parquet"),
-        (vec!["value", "--loans", s(&csv), "--out", s(&out_dir)], 3, "Parquet"),
-        (vec!["value", "--config", s(&bad_config), "--out", s(&out_dir)], 3, "turnover"),
+        (
+            vec![
+                "value",
+                "--loans",
+                "no/such/file.parquet",
+                "--out",
+                s(&out_dir),
+            ],
+            3,
+            "no/such/file.parquet",
+        ),
+        (
+            vec!["value", "--loans", s(&csv), "--out", s(&out_dir)],
+            3,
+            "Parquet",
+        ),
+        (
+            vec!["value", "--config", s(&bad_config), "--out", s(&out_dir)],
+            3,
+            "turnover",
+        ),
         (vec!["value", "--num-paths", "lots"], 2, "lots"),
         (vec!["value", "--frobnicate"], 2, "frobnicate"),
     ];
@@ -184,12 +308,18 @@ fn bad_inputs_give_one_line_errors_and_documented_exit_codes() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
-        assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{stderr}"
+        );
         if code == 3 {
             assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
         }
     }
-    assert!(!out_dir.join("summary.json").exists(), "a failed run writes no outputs");
+    assert!(
+        !out_dir.join("summary.json").exists(),
+        "a failed run writes no outputs"
+    );
 }
 
 #[test]
@@ -199,7 +329,18 @@ fn unwritable_output_directory_is_an_output_error() {
     std::fs::write(&blocker, "x").unwrap();
     let g = golden();
     let out = msr(&[
-        "value", "--loans", s(&g.join("loans_60.parquet")), "--num-paths", "2", "--out", s(&blocker.join("sub")),
+        "value",
+        "--loans",
+        s(&g.join("loans_60.parquet")),
+        "--num-paths",
+        "2",
+        "--out",
+        s(&blocker.join("sub")),
     ]);
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

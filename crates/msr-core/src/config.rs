@@ -734,13 +734,25 @@ impl Config {
         // Bounds that keep the factored exponentials of the kernel finite for any
         // mortgage rate within ±100 % (see msr-model's market.rs).
         if p.lockin > 5.0 {
-            return Err(invalid("prepay.lockin", p.lockin, "must be at most 5 per pct"));
+            return Err(invalid(
+                "prepay.lockin",
+                p.lockin,
+                "must be at most 5 per pct",
+            ));
         }
         if p.refi_slope.abs() > 7.0 {
-            return Err(invalid("prepay.refi_slope", p.refi_slope, "must be within [-7, 7] per pct"));
+            return Err(invalid(
+                "prepay.refi_slope",
+                p.refi_slope,
+                "must be within [-7, 7] per pct",
+            ));
         }
         if p.burnout > 5.0 {
-            return Err(invalid("prepay.burnout", p.burnout, "must be at most 5 per pct-month"));
+            return Err(invalid(
+                "prepay.burnout",
+                p.burnout,
+                "must be at most 5 per pct-month",
+            ));
         }
         prob("prepay.refi_max_cpr", p.refi_max_cpr)?;
         finite("prepay.refi_slope", p.refi_slope)?;

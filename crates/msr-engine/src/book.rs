@@ -22,8 +22,17 @@ pub fn value_book(
     detail: Detail,
 ) -> (Vec<LoanResult>, PortfolioAccum) {
     let params = ModelParams::from_config(config);
-    let months = loans.iter().map(|l| l.remaining_term as usize).max().unwrap_or(1);
+    let months = loans
+        .iter()
+        .map(|l| l.remaining_term as usize)
+        .max()
+        .unwrap_or(1);
     let market = Market::new(paths, &params, config.valuation.oas, months);
-    let ctx = Context { params: &params, market: &market, config, antithetic };
+    let ctx = Context {
+        params: &params,
+        market: &market,
+        config,
+        antithetic,
+    };
     value_loans(&ctx, loans, detail)
 }

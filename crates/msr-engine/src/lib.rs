@@ -2,8 +2,22 @@
 //! portfolio aggregation, and (in later modules) OAS, risk, rep lines and note
 //! pricing. Pure computation: no IO.
 
+pub mod book;
+pub mod notes;
+pub mod oas;
+pub mod replines;
+pub mod risk;
 pub mod summary;
 pub mod valuation;
 
+pub use book::value_book;
+pub use oas::{DiscountedFlows, OasDomain, OasError, OasSolution, OasTarget, ValueRange};
+pub use replines::{
+    build_replines, compare, BucketCompare, Bucketing, Comparison, RepLine, RepLines, ReplineError,
+};
+pub use risk::{
+    run_risk, KeyRateDuration, RiskError, RiskInputs, RiskProgress, RiskReport, RiskSpec, Scenario,
+    ScenarioKind,
+};
 pub use summary::{expected_month, GroupSummary, Summary};
 pub use valuation::{value_loans, Context, Detail, LoanResult, NonFinite, PortfolioAccum};

@@ -6,12 +6,28 @@
 //! ([`msr_core::ExactSum`]), so totals are bit-identical for any thread count,
 //! loan order or split into shards. Per-loan numbers depend only on the loan:
 //! its paths are always processed in path order.
+//!
+//! A worker values a few loans at a time ([`GROUP`]) block by block, so one
+//! block's market factors and `CF` sums stay in cache across the group, running
+//! the kernel ([`msr_model::run_block`]) for each loan and block. With
+//! [`Detail::Full`] the kernel keeps each loan's monthly sums per lane
+//! ([`msr_model::MonthlyLanes`], reduced once per loan-month) and returns the
+//! block's net cash flows, which go straight into the worker's `CF[p,t]` sums
+//! in exact fixed point ([`msr_model::add_fixed_lanes`]: the same integers as
+//! [`msr_core::fixed::to_fixed`], as two `i64` halves, eight cells per SIMD
+//! instruction; flushed into the `i128` matrix of [`PortfolioAccum`] when the
+//! worker hands its accumulator over). A loan found not finite afterwards is
+//! re-run and its cells subtracted again (wrapping integer arithmetic, so
+//! exactly); cells too large for the split are re-run and added exactly.
+//! docs/PERFORMANCE.md has the measurements.
 
 use msr_core::fixed::{from_fixed, to_fixed};
 use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
 use msr_core::{Config, ExactSum};
+use msr_model::fastmath::{split_fixed, FIXED_SPLIT_LIMIT_UNSCALED};
 use msr_model::{
-    run_block, BlockAccum, LoanTerms, Market, ModelParams, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    add_fixed_lanes, run_block, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market,
+    ModelParams, MonthlyLanes, LANES, NUM_COMPONENTS, NUM_MONTHLY,
 };
 use rayon::prelude::*;
 
@@ -200,99 +216,266 @@ impl PortfolioAccum {
     }
 }
 
+/// Loans a worker may add to its split fixed-point sums before flushing them
+/// into `PortfolioAccum::cf`: each `hi` term is below 2^50 in magnitude, so
+/// 2^12 of them cannot overflow an `i64`.
+const FLUSH_EVERY: usize = 4096;
+
+/// Loans valued together, block by block: a block's market factors and `CF`
+/// sums are loaded into cache once per group instead of once per loan.
+const GROUP: usize = 4;
+
+/// A worker's running `CF[p,t]` sums, block-major like the kernel's output
+/// (`[block·months + t][lane]`), each cell held as two wrapping `i64` halves
+/// (`value = hi·2^32 + lo`, see [`msr_model::add_fixed_lanes`]) so adding a
+/// block is a few vector instructions per eight cells; flushed into the exact
+/// `i128` matrix of [`PortfolioAccum`] when the worker hands its accumulator
+/// over.
+struct CfSums {
+    months: usize,
+    hi: Vec<[i64; LANES]>,
+    lo: Vec<[i64; LANES]>,
+    /// Exact sums of cells too large for the split (month-major `t·P + p`);
+    /// empty until needed.
+    big: Vec<i128>,
+    /// Loans added since the last flush, and the longest of them.
+    loans: usize,
+    max_n: usize,
+}
+
+impl CfSums {
+    fn new(blocks: usize, months: usize) -> CfSums {
+        CfSums {
+            months,
+            hi: vec![[0; LANES]; blocks * months],
+            lo: vec![[0; LANES]; blocks * months],
+            big: Vec::new(),
+            loans: 0,
+            max_n: 0,
+        }
+    }
+
+    /// Add block `b` of one loan's net cash flows (`net[t][lane]`, `t < n`).
+    /// Returns `false` if a cell was too large for the split (added clamped:
+    /// the caller fixes it with [`CfSums::fix_block`]).
+    fn add_block(&mut self, b: usize, net: &[[f64; LANES]]) -> bool {
+        let cells = b * self.months..b * self.months + net.len();
+        add_fixed_lanes(net, &mut self.hi[cells.clone()], &mut self.lo[cells])
+    }
+
+    /// Undo [`CfSums::add_block`] of the same `net` exactly (wrapping).
+    fn sub_block(&mut self, b: usize, net: &[[f64; LANES]]) {
+        let start = b * self.months;
+        for (t, x) in net.iter().enumerate() {
+            for l in 0..LANES {
+                let (h, o) = split_fixed(x[l]);
+                let (hi, lo) = (&mut self.hi[start + t][l], &mut self.lo[start + t][l]);
+                *hi = hi.wrapping_sub(h);
+                *lo = lo.wrapping_sub(o);
+            }
+        }
+    }
+
+    /// For a block [`CfSums::add_block`] flagged: move each cell too large for
+    /// the split from the split sums to the exact `i128` sums.
+    fn fix_block(&mut self, market: &Market, b: usize, net: &[[f64; LANES]]) {
+        let num_paths = market.num_paths();
+        if self.big.is_empty() {
+            self.big = vec![0; self.months * num_paths];
+        }
+        let active = market.active_lanes(b);
+        let start = b * self.months;
+        for (t, x) in net.iter().enumerate() {
+            for l in 0..LANES {
+                if x[l].abs() < FIXED_SPLIT_LIMIT_UNSCALED {
+                    continue;
+                }
+                let (h, o) = split_fixed(x[l]);
+                let (hi, lo) = (&mut self.hi[start + t][l], &mut self.lo[start + t][l]);
+                *hi = hi.wrapping_sub(h);
+                *lo = lo.wrapping_sub(o);
+                if l < active {
+                    self.big[t * num_paths + b * LANES + l] += to_fixed(x[l]);
+                }
+            }
+        }
+    }
+
+    /// Move the sums into `cf` (month-major `t·P + p`) and zero them.
+    fn flush(&mut self, market: &Market, cf: &mut [i128]) {
+        let num_paths = market.num_paths();
+        for b in 0..market.num_blocks() {
+            let active = market.active_lanes(b);
+            let start = b * self.months;
+            for t in 0..self.max_n {
+                let (hi, lo) = (&mut self.hi[start + t], &mut self.lo[start + t]);
+                for l in 0..active {
+                    cf[t * num_paths + b * LANES + l] += ((hi[l] as i128) << 32) + lo[l] as i128;
+                }
+                *hi = [0; LANES];
+                *lo = [0; LANES];
+            }
+        }
+        for (c, x) in cf.iter_mut().zip(&mut self.big) {
+            *c += std::mem::take(x);
+        }
+        self.loans = 0;
+        self.max_n = 0;
+    }
+}
+
+/// One loan of a group in flight: its terms and per-path results so far.
+#[derive(Default)]
+struct Slot {
+    terms: LoanTerms,
+    monthly: MonthlyLanes,
+    path_value: Vec<f64>,
+    pv: [f64; NUM_COMPONENTS],
+    /// Blocks whose CF cells need [`CfSums::fix_block`].
+    big_blocks: Vec<usize>,
+}
+
 /// Per-worker scratch: reused buffers, no allocation per loan.
 struct Worker {
-    terms: LoanTerms,
+    slots: Vec<Slot>,
+    scratch: BlockScratch,
     block: BlockAccum,
-    monthly: Vec<[f64; NUM_MONTHLY]>,
+    /// One block's net cash flows `[t][lane]`.
     net: Vec<[f64; LANES]>,
-    staged_net: Vec<f64>,
-    path_value: Vec<f64>,
+    cf: CfSums,
     accum: PortfolioAccum,
 }
 
 impl Worker {
     fn new(ctx: &Context<'_>, detail: Detail) -> Worker {
-        let months = ctx.market.months();
-        let paths = ctx.market.num_paths();
+        let market = ctx.market;
+        let months = market.months();
+        let paths = market.num_paths();
+        let full = detail == Detail::Full;
         Worker {
-            terms: LoanTerms::default(),
+            slots: (0..GROUP).map(|_| Slot::default()).collect(),
+            scratch: BlockScratch::default(),
             block: BlockAccum::default(),
-            monthly: vec![[0.0; NUM_MONTHLY]; months],
             net: vec![[0.0; LANES]; months],
-            staged_net: Vec::new(),
-            path_value: vec![0.0; paths],
+            cf: CfSums::new(if full { market.num_blocks() } else { 0 }, months),
             accum: PortfolioAccum::new(paths, months, detail),
         }
     }
 
-    fn value(&mut self, ctx: &Context<'_>, loan: &Loan, detail: Detail) -> LoanResult {
+    /// Hand over the accumulated totals (with the CF sums flushed), leaving
+    /// an empty accumulator.
+    fn take_accum(&mut self, ctx: &Context<'_>, detail: Detail) -> PortfolioAccum {
+        if detail == Detail::Full {
+            self.cf.flush(ctx.market, &mut self.accum.cf);
+        }
+        let empty = PortfolioAccum::new(ctx.market.num_paths(), ctx.market.months(), detail);
+        std::mem::replace(&mut self.accum, empty)
+    }
+
+    /// Run block `b` of the loan in `slot` (with detail: into `self.net` and
+    /// the slot's monthly sums).
+    fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, full: bool) {
+        let Slot { terms, monthly, .. } = &mut self.slots[slot];
+        if full {
+            run_block::<true>(
+                terms,
+                ctx.params,
+                ctx.market,
+                b,
+                &mut self.scratch,
+                &mut self.block,
+                Some(BlockDetail {
+                    monthly,
+                    net: &mut self.net[..terms.n],
+                }),
+            );
+        } else {
+            run_block::<false>(
+                terms,
+                ctx.params,
+                ctx.market,
+                b,
+                &mut self.scratch,
+                &mut self.block,
+                None,
+            );
+        }
+    }
+
+    /// Value up to [`GROUP`] loans, block by block; results in input order.
+    fn value_group(&mut self, ctx: &Context<'_>, loans: &[Loan], detail: Detail) -> Vec<LoanResult> {
         let market = ctx.market;
         let num_paths = market.num_paths();
-        let h = ctx.config.credit.fc_hazard(loan.state_code());
-        self.terms.prepare(loan, ctx.params, h);
-        let n = self.terms.n;
         let full = detail == Detail::Full;
-        if full {
-            self.monthly[..n].fill([0.0; NUM_MONTHLY]);
-            self.staged_net.clear();
-            self.staged_net.resize(n * num_paths, 0.0);
+        if full && self.cf.loans + loans.len() > FLUSH_EVERY {
+            self.cf.flush(market, &mut self.accum.cf);
         }
-        let mut pv = [0.0; NUM_COMPONENTS];
-        for b in 0..market.num_blocks() {
+        for (slot, loan) in self.slots.iter_mut().zip(loans) {
+            let h = ctx.config.credit.fc_hazard(loan.state_code());
+            slot.terms.prepare(loan, ctx.params, h);
             if full {
-                run_block::<true>(
-                    &self.terms,
-                    ctx.params,
-                    market,
-                    b,
-                    &mut self.block,
-                    &mut self.monthly,
-                    &mut self.net,
-                );
-            } else {
-                run_block::<false>(
-                    &self.terms,
-                    ctx.params,
-                    market,
-                    b,
-                    &mut self.block,
-                    &mut [],
-                    &mut [],
-                );
+                slot.monthly.reset(slot.terms.n);
             }
+            slot.path_value.clear();
+            slot.path_value.resize(num_paths, 0.0);
+            slot.pv = [0.0; NUM_COMPONENTS];
+            slot.big_blocks.clear();
+        }
+        for b in 0..market.num_blocks() {
             let active = market.active_lanes(b);
-            for l in 0..active {
-                let p = b * LANES + l;
-                self.path_value[p] = self.block.pv_net[l];
-                for (k, acc) in pv.iter_mut().enumerate() {
-                    *acc += self.block.pv[k][l];
-                }
-                if full {
-                    for t in 0..n {
-                        self.staged_net[t * num_paths + p] = self.net[t][l];
+            for k in 0..loans.len() {
+                self.run(ctx, k, b, full);
+                let slot = &mut self.slots[k];
+                for l in 0..active {
+                    slot.path_value[b * LANES + l] = self.block.pv_net[l];
+                    for (c, acc) in slot.pv.iter_mut().enumerate() {
+                        *acc += self.block.pv[c][l];
                     }
                 }
+                // Added now, while the block's sums are in cache; taken back
+                // out below if the loan turns out not to be finite.
+                if full && !self.cf.add_block(b, &self.net[..slot.terms.n]) {
+                    slot.big_blocks.push(b);
+                }
             }
         }
-        let np = num_paths as f64;
-        let value = self.path_value.iter().sum::<f64>() / np;
+        (0..loans.len())
+            .map(|k| self.finish(ctx, k, &loans[k], detail))
+            .collect()
+    }
+
+    /// One loan's result, and its contribution to the totals if finite.
+    fn finish(&mut self, ctx: &Context<'_>, k: usize, loan: &Loan, detail: Detail) -> LoanResult {
+        let market = ctx.market;
+        let full = detail == Detail::Full;
+        let np = market.num_paths() as f64;
+        let slot = &self.slots[k];
+        let value = slot.path_value.iter().sum::<f64>() / np;
         let result = LoanResult {
             value,
-            std_error: std_error(&self.path_value, ctx.antithetic),
-            pv: pv.map(|x| x / np),
+            std_error: std_error(&slot.path_value, ctx.antithetic),
+            pv: slot.pv.map(|x| x / np),
         };
+        let n = slot.terms.n;
         if !result.is_finite() {
             let what = if !result.value.is_finite() {
                 "value".to_string()
             } else {
-                let k = result.pv.iter().position(|x| !x.is_finite()).unwrap_or(0);
-                format!("pv_{}", msr_model::COMPONENTS[k].1)
+                let c = result.pv.iter().position(|x| !x.is_finite()).unwrap_or(0);
+                format!("pv_{}", msr_model::COMPONENTS[c].1)
             };
             self.accum.non_finite.push(NonFinite {
                 loan: loan.clone(),
                 what,
             });
+            if full {
+                // Re-run the loan (same inputs, same bits) and take its cash
+                // flows back out of the CF sums.
+                for b in 0..market.num_blocks() {
+                    self.run(ctx, k, b, true);
+                    self.cf.sub_block(b, &self.net[..n]);
+                }
+            }
             return result;
         }
         let acc = &mut self.accum;
@@ -303,19 +486,25 @@ impl Worker {
         for (a, x) in acc.pv.iter_mut().zip(result.pv) {
             a.add(x);
         }
-        for (a, &v) in acc.path_values.iter_mut().zip(&self.path_value) {
+        for (a, &v) in acc.path_values.iter_mut().zip(&slot.path_value) {
             a.add(v);
         }
         if full {
             for t in 0..n {
-                for (a, &x) in acc.monthly[t].iter_mut().zip(&self.monthly[t]) {
+                let row = slot.monthly.month(&slot.terms, ctx.params, t);
+                for (a, &x) in acc.monthly[t].iter_mut().zip(&row) {
                     a.add(x);
                 }
             }
-            let cells = &mut acc.cf[..n * num_paths];
-            for (c, &x) in cells.iter_mut().zip(&self.staged_net) {
-                *c += to_fixed(x);
+            // The re-runs add to the slot's monthly sums again; those were
+            // consumed above and are reset before the slot's next loan.
+            for i in 0..self.slots[k].big_blocks.len() {
+                let b = self.slots[k].big_blocks[i];
+                self.run(ctx, k, b, true);
+                self.cf.fix_block(market, b, &self.net[..n]);
             }
+            self.cf.loans += 1;
+            self.cf.max_n = self.cf.max_n.max(n);
         }
         result
     }
@@ -358,12 +547,10 @@ pub fn value_loans(
             |slot, chunk| {
                 let worker = slot.get_or_insert_with(|| Worker::new(ctx, detail));
                 let results = chunk
-                    .iter()
-                    .map(|loan| worker.value(ctx, loan, detail))
+                    .chunks(GROUP)
+                    .flat_map(|group| worker.value_group(ctx, group, detail))
                     .collect();
-                let empty =
-                    PortfolioAccum::new(ctx.market.num_paths(), ctx.market.months(), detail);
-                (results, std::mem::replace(&mut worker.accum, empty))
+                (results, worker.take_accum(ctx, detail))
             },
         )
         .collect();

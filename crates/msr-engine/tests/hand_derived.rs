@@ -48,7 +48,9 @@ fn quiet_config() -> Config {
 }
 
 fn static_paths(c: &Config) -> PathSet {
-    RateModel::from_config(&c.curve, &c.hull_white, &c.mortgage_rate).unwrap().static_path(480)
+    RateModel::from_config(&c.curve, &c.hull_white, &c.mortgage_rate)
+        .unwrap()
+        .static_path(480)
 }
 
 fn value(c: &Config, loans: &[Loan]) -> (Vec<LoanResult>, PortfolioAccum) {
@@ -65,7 +67,7 @@ fn fee_pv_is_the_closed_form_annuity() {
         let mut c = quiet_config();
         c.valuation.oas = oas;
         let l = loan(DqState::C, Investor::Fnma);
-        let (res, _) = value(&c, &[l.clone()]);
+        let (res, _) = value(&c, std::slice::from_ref(&l));
         // fee_t = (s/12)·B0·b_{t−1}, b_k = (G − g^k)/(G − 1), g = 1 + c/12, G = g^n,
         // discounted by v^t, v = e^{−oas/12}:
         // Σ_{t=1}^{n} v^t (G − g^{t−1})/(G − 1) = [G·S(v) − S(g·v)/g]/(G − 1),
@@ -74,13 +76,30 @@ fn fee_pv_is_the_closed_form_annuity() {
         let g = 1.0 + l.note_rate / 12.0;
         let big_g = g.powf(n);
         let v = (-oas / 12.0f64).exp();
-        let s = |x: f64| if x == 1.0 { n } else { x * (1.0 - x.powf(n)) / (1.0 - x) };
+        let s = |x: f64| {
+            if x == 1.0 {
+                n
+            } else {
+                x * (1.0 - x.powf(n)) / (1.0 - x)
+            }
+        };
         let annuity = (big_g * s(v) - s(g * v) / g) / (big_g - 1.0);
         let expected = l.servicing_fee / 12.0 * l.upb * annuity;
         let got = pv(&res[0], "fee");
-        assert!(close(got, expected, REL, 0.0), "oas {oas}: fee pv {got} vs closed form {expected}");
+        assert!(
+            close(got, expected, REL, 0.0),
+            "oas {oas}: fee pv {got} vs closed form {expected}"
+        );
         // Nothing prepays, defaults or floats at zero rates.
-        for name in ["float_pi", "float_escrow", "late_fee", "recapture", "adv_finance", "comp_int", "liq_loss"] {
+        for name in [
+            "float_pi",
+            "float_escrow",
+            "late_fee",
+            "recapture",
+            "adv_finance",
+            "comp_int",
+            "liq_loss",
+        ] {
             assert_eq!(pv(&res[0], name), 0.0, "{name}");
         }
     }
@@ -102,8 +121,12 @@ fn advances_by_hand(c: &Config, l: &Loan, pi_states: &[usize], months: usize) ->
         let bal = l.upb * b(t as f64 - 1.0);
         let sched = l.upb * (b(t as f64 - 1.0) - b(t as f64));
         let new_pi = [
-            pi[0] + pi[1] * cr.cure30 + pi[2] * cr.cure60 + pi[3] * cr.cure90
-                + pi[4] * (cr.cure120 + cr.mod120) + pi[5] * cr.reinstate,
+            pi[0]
+                + pi[1] * cr.cure30
+                + pi[2] * cr.cure60
+                + pi[3] * cr.cure90
+                + pi[4] * (cr.cure120 + cr.mod120)
+                + pi[5] * cr.reinstate,
             pi[1] * (1.0 - cr.cure30 - cr.roll30 - cr.pp30),
             pi[1] * cr.roll30 + pi[2] * (1.0 - cr.cure60 - cr.roll60),
             pi[2] * cr.roll60 + pi[3] * (1.0 - cr.cure90 - cr.roll90),
@@ -119,7 +142,11 @@ fn advances_by_hand(c: &Config, l: &Loan, pi_states: &[usize], months: usize) ->
             adv[4] * cr.fc120 + adv[5] * (1.0 - cr.reinstate - h),
         ];
         for k in 1..6 {
-            let pi_adv = if pi_states.contains(&k) { bal * (l.note_rate - l.servicing_fee) / 12.0 + sched } else { 0.0 };
+            let pi_adv = if pi_states.contains(&k) {
+                bal * (l.note_rate - l.servicing_fee) / 12.0 + sched
+            } else {
+                0.0
+            };
             adv[k] = carried[k] + new_pi[k] * (pi_adv + l.escrow_monthly);
         }
         pi = new_pi;
@@ -133,16 +160,25 @@ fn d30_advances_month_by_month_under_gse_and_ginnie_rules() {
     let c = quiet_config();
     let spread = c.servicing.advance_spread;
     let mut by_investor = Vec::new();
-    for (investor, states) in [(Investor::Fnma, vec![1, 2, 3]), (Investor::Gnma, vec![1, 2, 3, 4, 5])] {
+    for (investor, states) in [
+        (Investor::Fnma, vec![1, 2, 3]),
+        (Investor::Gnma, vec![1, 2, 3, 4, 5]),
+    ] {
         let l = loan(DqState::D30, investor);
-        let (_, acc) = value(&c, &[l.clone()]);
+        let (_, acc) = value(&c, std::slice::from_ref(&l));
         let hand = advances_by_hand(&c, &l, &states, 24);
         // At r = 0, adv_finance_t = AdvBal_t · spread / 12.
         let engine: Vec<f64> = (1..=24)
             .map(|t| expected_month(&acc, t)[Component::AdvFinance as usize] * 12.0 / spread)
             .collect();
         for t in 0..24 {
-            assert!(close(engine[t], hand[t], REL, 1e-9), "{investor} month {}: {} vs {}", t + 1, engine[t], hand[t]);
+            assert!(
+                close(engine[t], hand[t], REL, 1e-9),
+                "{investor} month {}: {} vs {}",
+                t + 1,
+                engine[t],
+                hand[t]
+            );
         }
         by_investor.push(engine);
     }
@@ -157,8 +193,14 @@ fn d30_advances_month_by_month_under_gse_and_ginnie_rules() {
     let i = l.note_rate / 12.0;
     let b = |k: f64| ((1.0 + i).powf(360.0) - (1.0 + i).powf(k)) / ((1.0 + i).powf(360.0) - 1.0);
     let pi_d120 = 0.30 * 0.45 * 0.60;
-    let p_and_i = l.upb * b(2.0) * (l.note_rate - l.servicing_fee) / 12.0 + l.upb * (b(2.0) - b(3.0));
-    assert!(close(gnma[2] - fnma[2], pi_d120 * p_and_i, 1e-9, 1e-9), "{} vs {}", gnma[2] - fnma[2], pi_d120 * p_and_i);
+    let p_and_i =
+        l.upb * b(2.0) * (l.note_rate - l.servicing_fee) / 12.0 + l.upb * (b(2.0) - b(3.0));
+    assert!(
+        close(gnma[2] - fnma[2], pi_d120 * p_and_i, 1e-9, 1e-9),
+        "{} vs {}",
+        gnma[2] - fnma[2],
+        pi_d120 * p_and_i
+    );
     assert!(gnma[23] > fnma[23]);
 }
 
@@ -170,7 +212,7 @@ fn mass_is_conserved_every_month() {
     for dq in DqState::ALL {
         let mut l = loan(dq, Investor::Gnma);
         l.loan_count = 2;
-        let (_, acc) = value_book(&c, &paths, &[l.clone()], false, Detail::Full);
+        let (_, acc) = value_book(&c, &paths, std::slice::from_ref(&l), false, Detail::Full);
         let mut absorbed = 0.0;
         for t in 1..=l.remaining_term as usize {
             let m = expected_month(&acc, t);
@@ -189,7 +231,11 @@ fn delinquent_loans_cost_350_and_600_percent_of_current() {
     let mut c = quiet_config();
     // Freeze every state so a loan stays where it starts.
     for x in [
-        &mut c.credit.cure30, &mut c.credit.roll30, &mut c.credit.pp30, &mut c.credit.cure60, &mut c.credit.roll60,
+        &mut c.credit.cure30,
+        &mut c.credit.roll30,
+        &mut c.credit.pp30,
+        &mut c.credit.cure60,
+        &mut c.credit.roll60,
     ] {
         *x = 0.0;
     }
@@ -214,11 +260,18 @@ fn loan_count_three_costs_three_loans() {
     let (r3, _) = value_book(&c, &paths, &[three], false, Detail::Values);
     // Per-loan dollar items scale with N ...
     for name in ["cost", "ancillary"] {
-        assert!(close(pv(&r3[0], name), 3.0 * pv(&r1[0], name), REL, 0.0), "{name}");
+        assert!(
+            close(pv(&r3[0], name), 3.0 * pv(&r1[0], name), REL, 0.0),
+            "{name}"
+        );
     }
     // ... balance-driven items do not.
     for name in ["fee", "float_pi", "adv_finance", "comp_int"] {
-        assert_eq!(pv(&r3[0], name).to_bits(), pv(&r1[0], name).to_bits(), "{name}");
+        assert_eq!(
+            pv(&r3[0], name).to_bits(),
+            pv(&r1[0], name).to_bits(),
+            "{name}"
+        );
     }
     // Liquidation loss: the per-loan foreclosure/DIL costs scale, the advance loss does not.
     assert!(pv(&r3[0], "liq_loss") > pv(&r1[0], "liq_loss"));

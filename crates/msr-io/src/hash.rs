@@ -18,7 +18,9 @@ pub fn sha256_file(path: impl AsRef<Path>) -> Result<String, IoError> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| IoError::io(path, "read", e))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| IoError::io(path, "read", e))?;
         if n == 0 {
             break;
         }

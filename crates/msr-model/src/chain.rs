@@ -4,6 +4,7 @@
 //! path) call [`step`], so the two can never disagree about a loan's credit.
 
 use crate::params::ModelParams;
+use crate::simd::{Math, Scalar};
 
 /// Masses in the six transient states, in state-index order
 /// (C, D30, D60, D90, D120, FC).
@@ -28,35 +29,91 @@ pub struct Step {
 /// `smm`, roll from current `roll`, foreclosure completion hazard `h`.
 #[inline(always)]
 pub fn step(pi: &Masses, smm: f64, roll: f64, h: f64, p: &ModelParams) -> Step {
-    let [c, d30, d60, d90, d120, fc] = *pi;
-    let c_stay = c * (1.0 - smm);
-    let new_c = c_stay * (1.0 - roll)
-        + d30 * p.cure30
-        + d60 * p.cure60
-        + d90 * p.cure90
-        + d120 * (p.cure120 + p.mod120)
-        + fc * p.reinstate;
-    let new_d30 = c_stay * roll + d30 * (1.0 - p.cure30 - p.roll30 - p.pp30);
-    let new_d60 = d30 * p.roll30 + d60 * (1.0 - p.cure60 - p.roll60);
-    let new_d90 = d60 * p.roll60 + d90 * (1.0 - p.cure90 - p.roll90);
-    let new_d120 = d90 * p.roll90 + d120 * (1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120);
-    let new_fc = d120 * p.fc120 + fc * (1.0 - p.reinstate - h);
+    let s = step_lanes(Scalar, pi, smm, roll, h, p);
     Step {
+        pi: s.pi,
+        pp_mass: s.pp_mass,
+        dil_mass: s.dil_mass,
+        liq_mass: s.liq_mass,
+        mod_mass: s.mod_mass,
+    }
+}
+
+/// [`Step`] for a vector of lanes (the kernel's SIMD form).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepLanes<F> {
+    pub pi: [F; 6],
+    pub pp_mass: F,
+    pub dil_mass: F,
+    pub liq_mass: F,
+    pub mod_mass: F,
+}
+
+/// [`step`] on every lane of a vector: the one definition of §D.3, used by the
+/// kernel on SIMD vectors and by [`step`] on scalars (so both give the same
+/// bits).
+#[inline(always)]
+pub(crate) fn step_lanes<S: Math>(
+    s: S,
+    pi: &[S::F; 6],
+    smm: S::F,
+    roll: f64,
+    h: f64,
+    p: &ModelParams,
+) -> StepLanes<S::F> {
+    let [c, d30, d60, d90, d120, fc] = *pi;
+    let k = |x: f64| s.splat(x);
+    // Fused multiply-adds throughout: one rounding per term (the same on every
+    // instruction set, see `crate::simd`).
+    let c_stay = s.mul_add(s.neg(c), smm, c);
+    let new_c = s.mul_add(
+        c_stay,
+        k(1.0 - roll),
+        s.mul_add(
+            d30,
+            k(p.cure30),
+            s.mul_add(
+                d60,
+                k(p.cure60),
+                s.mul_add(
+                    d90,
+                    k(p.cure90),
+                    s.mul_add(d120, k(p.cure120 + p.mod120), s.mul(fc, k(p.reinstate))),
+                ),
+            ),
+        ),
+    );
+    let new_d30 = s.mul_add(
+        c_stay,
+        k(roll),
+        s.mul(d30, k(1.0 - p.cure30 - p.roll30 - p.pp30)),
+    );
+    let new_d60 = s.mul_add(d30, k(p.roll30), s.mul(d60, k(1.0 - p.cure60 - p.roll60)));
+    let new_d90 = s.mul_add(d60, k(p.roll60), s.mul(d90, k(1.0 - p.cure90 - p.roll90)));
+    let new_d120 = s.mul_add(
+        d90,
+        k(p.roll90),
+        s.mul(d120, k(1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120)),
+    );
+    let new_fc = s.mul_add(d120, k(p.fc120), s.mul(fc, k(1.0 - p.reinstate - h)));
+    StepLanes {
         pi: [new_c, new_d30, new_d60, new_d90, new_d120, new_fc],
-        pp_mass: c * smm + d30 * p.pp30,
-        dil_mass: d120 * p.dil120,
-        liq_mass: fc * h,
-        mod_mass: d120 * p.mod120,
+        pp_mass: s.mul_add(c, smm, s.mul(d30, k(p.pp30))),
+        dil_mass: s.mul(d120, k(p.dil120)),
+        liq_mass: s.mul(fc, k(h)),
+        mod_mass: s.mul(d120, k(p.mod120)),
     }
 }
 
 /// Single monthly mortality from an annual CPR: `1 − (1 − CPR)^(1/12)`.
 ///
-/// Computed as a cube root and two square roots, which is accurate to a few
-/// ulps and several times cheaper than `powf`.
+/// Computed as `−expm1(log1p(−CPR)/12)` with inline polynomials
+/// ([`crate::fastmath::smm_from_cpr`]): a few ulps relative to SMM, no libm
+/// call, so the kernel's lane loops vectorise, and the same bits in the kernel
+/// (any instruction set) and in scalar callers.
 #[inline(always)]
 pub fn smm_from_cpr(cpr: f64) -> f64 {
-    1.0 - (1.0 - cpr).cbrt().sqrt().sqrt()
+    crate::fastmath::smm_from_cpr(cpr)
 }
 
 #[cfg(test)]
@@ -87,6 +144,6 @@ mod tests {
             assert!((smm_from_cpr(cpr) - exact).abs() <= 1e-15, "{cpr}");
         }
         // 6 CPR ≈ 0.514 % SMM, the textbook figure.
-        assert!((smm_from_cpr(0.06) - 0.005_143_4).abs() < 1e-7);
+        assert!((smm_from_cpr(0.06) - 0.005_143_013).abs() < 1e-9);
     }
 }

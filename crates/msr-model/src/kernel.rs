@@ -2,15 +2,35 @@
 //! (MODEL.md §D–E), discounting each month's net servicing cash flow.
 //!
 //! State lives in structure-of-arrays form (`[f64; LANES]` per quantity), every
-//! lane loop is straight-line arithmetic with `min`/`max` instead of branches,
-//! and nothing allocates: the caller owns every buffer. Path-independent terms
-//! come precomputed from [`LoanTerms`], path-dependent market factors from
-//! [`Market`].
+//! lane loop is straight-line arithmetic with selects instead of branches and no
+//! libm call, so LLVM turns each lane loop into SIMD instructions (one AVX-512
+//! register, or two AVX2 registers, per quantity). Nothing allocates: the caller
+//! owns every buffer. Path-independent terms come precomputed from
+//! [`LoanTerms`] (its per-month coefficient rows), path-dependent market factors
+//! from [`Market`] (block-major, so one block streams contiguous memory).
+//!
+//! A block runs in two passes over its months:
+//! 1. **prepayment** (§D.1): CPR and then SMM for every month, into a scratch
+//!    column. Months are independent here apart from the one-multiply burnout
+//!    recurrence, so the out-of-order core overlaps the long SMM computation
+//!    ([`crate::fastmath::smm_from_cpr`]: a log, an exp and one division) of
+//!    many months.
+//! 2. **chain and cash flows** (§D.3, §E): the delinquency chain, advances,
+//!    the ten components and their discounted sums, and with `DETAIL` the
+//!    per-lane monthly sums ([`MonthlyLanes`]) and the lane's net cash flow.
+//!
+//! The public entry points dispatch once per call to a copy of the same code
+//! compiled for AVX-512 or AVX2+FMA when the CPU has them (`crate::simd`); every
+//! copy gives the same bits.
 
-use crate::chain::{smm_from_cpr, step};
+use crate::chain::step_lanes;
+use crate::fastmath::{
+    smm_lanes, smm_lanes_capped, split_fixed_lanes, FIXED_SPLIT_LIMIT_UNSCALED, SMM_CAPPED_MAX_CPR,
+};
 use crate::loan_terms::LoanTerms;
-use crate::market::Market;
+use crate::market::{CashLanes, Market, PrepayLanes};
 use crate::params::ModelParams;
+use crate::simd::Lanes;
 
 /// Paths per block: one AVX-512 register of f64, two AVX2 registers.
 pub const LANES: usize = 8;
@@ -100,7 +120,8 @@ pub const NUM_MONTHLY: usize = MonthlyField::Liquidated as usize + 1;
 pub struct BlockAccum {
     /// PV of each component by lane (costs positive).
     pub pv: [[f64; LANES]; NUM_COMPONENTS],
-    /// PV of net cash flow by lane: the path value `V_p`.
+    /// PV of net cash flow by lane: the path value `V_p` (income PVs minus
+    /// cost PVs).
     pub pv_net: [f64; LANES],
 }
 
@@ -113,173 +134,636 @@ impl Default for BlockAccum {
     }
 }
 
+/// The per-lane quantities summed over paths for the monthly output: enough to
+/// rebuild all [`NUM_MONTHLY`] fields, because every other field is one of
+/// these times a path-independent coefficient of the month (§E.3), a sum of
+/// components, or (modification, deed in lieu, liquidation) a constant times
+/// the previous month's D120 or FC mass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum LaneField {
+    /// End-of-month masses π_t(C..FC): indices 0..6.
+    Pi0 = 0,
+    Pp = 6,
+    FloatPi,
+    FloatEscrow,
+    AdvFinance,
+    LiqLoss,
+    PvNet,
+}
+
+/// Number of per-lane monthly quantities.
+const NUM_LANE_FIELDS: usize = LaneField::PvNet as usize + 1;
+
+/// One month of [`MonthlyLanes`].
+type LaneRow = [[f64; LANES]; NUM_LANE_FIELDS];
+
+/// One loan's monthly sums kept per lane across its blocks (so a block adds
+/// vectors, never a horizontal sum); [`MonthlyLanes::month`] reduces a month
+/// over lanes, in a fixed order, and expands it to the [`NUM_MONTHLY`] fields.
+#[derive(Debug, Clone, Default)]
+pub struct MonthlyLanes {
+    rows: Vec<LaneRow>,
+    /// Active paths added so far (the month-0 masses are this times the
+    /// one-hot start state).
+    paths: f64,
+}
+
+impl MonthlyLanes {
+    /// Zeroed sums for `months` months (reusing the allocation).
+    pub fn reset(&mut self, months: usize) {
+        self.rows.clear();
+        self.rows.resize(months, [[0.0; LANES]; NUM_LANE_FIELDS]);
+        self.paths = 0.0;
+    }
+
+    /// Month `t` (0-based) summed over the lanes of every block added so far:
+    /// components first, then the [`MonthlyField`]s.
+    pub fn month(&self, terms: &LoanTerms, p: &ModelParams, t: usize) -> [f64; NUM_MONTHLY] {
+        let sum = |row: &LaneRow| -> [f64; NUM_LANE_FIELDS] {
+            std::array::from_fn(|f| row[f].iter().sum())
+        };
+        let s = sum(&self.rows[t]);
+        // Start-of-month D120 and FC masses (summed over paths).
+        let (d120, fc) = if t == 0 {
+            let start = |k: usize| {
+                if terms.start_state == k {
+                    self.paths
+                } else {
+                    0.0
+                }
+            };
+            (start(4), start(5))
+        } else {
+            let prev = sum(&self.rows[t - 1]);
+            (
+                prev[LaneField::Pi0 as usize + 4],
+                prev[LaneField::Pi0 as usize + 5],
+            )
+        };
+        let c = &terms.coefs[t];
+        let pi = |k: usize| s[LaneField::Pi0 as usize + k];
+        let alive = ((pi(0) + pi(1)) + (pi(2) + pi(3))) + (pi(4) + pi(5));
+        let pp = s[LaneField::Pp as usize];
+        let mut out = [0.0; NUM_MONTHLY];
+        out[Component::Fee as usize] = c.fee * pi(0);
+        out[Component::FloatPi as usize] = s[LaneField::FloatPi as usize];
+        out[Component::FloatEscrow as usize] = s[LaneField::FloatEscrow as usize];
+        out[Component::LateFee as usize] = c.late * pi(1);
+        out[Component::Ancillary as usize] = terms.count * p.ancillary_annual / 12.0 * alive;
+        out[Component::Recapture as usize] = c.recapture * pp;
+        out[Component::Cost as usize] = (0..6).map(|k| c.cost[k] * pi(k)).sum();
+        out[Component::AdvFinance as usize] = s[LaneField::AdvFinance as usize];
+        out[Component::CompInt as usize] = c.comp_int * pp;
+        out[Component::LiqLoss as usize] = s[LaneField::LiqLoss as usize];
+        let income: f64 = COMPONENTS
+            .iter()
+            .filter(|(_, _, cost)| !cost)
+            .map(|&(k, _, _)| out[k as usize])
+            .sum();
+        let costs: f64 = COMPONENTS
+            .iter()
+            .filter(|(_, _, cost)| *cost)
+            .map(|&(k, _, _)| out[k as usize])
+            .sum();
+        out[MonthlyField::Net as usize] = income - costs;
+        out[MonthlyField::PvNet as usize] = s[LaneField::PvNet as usize];
+        for k in 0..6 {
+            out[MonthlyField::UpbC as usize + k] = c.bal_end * pi(k);
+        }
+        out[MonthlyField::Surviving as usize] = terms.count * alive;
+        out[MonthlyField::Prepaid as usize] = terms.count * pp;
+        out[MonthlyField::Modified as usize] = terms.count * (p.mod120 * d120);
+        out[MonthlyField::DeedInLieu as usize] = terms.count * (p.dil120 * d120);
+        out[MonthlyField::Liquidated as usize] = terms.count * (terms.h * fc);
+        out
+    }
+}
+
+/// Caller-owned scratch of [`run_block`] (the SMM column of a block).
+#[derive(Debug, Clone, Default)]
+pub struct BlockScratch {
+    smm: Vec<[f64; LANES]>,
+}
+
+/// What [`run_block`] writes with `DETAIL`.
+#[derive(Debug)]
+pub struct BlockDetail<'a> {
+    /// Monthly sums, added to (lanes past the block's active paths add zero).
+    pub monthly: &'a mut MonthlyLanes,
+    /// Each lane's undiscounted net cash flow, `net[t-1][lane]`; at least
+    /// `terms.n` rows, overwritten.
+    pub net: &'a mut [[f64; LANES]],
+}
+
 /// Value one loan on one block of paths.
 ///
-/// With `DETAIL`, also adds the month's cash flows summed over the block's
-/// active lanes into `monthly[t-1]` and writes each lane's undiscounted net cash
-/// flow to `net[t-1]`; both slices must hold at least `terms.n` rows. Without
-/// `DETAIL` they are untouched (pass empty slices).
-#[inline(never)]
+/// `out` receives the block's per-lane PVs. With `DETAIL` (pass
+/// `Some(detail)`), also adds the month's cash flows of the block's active
+/// lanes into `detail.monthly` and writes each lane's net cash flow to
+/// `detail.net`; `detail` is ignored without `DETAIL`.
+///
+/// # Panics
+/// With `DETAIL` and no `detail`, or if `terms` was not prepared for this
+/// market's months.
 pub fn run_block<const DETAIL: bool>(
     terms: &LoanTerms,
     p: &ModelParams,
     market: &Market,
     block: usize,
+    scratch: &mut BlockScratch,
     out: &mut BlockAccum,
-    monthly: &mut [[f64; NUM_MONTHLY]],
+    detail: Option<BlockDetail<'_>>,
+) {
+    run_block_at::<DETAIL>(
+        crate::simd::level(),
+        terms,
+        p,
+        market,
+        block,
+        scratch,
+        out,
+        detail,
+    );
+}
+
+/// [`run_block`] with the instruction-set level chosen by the caller (for
+/// benchmarks and the tests that check every level gives the same bits).
+///
+/// # Panics
+/// If this CPU lacks `level` ([`crate::simd::detected`]), and as [`run_block`].
+#[allow(clippy::too_many_arguments)]
+pub fn run_block_at<const DETAIL: bool>(
+    level: crate::simd::Level,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    market: &Market,
+    block: usize,
+    scratch: &mut BlockScratch,
+    out: &mut BlockAccum,
+    detail: Option<BlockDetail<'_>>,
+) {
+    assert!(
+        level <= crate::simd::detected(),
+        "{} not supported by this CPU",
+        level.name()
+    );
+    let n = terms.n;
+    if scratch.smm.len() < n {
+        scratch.smm.resize(n, [0.0; LANES]);
+    }
+    let args = BlockArgs {
+        terms,
+        p,
+        market,
+        block,
+        smm: &mut scratch.smm[..n],
+        out,
+        detail,
+    };
+    crate::simd::run_block_at::<DETAIL>(level, args);
+}
+
+/// The arguments of one block, bundled for the dispatch in `crate::simd`.
+pub(crate) struct BlockArgs<'a, 'd> {
+    pub terms: &'a LoanTerms,
+    pub p: &'a ModelParams,
+    pub market: &'a Market,
+    pub block: usize,
+    pub smm: &'a mut [[f64; LANES]],
+    pub out: &'a mut BlockAccum,
+    pub detail: Option<BlockDetail<'d>>,
+}
+
+/// The kernel body, compiled once per instruction set by `crate::simd`.
+#[inline(always)]
+pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs<'_, '_>) {
+    let BlockArgs {
+        terms,
+        p,
+        market,
+        block,
+        smm,
+        out,
+        detail,
+    } = args;
+    let n = terms.n;
+    assert!(terms.coefs.len() >= n, "loan terms not prepared");
+    let prepay = market.prepay_block(block, n);
+    if p.cpr_cap <= SMM_CAPPED_MAX_CPR {
+        prepayment_pass::<true, S>(s, terms, p, prepay, smm);
+    } else {
+        prepayment_pass::<false, S>(s, terms, p, prepay, smm);
+    }
+    let active = market.active_lanes(block);
+    let mask: [f64; LANES] = std::array::from_fn(|l| if l < active { 1.0 } else { 0.0 });
+    let cash = market.cash_block(block, n);
+    match detail {
+        Some(d) if DETAIL => {
+            let BlockDetail { monthly, net } = d;
+            assert!(
+                monthly.rows.len() >= n && net.len() >= n,
+                "detail buffers too short"
+            );
+            monthly.paths += active as f64;
+            cash_flow_pass::<true, S>(
+                s,
+                terms,
+                p,
+                cash,
+                smm,
+                &mask,
+                out,
+                &mut monthly.rows[..n],
+                &mut net[..n],
+            );
+        }
+        _ => {
+            assert!(!DETAIL, "run_block::<true> needs detail buffers");
+            cash_flow_pass::<false, S>(s, terms, p, cash, smm, &mask, out, &mut [], &mut []);
+        }
+    }
+}
+
+/// Pass 1: SMM of every month (§D.1), with the burnout recurrence. `CAPPED`
+/// (CPR cap ≤ [`SMM_CAPPED_MAX_CPR`]) uses the shorter SMM form with the same
+/// bits.
+#[inline(always)]
+fn prepayment_pass<const CAPPED: bool, S: Lanes>(
+    s: S,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    prepay: &[PrepayLanes],
+    smm: &mut [[f64; LANES]],
+) {
+    let mut burn = s.splat(1.0);
+    for (t, (f, smm_t)) in prepay.iter().zip(smm.iter_mut()).enumerate() {
+        let [lock_m, refi_m, burn_m] = f;
+        let cpr = terms.cpr_lanes(s, t, s.load(lock_m), s.load(refi_m), burn, p);
+        let v = if CAPPED {
+            smm_lanes_capped(s, cpr)
+        } else {
+            smm_lanes(s, cpr)
+        };
+        s.store(smm_t, v);
+        burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
+    }
+}
+
+/// Pass 2: the chain, advances and components of every month (§D.3, §E).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cash_flow_pass<const DETAIL: bool, S: Lanes>(
+    s: S,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    cash: &[CashLanes],
+    smm: &[[f64; LANES]],
+    mask: &[f64; LANES],
+    out: &mut BlockAccum,
+    monthly: &mut [LaneRow],
     net: &mut [[f64; LANES]],
 ) {
     let n = terms.n;
-    let padded = market.padded();
-    let active = market.active_lanes(block);
+    let coefs = &terms.coefs[..n];
+    let smm = &smm[..n];
+    let cash = &cash[..n];
     let inv = &terms.inv;
+    let k = |x: f64| s.splat(x);
 
-    // Per-lane state.
-    let mut pi = [[0.0f64; LANES]; 6];
-    pi[terms.start_state] = [1.0; LANES];
-    let mut adv = [[0.0f64; LANES]; 6];
-    adv[terms.start_state] = [terms.advance_balance; LANES];
-    let mut burn = [1.0f64; LANES];
-    *out = BlockAccum::default();
+    // Per-lane state: masses C..FC and advances D30..FC.
+    let zero = k(0.0);
+    let mut pi = [zero; 6];
+    pi[terms.start_state] = k(1.0);
+    let mut adv = [zero; 5];
+    if terms.start_state > 0 {
+        adv[terms.start_state - 1] = k(terms.advance_balance);
+    }
+    let mut pv = [zero; NUM_COMPONENTS];
 
-    // Loan-constant products hoisted out of the month loop.
-    let fee_rate = terms.s / 12.0;
-    let float_k = p.float_days / 365.0;
-    let escrow_float_k = terms.escrow * p.escrow_hold_months / 12.0;
-    let late_k = p.late_fee_rate * p.late_fee_collect;
-    let anc_k = terms.count * p.ancillary_annual / 12.0;
-    let recap_k = p.recapture_rate * p.recapture_value;
-    let comp_k = inv.comp_int_share * ((terms.c - terms.s) / 12.0) * 0.5;
-    let liq_k = terms.count * inv.fc_unreimbursed;
-    let cost_month = p.cost_annual.map(|c| c / 12.0);
+    // Loan constants hoisted out of the month loop.
     let h = terms.h;
+    let escrow_float = k(terms.escrow * p.escrow_hold_months / 12.0);
+    let ancillary_k = k(terms.count * p.ancillary_annual / 12.0);
+    let liq_fc = k(terms.count * inv.fc_unreimbursed * p.fc_cost);
+    let liq_dil = k(terms.count * inv.fc_unreimbursed * p.dil_cost);
+    let adv_loss = k(inv.adv_loss_share);
+    let (dil120, fc120, roll30, roll60, roll90, hv) = (
+        k(p.dil120),
+        k(p.fc120),
+        k(p.roll30),
+        k(p.roll60),
+        k(p.roll90),
+        k(h),
+    );
     let stay = [
-        0.0,
-        1.0 - p.cure30 - p.roll30 - p.pp30,
-        1.0 - p.cure60 - p.roll60,
-        1.0 - p.cure90 - p.roll90,
-        1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120,
-        1.0 - p.reinstate - h,
+        k(1.0 - p.cure30 - p.roll30 - p.pp30),
+        k(1.0 - p.cure60 - p.roll60),
+        k(1.0 - p.cure90 - p.roll90),
+        k(1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120),
+        k(1.0 - p.reinstate - h),
     ];
+    let maskv = s.load(mask);
 
     for t in 0..n {
-        let lock_m = Market::lanes(&market.lock, padded, t, block);
-        let refi_m = Market::lanes(&market.refi, padded, t, block);
-        let burn_m = Market::lanes(&market.burn, padded, t, block);
-        let r_pos = Market::lanes(&market.r_pos, padded, t, block);
-        let df = Market::lanes(&market.df, padded, t, block);
-        let bal = terms.bal[t];
-        let pmt = terms.pmt[t];
-        let roll = terms.roll[t];
-        let new_adv_pi = terms.pi_advance[t];
-        let cost_k = terms.count * p.cost_index[t];
+        let c = &coefs[t];
+        let [r_pos, r_adv, df] = &cash[t];
+        let (r, r_adv, d) = (s.load(r_pos), s.load(r_adv), s.load(df));
 
-        let mut cf = [[0.0f64; LANES]; NUM_COMPONENTS];
-        let mut net_l = [0.0f64; LANES];
-        let mut events = [[0.0f64; LANES]; 4];
+        // §D.3 transitions.
+        let st = step_lanes(s, &pi, s.load(&smm[t]), c.roll, h, p);
+        let [pc, p30, p60, p90, p120, pfc] = st.pi;
 
-        for l in 0..LANES {
-            // §D.1 prepayment.
-            let cpr = terms.cpr(t, lock_m[l], refi_m[l], burn[l], p);
-            let smm = smm_from_cpr(cpr);
-            burn[l] *= terms.burn_step(burn_m[l]);
+        // §E.2 advances: carry with the mass, release, add new.
+        let a = adv;
+        let adv_liq = s.mul_add(a[3], dil120, s.mul(a[4], hv));
+        adv = [
+            s.mul_add(p30, k(c.adv_new[0]), s.mul(a[0], stay[0])),
+            s.mul_add(
+                p60,
+                k(c.adv_new[1]),
+                s.mul_add(a[0], roll30, s.mul(a[1], stay[1])),
+            ),
+            s.mul_add(
+                p90,
+                k(c.adv_new[2]),
+                s.mul_add(a[1], roll60, s.mul(a[2], stay[2])),
+            ),
+            s.mul_add(
+                p120,
+                k(c.adv_new[3]),
+                s.mul_add(a[2], roll90, s.mul(a[3], stay[3])),
+            ),
+            s.mul_add(
+                pfc,
+                k(c.adv_new[4]),
+                s.mul_add(a[3], fc120, s.mul(a[4], stay[4])),
+            ),
+        ];
+        let adv_bal = s.add(s.add(s.add(adv[0], adv[1]), s.add(adv[2], adv[3])), adv[4]);
+        pi = st.pi;
 
-            // §D.3 transitions.
-            let start = [pi[0][l], pi[1][l], pi[2][l], pi[3][l], pi[4][l], pi[5][l]];
-            let st = step(&start, smm, roll, h, p);
+        // §E.3 components.
+        let pp = st.pp_mass;
+        let alive = s.add(s.add(s.add(pc, p30), s.add(p60, p90)), s.add(p120, pfc));
+        let fee = s.mul(k(c.fee), pc);
+        let float_pi = s.mul(s.mul_add(pc, k(c.float_pmt), s.mul(pp, k(c.float_bal))), r);
+        let float_escrow = s.mul(s.mul(pc, r), escrow_float);
+        let late_fee = s.mul(k(c.late), p30);
+        let ancillary = s.mul(ancillary_k, alive);
+        let recapture = s.mul(k(c.recapture), pp);
+        let cost = s.mul_add(
+            pfc,
+            k(c.cost[5]),
+            s.mul_add(
+                p120,
+                k(c.cost[4]),
+                s.mul_add(
+                    p90,
+                    k(c.cost[3]),
+                    s.mul_add(
+                        p60,
+                        k(c.cost[2]),
+                        s.mul_add(pc, k(c.cost[0]), s.mul(p30, k(c.cost[1]))),
+                    ),
+                ),
+            ),
+        );
+        let adv_finance = s.mul(adv_bal, r_adv);
+        let comp_int = s.mul(k(c.comp_int), pp);
+        let liq_loss = s.mul_add(
+            st.liq_mass,
+            liq_fc,
+            s.mul_add(st.dil_mass, liq_dil, s.mul(adv_loss, adv_liq)),
+        );
 
-            // §E.2 advances: carry with the mass, release, add new.
-            let a = [adv[1][l], adv[2][l], adv[3][l], adv[4][l], adv[5][l]];
-            let adv_liq = a[3] * p.dil120 + a[4] * h;
-            let carried = [
-                a[0] * stay[1],
-                a[0] * p.roll30 + a[1] * stay[2],
-                a[1] * p.roll60 + a[2] * stay[3],
-                a[2] * p.roll90 + a[3] * stay[4],
-                a[3] * p.fc120 + a[4] * stay[5],
-            ];
-            let mut adv_bal = 0.0;
-            for k in 1..6 {
-                let new =
-                    carried[k - 1] + st.pi[k] * (inv.pi_advance[k] * new_adv_pi + terms.escrow);
-                adv[k][l] = new;
-                adv_bal += new;
-            }
-            for (k, row) in pi.iter_mut().enumerate() {
-                row[l] = st.pi[k];
-            }
-
-            // §E.3 components.
-            let [pc, p30, _, _, _, _] = st.pi;
-            let alive = st.pi[0] + st.pi[1] + st.pi[2] + st.pi[3] + st.pi[4] + st.pi[5];
-            let pp_bal = st.pp_mass * bal;
-            let r = r_pos[l];
-            let fee = fee_rate * bal * pc;
-            let float_pi = (pc * pmt + pp_bal) * r * float_k;
-            let float_escrow = pc * escrow_float_k * r;
-            let late_fee = late_k * pmt * p30;
-            let ancillary = anc_k * alive;
-            let recapture = recap_k * pp_bal;
-            let cost = cost_k
-                * (st.pi[0] * cost_month[0]
-                    + st.pi[1] * cost_month[1]
-                    + st.pi[2] * cost_month[2]
-                    + st.pi[3] * cost_month[3]
-                    + st.pi[4] * cost_month[4]
-                    + st.pi[5] * cost_month[5]);
-            let adv_finance = adv_bal * (r + p.advance_spread) / 12.0;
-            let comp_int = comp_k * pp_bal;
-            let liq_loss = liq_k * (st.liq_mass * p.fc_cost + st.dil_mass * p.dil_cost)
-                + inv.adv_loss_share * adv_liq;
-            let income = fee + float_pi + float_escrow + late_fee + ancillary + recapture;
-            let costs = cost + adv_finance + comp_int + liq_loss;
-            let month_net = income - costs;
-
-            let d = df[l];
-            let vals = [
-                fee,
-                float_pi,
-                float_escrow,
-                late_fee,
-                ancillary,
-                recapture,
-                cost,
-                adv_finance,
-                comp_int,
-                liq_loss,
-            ];
-            for (k, v) in vals.iter().enumerate() {
-                out.pv[k][l] += v * d;
-                cf[k][l] = *v;
-            }
-            out.pv_net[l] += month_net * d;
-            net_l[l] = month_net;
-            events[0][l] = st.pp_mass;
-            events[1][l] = st.mod_mass;
-            events[2][l] = st.dil_mass;
-            events[3][l] = st.liq_mass;
+        let vals = [
+            fee,
+            float_pi,
+            float_escrow,
+            late_fee,
+            ancillary,
+            recapture,
+            cost,
+            adv_finance,
+            comp_int,
+            liq_loss,
+        ];
+        for (acc, v) in pv.iter_mut().zip(vals) {
+            *acc = s.mul_add(v, d, *acc);
         }
 
         if DETAIL {
-            net[t] = net_l;
-            let row = &mut monthly[t];
-            let bal_end = terms.bal_end[t];
-            for l in 0..active {
-                for k in 0..NUM_COMPONENTS {
-                    row[k] += cf[k][l];
-                }
-                row[MonthlyField::Net as usize] += net_l[l];
-                row[MonthlyField::PvNet as usize] += net_l[l] * df[l];
-                let mut alive = 0.0;
-                for k in 0..6 {
-                    row[MonthlyField::UpbC as usize + k] += bal_end * pi[k][l];
-                    alive += pi[k][l];
-                }
-                row[MonthlyField::Surviving as usize] += terms.count * alive;
-                for e in 0..4 {
-                    row[MonthlyField::Prepaid as usize + e] += terms.count * events[e][l];
-                }
+            let income = s.add(
+                s.add(s.add(fee, float_pi), s.add(float_escrow, late_fee)),
+                s.add(ancillary, recapture),
+            );
+            let costs = s.add(s.add(cost, adv_finance), s.add(comp_int, liq_loss));
+            let month_net = s.sub(income, costs);
+            s.store(&mut net[t], month_net);
+            let fields = [
+                pc,
+                p30,
+                p60,
+                p90,
+                p120,
+                pfc,
+                pp,
+                float_pi,
+                float_escrow,
+                adv_finance,
+                liq_loss,
+                s.mul(month_net, d),
+            ];
+            for (acc, v) in monthly[t].iter_mut().zip(fields) {
+                let sum = s.mul_add(v, maskv, s.load(acc));
+                s.store(acc, sum);
             }
         }
+    }
+
+    for (o, v) in out.pv.iter_mut().zip(pv) {
+        s.store(o, v);
+    }
+    let income = s.add(
+        s.add(s.add(pv[0], pv[1]), s.add(pv[2], pv[3])),
+        s.add(pv[4], pv[5]),
+    );
+    let costs = s.add(s.add(pv[6], pv[7]), s.add(pv[8], pv[9]));
+    s.store(&mut out.pv_net, s.sub(income, costs));
+}
+
+/// Add one block's net cash flows, in exact fixed point
+/// ([`msr_core::fixed::to_fixed`]), to running sums kept as two `i64` halves:
+/// cell `i` gains `hi·2^32 + lo` in `hi[i]`, `lo[i]` (see
+/// [`crate::fastmath::split_fixed`]), wrapping.
+///
+/// Returns `false` if some cell's magnitude reached the split's limit
+/// ([`crate::fastmath::FIXED_SPLIT_LIMIT_UNSCALED`], 1.7e10 dollars per
+/// loan-path-month; it was added clamped): the caller must then subtract
+/// [`crate::fastmath::split_fixed`] of that cell and add its exact `to_fixed` elsewhere. The
+/// cash flows must be finite.
+///
+/// # Panics
+/// If the slices differ in length.
+pub fn add_fixed_lanes(
+    net: &[[f64; LANES]],
+    hi: &mut [[i64; LANES]],
+    lo: &mut [[i64; LANES]],
+) -> bool {
+    assert!(
+        net.len() == hi.len() && net.len() == lo.len(),
+        "fixed-point rows differ in length"
+    );
+    crate::simd::add_fixed_lanes(net, hi, lo)
+}
+
+/// The body of [`add_fixed_lanes`], compiled once per instruction set.
+#[inline(always)]
+pub(crate) fn add_fixed_lanes_body<S: Lanes>(
+    s: S,
+    net: &[[f64; LANES]],
+    hi: &mut [[i64; LANES]],
+    lo: &mut [[i64; LANES]],
+) -> bool {
+    let mut worst = s.splat(0.0);
+    for ((x, h), o) in net.iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
+        let x = s.load(x);
+        let (a, b) = split_fixed_lanes(s, x);
+        s.store_u(h, s.add_u(s.load_u(h), a));
+        s.store_u(o, s.add_u(s.load_u(o), b));
+        worst = s.max_sel(s.abs(x), worst);
+    }
+    let mut w = [0.0; LANES];
+    s.store(&mut w, worst);
+    w.iter().all(|&m| m < FIXED_SPLIT_LIMIT_UNSCALED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simd::{detected, Level};
+    use msr_core::loan::{DqState, Investor, Loan};
+    use msr_core::Config;
+    use msr_rates::{NormalGenerator, RateModel};
+
+    fn market(num_paths: usize, months: usize) -> (Config, ModelParams, Market) {
+        let config = Config::default();
+        let model =
+            RateModel::from_config(&config.curve, &config.hull_white, &config.mortgage_rate)
+                .unwrap();
+        let normals = NormalGenerator::new(99, true).normals(num_paths, months);
+        let params = ModelParams::from_config(&config);
+        let market = Market::new(&model.paths(&normals, months), &params, 0.001, months);
+        (config, params, market)
+    }
+
+    fn loan(state: DqState, investor: Investor, note_rate: f64) -> Loan {
+        Loan {
+            loan_id: "T1".into(),
+            upb: 312_345.67,
+            note_rate,
+            servicing_fee: 0.0025,
+            remaining_term: 300,
+            loan_age: 20,
+            fico: 690,
+            ltv: 85.0,
+            investor,
+            dq_status: state,
+            property_state: *b"NY",
+            escrow_monthly: 410.0,
+            loan_count: 2,
+            advance_balance: 1_500.0,
+        }
+    }
+
+    /// Every instruction-set copy of the kernel gives the same bits, with and
+    /// without detail, for full and partial blocks.
+    #[test]
+    fn every_level_gives_the_same_bits() {
+        let (config, params, market) = market(21, 300);
+        let levels: Vec<Level> = Level::ALL
+            .into_iter()
+            .filter(|&l| l <= detected())
+            .collect();
+        for (state, investor, rate) in [
+            (DqState::C, Investor::Fnma, 0.065),
+            (DqState::D90, Investor::Gnma, 0.031),
+            (DqState::Fc, Investor::Pls, 0.082),
+        ] {
+            let loan = loan(state, investor, rate);
+            let mut terms = LoanTerms::default();
+            terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+            let mut results = Vec::new();
+            for &level in &levels {
+                let mut scratch = BlockScratch::default();
+                let mut monthly = MonthlyLanes::default();
+                monthly.reset(terms.n);
+                let mut net = vec![[0.0; LANES]; terms.n];
+                let mut bits = Vec::new();
+                for block in 0..market.num_blocks() {
+                    let mut out = BlockAccum::default();
+                    run_block_at::<true>(
+                        level,
+                        &terms,
+                        &params,
+                        &market,
+                        block,
+                        &mut scratch,
+                        &mut out,
+                        Some(BlockDetail {
+                            monthly: &mut monthly,
+                            net: &mut net,
+                        }),
+                    );
+                    let mut values = BlockAccum::default();
+                    run_block_at::<false>(
+                        level,
+                        &terms,
+                        &params,
+                        &market,
+                        block,
+                        &mut scratch,
+                        &mut values,
+                        None,
+                    );
+                    assert_eq!(out, values, "detail changes the values");
+                    bits.extend(out.pv.iter().flatten().map(|x| x.to_bits()));
+                    bits.extend(out.pv_net.iter().map(|x| x.to_bits()));
+                    bits.extend(net.iter().flatten().map(|x| x.to_bits()));
+                }
+                for t in 0..terms.n {
+                    bits.extend(monthly.month(&terms, &params, t).map(f64::to_bits));
+                }
+                results.push(bits);
+            }
+            for (level, r) in levels.iter().zip(&results) {
+                assert!(r == &results[0], "{} differs from portable", level.name());
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_lanes_match_to_fixed() {
+        let rows: Vec<[f64; LANES]> = (0..50)
+            .map(|t| {
+                std::array::from_fn(|l| {
+                    ((t * 8 + l) as f64 * 0.7316).sin() * 10f64.powi((t % 12) as i32 - 3)
+                })
+            })
+            .collect();
+        let mut hi = vec![[0i64; LANES]; rows.len()];
+        let mut lo = vec![[0i64; LANES]; rows.len()];
+        assert!(add_fixed_lanes(&rows, &mut hi, &mut lo));
+        assert!(add_fixed_lanes(&rows, &mut hi, &mut lo));
+        for t in 0..rows.len() {
+            for l in 0..LANES {
+                let got = ((hi[t][l] as i128) << 32) + lo[t][l] as i128;
+                assert_eq!(got, 2 * msr_core::fixed::to_fixed(rows[t][l]));
+            }
+        }
+        let mut big = rows.clone();
+        big[3][5] = 2e10;
+        assert!(!add_fixed_lanes(&big, &mut hi, &mut lo));
     }
 }

@@ -5,8 +5,8 @@
 //! * [`ModelParams`]: the configuration resolved into the constants the kernel
 //!   uses (built once per run).
 //! * [`Market`]: per-run, per-path, per-month market arrays derived once from
-//!   the rate paths and shared read-only by every loan (month-major, so a block
-//!   of paths at one month is contiguous).
+//!   the rate paths and shared read-only by every loan (block-major, so one
+//!   block of paths streams contiguous memory).
 //! * [`LoanTerms`]: one loan's constants and its path-independent month arrays
 //!   (schedule, roll rate, ramp and seasonality), hoisted out of the path loop.
 //! * [`kernel::run_block`]: one loan over one block of [`LANES`] paths for all its
@@ -14,15 +14,22 @@
 //!   vectorise.
 //! * [`chain`]: the delinquency transition of §D.3 for one mass vector, shared
 //!   with note pricing so the two never disagree about a loan's credit.
+//! * [`fastmath`]: the vectorisable SMM and fixed-point split the hot loops use
+//!   instead of libm; [`simd`]: the runtime choice of AVX-512 / AVX2 / baseline
+//!   copies of the hot loops (the crate's only `unsafe`), all giving the same
+//!   bits. docs/PERFORMANCE.md has the measurements.
 
 pub mod chain;
+pub mod fastmath;
 pub mod kernel;
 pub mod loan_terms;
 pub mod market;
 pub mod params;
+pub mod simd;
 
 pub use kernel::{
-    run_block, BlockAccum, Component, MonthlyField, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    add_fixed_lanes, run_block, run_block_at, BlockAccum, BlockDetail, BlockScratch, Component,
+    MonthlyField, MonthlyLanes, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY,
 };
 pub use loan_terms::LoanTerms;
 pub use market::Market;

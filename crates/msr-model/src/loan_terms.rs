@@ -5,6 +5,7 @@ use msr_core::loan::Loan;
 use msr_core::schedule::fill_balance_factors;
 
 use crate::params::{InvestorParams, ModelParams};
+use crate::simd::{Math, Scalar};
 
 /// Loan constants and month arrays (index `t-1` for month `t`).
 #[derive(Debug, Clone, Default)]
@@ -49,7 +50,43 @@ pub struct LoanTerms {
     pub refi_base: Vec<f64>,
     /// New advance per unit of mass in a P&I-advancing state, `Bal·(c−s)/12 + sched_prin`.
     pub pi_advance: Vec<f64>,
+    /// The kernel's per-month coefficients (path-independent products hoisted
+    /// out of the path loop), one row per month.
+    pub(crate) coefs: Vec<MonthCoefs>,
     factors: Vec<f64>,
+}
+
+/// Path-independent per-month products the kernel multiplies lane values by
+/// (MODEL.md §E.2–E.3), so a month costs one broadcast per coefficient.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct MonthCoefs {
+    /// Roll rate C → D30.
+    pub roll: f64,
+    /// New advance per unit of end-of-month mass, by delinquent state
+    /// (D30..FC): `pi_advance(k)·(Bal·(c−s)/12 + sched_prin) + escrow`.
+    pub adv_new: [f64; 5],
+    /// `(s/12)·Bal` (fee per unit of C mass).
+    pub fee: f64,
+    /// `PMT·float_days/365` (P&I float per unit of C mass and of `max(r,0)`).
+    pub float_pmt: f64,
+    /// `Bal·float_days/365` (float per unit of payoff mass and of `max(r,0)`).
+    pub float_bal: f64,
+    /// `late_fee_rate·late_fee_collect·PMT` (per unit of D30 mass).
+    pub late: f64,
+    /// `recapture_rate·recapture_value·Bal` (per unit of payoff mass).
+    pub recapture: f64,
+    /// `comp_int_share·((c−s)/12)·0.5·Bal` (per unit of payoff mass).
+    pub comp_int: f64,
+    /// `N·cost_index_t·cost_annual(k)/12` by state.
+    pub cost: [f64; 6],
+    /// Scheduled balance at month end, `B0·b_t`.
+    pub bal_end: f64,
+}
+
+/// `x.min(bound)` for a bound that is never NaN (the same result).
+#[inline(always)]
+fn min_bound(x: f64, bound: f64) -> f64 {
+    Scalar.min_sel(x, bound)
 }
 
 impl LoanTerms {
@@ -58,17 +95,45 @@ impl LoanTerms {
     /// `burn = exp(−burnout·E_{t−1})`.
     #[inline(always)]
     pub fn cpr(&self, t: usize, lock_m: f64, refi_m: f64, burn: f64, p: &ModelParams) -> f64 {
-        let turnover = self.turnover_base[t] * (self.lock_c * lock_m).min(1.0);
-        let logistic = 1.0 / (1.0 + self.refi_c * refi_m);
-        let refi = self.refi_base[t] * logistic * burn;
-        (p.cpr_multiplier * (turnover + refi)).min(p.cpr_cap)
+        self.cpr_lanes(Scalar, t, lock_m, refi_m, burn, p)
     }
 
     /// The burnout factor's monthly update: `exp(−burnout·max(ι,0))`, to multiply
     /// into `burn` after month `t`'s CPR.
     #[inline(always)]
     pub fn burn_step(&self, burn_m: f64) -> f64 {
-        (self.burn_c * burn_m).min(1.0)
+        self.burn_step_lanes(Scalar, burn_m)
+    }
+
+    /// [`LoanTerms::cpr`] on every lane of a vector (the one definition; the
+    /// `min`s are selects, identical to `f64::min` for a non-NaN bound).
+    #[inline(always)]
+    pub(crate) fn cpr_lanes<S: Math>(
+        &self,
+        s: S,
+        t: usize,
+        lock_m: S::F,
+        refi_m: S::F,
+        burn: S::F,
+        p: &ModelParams,
+    ) -> S::F {
+        let one = s.splat(1.0);
+        let turnover = s.mul(
+            s.splat(self.turnover_base[t]),
+            s.min_sel(s.mul(s.splat(self.lock_c), lock_m), one),
+        );
+        let logistic = s.div(one, s.add(one, s.mul(s.splat(self.refi_c), refi_m)));
+        let refi = s.mul(s.mul(s.splat(self.refi_base[t]), logistic), burn);
+        s.min_sel(
+            s.mul(s.splat(p.cpr_multiplier), s.add(turnover, refi)),
+            s.splat(p.cpr_cap),
+        )
+    }
+
+    /// [`LoanTerms::burn_step`] on every lane of a vector.
+    #[inline(always)]
+    pub(crate) fn burn_step_lanes<S: Math>(&self, s: S, burn_m: S::F) -> S::F {
+        s.min_sel(s.mul(s.splat(self.burn_c), burn_m), s.splat(1.0))
     }
 
     /// Fill the terms for `loan` (reusing this value's allocations).
@@ -93,6 +158,10 @@ impl LoanTerms {
         let fico_factor = (p.refi_fico * (loan.fico as f64 - 700.0) / 100.0).exp();
 
         fill_balance_factors(c, loan.remaining_term, &mut self.factors);
+        // `ModelParams::roll` with its loan-constant FICO factor hoisted: the
+        // same operations in the same order, so the same bits (tested below).
+        let roll_fico = p.base_roll * ((p.fico_beta * (700.0 - loan.fico as f64)) / 100.0).exp();
+        self.coefs.clear();
         for v in [
             &mut self.bal,
             &mut self.sched_prin,
@@ -116,12 +185,85 @@ impl LoanTerms {
             self.sched_prin.push(sched_prin);
             self.pmt.push(bal * i + sched_prin);
             self.bal_end.push(b0 * b_t);
+            let cltv = loan.ltv * b_prev / p.hpi[t - 1];
+            let raw = roll_fico * ((p.ltv_beta * (cltv - 80.0)) / 100.0).exp();
             self.roll
-                .push(p.roll(loan.fico, loan.ltv, b_prev, t as u32));
+                .push(min_bound(raw * p.roll_multiplier, p.roll_cap));
             self.turnover_base
                 .push(p.turnover_cpr * ramp * p.seasonal(t as u32));
             self.refi_base.push(p.refi_max_cpr * ramp * fico_factor);
             self.pi_advance.push(bal * (c - s) / 12.0 + sched_prin);
+        }
+        self.fill_coefs(p);
+    }
+
+    /// Hoist the kernel's path-independent products (one row per month).
+    fn fill_coefs(&mut self, p: &ModelParams) {
+        let inv = &self.inv;
+        let float_k = p.float_days / 365.0;
+        let fee_rate = self.s / 12.0;
+        let late_k = p.late_fee_rate * p.late_fee_collect;
+        let recap_k = p.recapture_rate * p.recapture_value;
+        let comp_k = inv.comp_int_share * ((self.c - self.s) / 12.0) * 0.5;
+        let cost_month = p.cost_annual.map(|c| c / 12.0);
+        for t in 0..self.n {
+            let bal = self.bal[t];
+            let pmt = self.pmt[t];
+            let new_adv = self.pi_advance[t];
+            let cost_k = self.count * p.cost_index[t];
+            let mut adv_new = [0.0; 5];
+            for (k, a) in adv_new.iter_mut().enumerate() {
+                *a = inv.pi_advance[k + 1] * new_adv + self.escrow;
+            }
+            self.coefs.push(MonthCoefs {
+                roll: self.roll[t],
+                adv_new,
+                fee: fee_rate * bal,
+                float_pmt: pmt * float_k,
+                float_bal: bal * float_k,
+                late: late_k * pmt,
+                recapture: recap_k * bal,
+                comp_int: comp_k * bal,
+                cost: cost_month.map(|c| cost_k * c),
+                bal_end: self.bal_end[t],
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msr_core::loan::{DqState, Investor};
+    use msr_core::Config;
+
+    /// The hoisted roll rate equals `ModelParams::roll` bit for bit.
+    #[test]
+    fn roll_matches_params() {
+        let p = ModelParams::from_config(&Config::default());
+        for (fico, ltv, rate) in [(620, 97.0, 0.07), (700, 80.0, 0.03), (810, 55.5, 0.0)] {
+            let loan = Loan {
+                loan_id: "R".into(),
+                upb: 250_000.0,
+                note_rate: rate,
+                servicing_fee: 0.0025,
+                remaining_term: 360,
+                loan_age: 3,
+                fico,
+                ltv,
+                investor: Investor::Gnma,
+                dq_status: DqState::C,
+                property_state: *b"TX",
+                escrow_monthly: 300.0,
+                loan_count: 1,
+                advance_balance: 0.0,
+            };
+            let mut terms = LoanTerms::default();
+            terms.prepare(&loan, &p, 1.0 / 24.0);
+            for t in 1..=360usize {
+                let want = p.roll(fico, ltv, terms.factors[t - 1], t as u32);
+                assert_eq!(terms.roll[t - 1].to_bits(), want.to_bits(), "{fico} {t}");
+            }
         }
     }
 }

@@ -10,31 +10,35 @@
 //! (the `min` forms need `lockin, burnout ≥ 0`, which the configuration enforces).
 //! So the only transcendental left per loan-path-month is the 12th root of SMM.
 //!
-//! Layout is month-major: element `[t-1][p]`, paths padded to a multiple of
-//! [`LANES`] by repeating the last path, so a block of lanes at one month is one
-//! contiguous load.
+//! Layout is block-major for the kernel: for each block of [`LANES`] paths,
+//! its months follow one another, and each month holds the lanes of the factors
+//! one phase of the kernel reads (`(lock, refi, burn)` for prepayment,
+//! `(max(r,0), (max(r,0)+spread)/12, df)` for cash flows). One loan's pass over
+//! one block therefore streams two contiguous runs of memory. Paths are padded
+//! to a multiple of [`LANES`] by repeating the last path.
 
 use msr_rates::PathSet;
 
 use crate::kernel::LANES;
 use crate::params::ModelParams;
 
-/// Month-major market arrays for one run (one curve scenario, one OAS).
+/// The prepayment factors of one block-month, lanes innermost:
+/// `[lock, refi, burn]`.
+pub(crate) type PrepayLanes = [[f64; LANES]; 3];
+/// The cash-flow factors of one block-month: `[r_pos, r_adv, df]`.
+pub(crate) type CashLanes = [[f64; LANES]; 3];
+
+/// Market arrays for one run (one curve scenario, one OAS).
 #[derive(Debug, Clone)]
 pub struct Market {
     months: usize,
     paths: usize,
     padded: usize,
-    /// `e^{−100·lockin·m}`.
-    pub(crate) lock: Vec<f64>,
-    /// `e^{100·slope·m}`.
-    pub(crate) refi: Vec<f64>,
-    /// `e^{100·burnout·m}`.
-    pub(crate) burn: Vec<f64>,
-    /// `max(r, 0)`.
-    pub(crate) r_pos: Vec<f64>,
-    /// `D[p,t] · e^{−oas·τ_t}`.
-    pub(crate) df: Vec<f64>,
+    /// `[e^{−100·lockin·m}, e^{100·slope·m}, e^{100·burnout·m}]` at `[block·months + t]`.
+    prepay: Vec<PrepayLanes>,
+    /// `[max(r,0), (max(r,0) + advance_spread)/12, D[p,t]·e^{−oas·τ_t}]` at
+    /// `[block·months + t]`.
+    cash: Vec<CashLanes>,
 }
 
 impl Market {
@@ -47,45 +51,42 @@ impl Market {
         assert!(months <= paths.months(), "paths too short");
         let num_paths = paths.num_paths();
         let padded = num_paths.div_ceil(LANES) * LANES;
-        let size = months * padded;
-        let mut market = Market {
-            months,
-            paths: num_paths,
-            padded,
-            lock: vec![0.0; size],
-            refi: vec![0.0; size],
-            burn: vec![0.0; size],
-            r_pos: vec![0.0; size],
-            df: vec![0.0; size],
-        };
+        let blocks = padded / LANES;
+        let mut prepay = vec![[[0.0; LANES]; 3]; blocks * months];
+        let mut cash = vec![[[0.0; LANES]; 3]; blocks * months];
         for t in 0..months {
             let oas_df = (-oas * (t + 1) as f64 / 12.0).exp();
             for q in 0..padded {
                 let p = q.min(num_paths - 1);
+                let (b, l) = (q / LANES, q % LANES);
                 let m = paths.mortgage_rate[[p, t]];
                 let r = paths.short_rate[[p, t]];
-                let k = t * padded + q;
-                market.lock[k] = (-100.0 * params.lockin * m).exp();
-                market.refi[k] = (100.0 * params.refi_slope * m).exp();
-                market.burn[k] = (100.0 * params.burnout * m).exp();
-                market.r_pos[k] = r.max(0.0);
-                market.df[k] = paths.discount[[p, t]] * oas_df;
+                let k = b * months + t;
+                let r_pos = r.max(0.0);
+                prepay[k][0][l] = (-100.0 * params.lockin * m).exp();
+                prepay[k][1][l] = (100.0 * params.refi_slope * m).exp();
+                prepay[k][2][l] = (100.0 * params.burnout * m).exp();
+                cash[k][0][l] = r_pos;
+                cash[k][1][l] = (r_pos + params.advance_spread) / 12.0;
+                cash[k][2][l] = paths.discount[[p, t]] * oas_df;
             }
         }
-        market
+        Market {
+            months,
+            paths: num_paths,
+            padded,
+            prepay,
+            cash,
+        }
     }
 
     /// The market factors of path `p`, month index `t` (0-based), for scalar
     /// callers: `(lock_m, refi_m, burn_m, r_pos, df)` as documented on the fields.
     pub fn factors(&self, p: usize, t: usize) -> (f64, f64, f64, f64, f64) {
-        let k = t * self.padded + p;
-        (
-            self.lock[k],
-            self.refi[k],
-            self.burn[k],
-            self.r_pos[k],
-            self.df[k],
-        )
+        let k = (p / LANES) * self.months + t;
+        let l = p % LANES;
+        let (a, c) = (&self.prepay[k], &self.cash[k]);
+        (a[0][l], a[1][l], a[2][l], c[0][l], c[2][l])
     }
 
     /// Months covered.
@@ -108,15 +109,17 @@ impl Market {
         (self.paths - block * LANES).min(LANES)
     }
 
+    /// The prepayment factors of `block` for months `0..n`.
     #[inline(always)]
-    pub(crate) fn lanes(arr: &[f64], padded: usize, t: usize, block: usize) -> &[f64; LANES] {
-        let start = t * padded + block * LANES;
-        arr[start..start + LANES]
-            .try_into()
-            .expect("block in range")
+    pub(crate) fn prepay_block(&self, block: usize, n: usize) -> &[PrepayLanes] {
+        let start = block * self.months;
+        &self.prepay[start..start + n]
     }
 
-    pub(crate) fn padded(&self) -> usize {
-        self.padded
+    /// The cash-flow factors of `block` for months `0..n`.
+    #[inline(always)]
+    pub(crate) fn cash_block(&self, block: usize, n: usize) -> &[CashLanes] {
+        let start = block * self.months;
+        &self.cash[start..start + n]
     }
 }

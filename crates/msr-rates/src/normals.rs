@@ -64,7 +64,7 @@ impl NormalGenerator {
         let num_paths = paths.len();
         let mut eps = vec![0.0; num_paths * months];
         if months > 0 {
-            if self.antithetic && first_path % 2 == 0 {
+            if self.antithetic && first_path.is_multiple_of(2) {
                 // Whole pairs: draw the even path once and negate it for the odd one.
                 eps.par_chunks_mut(2 * months)
                     .enumerate()

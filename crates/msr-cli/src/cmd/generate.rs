@@ -31,9 +31,16 @@ pub struct GenerateArgs {
 /// Output error when the file cannot be written.
 pub fn run(args: &GenerateArgs) -> Result<ExitCode> {
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| output(format!("{}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| output(format!("{}: {e}", parent.display())))?;
     }
-    msr_io::write_generated_book(&args.out, args.loans, args.seed, args.row_group_size).map_err(output)?;
-    println!("wrote {} loans (seed {}) to {}", args.loans, args.seed, args.out.display());
+    msr_io::write_generated_book(&args.out, args.loans, args.seed, args.row_group_size)
+        .map_err(output)?;
+    println!(
+        "wrote {} loans (seed {}) to {}",
+        args.loans,
+        args.seed,
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -38,19 +38,30 @@ pub struct PathsArgs {
 /// Input errors for the config; output errors for the file.
 pub fn run(args: &PathsArgs) -> Result<ExitCode> {
     if args.months == 0 || args.months > MAX_MONTHS {
-        return Err(input(format!("--months must be 1..={MAX_MONTHS}, got {}", args.months)));
+        return Err(input(format!(
+            "--months must be 1..={MAX_MONTHS}, got {}",
+            args.months
+        )));
     }
-    let flags = PathArgs { num_paths: args.num_paths, seed: args.seed, ..PathArgs::default() };
+    let flags = PathArgs {
+        num_paths: args.num_paths,
+        seed: args.seed,
+        ..PathArgs::default()
+    };
     let config = load_config(&args.config, &flags)?;
     let rates = resolve_rates(&config, &flags)?;
     let paths = if args.static_path {
         rates.model.static_path(args.months)
     } else {
-        let normals = rates.normals.as_ref().expect("generated paths have normals");
+        let normals = rates
+            .normals
+            .as_ref()
+            .expect("generated paths have normals");
         rates.model.paths(normals, args.months)
     };
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| output(format!("{}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| output(format!("{}: {e}", parent.display())))?;
     }
     msr_io::write_path_file(&args.out, &paths).map_err(output)?;
     println!(

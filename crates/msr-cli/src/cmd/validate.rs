@@ -36,7 +36,8 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let config = load_config(&args.config, &PathArgs::default())?;
     let mut reader = TapeReader::open(&args.loans, &config.tape).map_err(input)?;
     if let Some(parent) = args.rejects.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| output(format!("{}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| output(format!("{}: {e}", parent.display())))?;
     }
     let mut writer = RejectWriter::create(&args.rejects).map_err(output)?;
     let mut shown = Vec::new();
@@ -59,7 +60,10 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
         reader.num_row_groups()
     );
     for r in &shown {
-        println!("  row {} loan_id {:?}: {} = {:?}: {}", r.row, r.loan_id, r.column, r.value, r.rule);
+        println!(
+            "  row {} loan_id {:?}: {} = {:?}: {}",
+            r.row, r.loan_id, r.column, r.value, r.rule
+        );
     }
     if stats.rejected as usize > shown.len() {
         println!("  ... {} more", stats.rejected as usize - shown.len());

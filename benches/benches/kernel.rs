@@ -1,0 +1,115 @@
+//! The valuation kernel: one loan (360 months) over 256 paths, i.e. 32 blocks of
+//! `LANES` paths, at each instruction-set level this CPU has; and the whole
+//! engine (`value_loans`, all cores) on a small generated book.
+//! Throughput is in elements = loan-path-months.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use msr_benches::{book, loan_with_term, Setup};
+use msr_engine::{value_loans, Context, Detail};
+use msr_model::simd::{detected, Level};
+use msr_model::{
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, MonthlyLanes, LANES,
+};
+use std::hint::black_box;
+use std::time::Duration;
+
+const PATHS: usize = 256;
+const MONTHS: usize = 360;
+
+fn levels() -> Vec<Level> {
+    Level::ALL
+        .into_iter()
+        .filter(|&l| l <= detected())
+        .collect()
+}
+
+fn kernel(c: &mut Criterion) {
+    let setup = Setup::new(PATHS, MONTHS);
+    let loan = loan_with_term(MONTHS as u32);
+    let mut terms = LoanTerms::default();
+    let h = setup.config.credit.fc_hazard(loan.state_code());
+    terms.prepare(&loan, &setup.params, h);
+    let blocks = setup.market.num_blocks();
+    let mut scratch = BlockScratch::default();
+    let mut out = BlockAccum::default();
+    let mut monthly = MonthlyLanes::default();
+    let mut net = vec![[0.0; LANES]; MONTHS];
+
+    let mut group = c.benchmark_group("kernel");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements((PATHS * MONTHS) as u64));
+    for level in levels() {
+        group.bench_function(BenchmarkId::new("values", level.name()), |b| {
+            b.iter(|| {
+                let mut v = 0.0;
+                for block in 0..blocks {
+                    run_block_at::<false>(
+                        level,
+                        &terms,
+                        &setup.params,
+                        &setup.market,
+                        block,
+                        &mut scratch,
+                        &mut out,
+                        None,
+                    );
+                    v += out.pv_net[0];
+                }
+                black_box(v)
+            })
+        });
+        group.bench_function(BenchmarkId::new("detail", level.name()), |b| {
+            b.iter(|| {
+                monthly.reset(MONTHS);
+                let mut v = 0.0;
+                for block in 0..blocks {
+                    run_block_at::<true>(
+                        level,
+                        &terms,
+                        &setup.params,
+                        &setup.market,
+                        block,
+                        &mut scratch,
+                        &mut out,
+                        Some(BlockDetail {
+                            monthly: &mut monthly,
+                            net: &mut net,
+                        }),
+                    );
+                    v += out.pv_net[0] + net[MONTHS - 1][0];
+                }
+                black_box(v)
+            })
+        });
+    }
+    group.finish();
+}
+
+fn engine(c: &mut Criterion) {
+    let setup = Setup::new(PATHS, MONTHS);
+    let (loans, loan_months) = book(64, MONTHS as u32);
+    let ctx = Context {
+        params: &setup.params,
+        market: &setup.market,
+        config: &setup.config,
+        antithetic: setup.config.valuation.antithetic,
+    };
+    let mut group = c.benchmark_group("value_loans");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(loan_months * PATHS as u64));
+    for (name, detail) in [("full", Detail::Full), ("values", Detail::Values)] {
+        group.bench_function(BenchmarkId::new("book64", name), |b| {
+            b.iter(|| black_box(value_loans(&ctx, &loans, detail).0.len()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kernel, engine);
+criterion_main!(benches);

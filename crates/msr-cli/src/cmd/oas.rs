@@ -1,0 +1,409 @@
+//! `msr oas`: solve the option-adjusted spread at which the book is worth a
+//! target (dollars, bp of UPB or a multiple of the fee), from the base run's
+//! cash-flow matrix without re-running loans (MODEL.md §F), and report the
+//! static value and option cost at the solved OAS. Writes `oas.json`.
+//!
+//! Also home of what `msr oas` and `msr risk` share: a book read whole into
+//! memory with its rates and staged outputs ([`Loaded`]), the provenance
+//! block of their JSON, and the end-of-run data checks.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Result;
+use clap::{ArgGroup, Args};
+use msr_core::tolerance::close;
+use msr_core::{Config, Loan};
+use msr_engine::oas::OAS_TOL;
+use msr_engine::{
+    value_loans, Context, Detail, DiscountedFlows, OasDomain, OasError, OasTarget, PortfolioAccum,
+};
+use msr_io::TapeStats;
+use msr_model::{Market, ModelParams};
+use serde_json::{json, Value};
+
+use crate::common::{
+    init_threads, load_config, progress, resolve_rates, sha256, timestamp, InputArgs, PathArgs,
+    PathSource, Rates, RunArgs, Staging, MAX_MONTHS,
+};
+use crate::exit::{input, output, CliError, Failure};
+
+/// Loans valued between progress updates.
+const LOAN_CHUNK: usize = 2048;
+
+/// Flags of `msr oas`: those of `msr value` plus exactly one target.
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("target").required(true).args(["target_value", "target_bps", "target_multiple"])
+))]
+pub struct OasArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub paths: PathArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Target portfolio value in dollars.
+    #[arg(long, value_name = "DOLLARS", allow_hyphen_values = true)]
+    pub target_value: Option<f64>,
+    /// Target portfolio value in basis points of UPB.
+    #[arg(long, value_name = "BP", allow_hyphen_values = true)]
+    pub target_bps: Option<f64>,
+    /// Target portfolio value as a multiple of the annual servicing fee Σ s·UPB.
+    #[arg(long, value_name = "M", allow_hyphen_values = true)]
+    pub target_multiple: Option<f64>,
+    /// Lowest OAS searched (annual decimal, within [-1, 1]).
+    #[arg(long, value_name = "X", allow_hyphen_values = true, default_value_t = msr_engine::oas::OAS_MIN)]
+    pub oas_min: f64,
+    /// Highest OAS searched (annual decimal, within [-1, 1]).
+    #[arg(long, value_name = "X", allow_hyphen_values = true, default_value_t = msr_engine::oas::OAS_MAX)]
+    pub oas_max: f64,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    pub out: PathBuf,
+    /// Also write the rate paths used, as DIR/paths.parquet (MODEL.md §C.5).
+    #[arg(long)]
+    pub export_paths: bool,
+}
+
+impl OasArgs {
+    /// The search domain, checked against the configuration's OAS range so a
+    /// solved spread can be passed back with `--oas`.
+    fn domain(&self) -> Result<OasDomain> {
+        let (lo, hi) = (self.oas_min, self.oas_max);
+        if !(lo.is_finite() && hi.is_finite() && -1.0 <= lo && lo < hi && hi <= 1.0) {
+            return Err(CliError::new(
+                Failure::Usage,
+                format!("--oas-min {lo} and --oas-max {hi}: need -1 <= oas-min < oas-max <= 1"),
+            ));
+        }
+        Ok(OasDomain { lo, hi })
+    }
+
+    fn target(&self) -> OasTarget {
+        match (self.target_value, self.target_bps, self.target_multiple) {
+            (Some(x), _, _) => OasTarget::Value(x),
+            (_, Some(x), _) => OasTarget::Bps(x),
+            (_, _, Some(x)) => OasTarget::Multiple(x),
+            // clap's required group guarantees one.
+            (None, None, None) => OasTarget::Value(f64::NAN),
+        }
+    }
+}
+
+/// A book read whole into memory with its configuration and rates.
+pub(crate) struct Loaded {
+    pub config: Config,
+    pub rates: Rates,
+    pub loans: Vec<Loan>,
+    pub stats: TapeStats,
+    pub months: usize,
+    pub threads: usize,
+    pub setup_seconds: f64,
+}
+
+/// Read the configuration, rates and tape; open the staged output directory
+/// with rejects.csv (and, if asked, paths.parquet) already written.
+///
+/// # Errors
+/// Input errors for the config, paths or tape (including a loan longer than
+/// the paths), output errors for the directory.
+pub(crate) fn load(
+    input_args: &InputArgs,
+    path_args: &PathArgs,
+    run: &RunArgs,
+    out: &Path,
+    export_paths: bool,
+) -> Result<(Loaded, Staging)> {
+    let clock = Instant::now();
+    let threads = init_threads(run.threads)?;
+    let config = load_config(&input_args.config, path_args)?;
+    let rates = resolve_rates(&config, path_args)?;
+    let (loans, rejects, stats) =
+        msr_io::read_tape(&input_args.loans, &config.tape).map_err(input)?;
+    let months = rates.paths.months().min(MAX_MONTHS);
+    if let Some(long) = loans.iter().find(|l| l.remaining_term as usize > months) {
+        return Err(input(format!(
+            "the rate paths have {months} months but loan {} needs {} (remaining_term)",
+            long.loan_id, long.remaining_term
+        )));
+    }
+    let staging = Staging::create(out)?;
+    msr_io::write_rejects(staging.path("rejects.csv"), &rejects).map_err(output)?;
+    if export_paths {
+        msr_io::write_path_file(staging.path("paths.parquet"), &rates.paths).map_err(output)?;
+    }
+    let setup_seconds = clock.elapsed().as_secs_f64();
+    Ok((
+        Loaded {
+            config,
+            rates,
+            loans,
+            stats,
+            months,
+            threads,
+            setup_seconds,
+        },
+        staging,
+    ))
+}
+
+/// Inputs, rate-path provenance and run settings, for the JSON outputs.
+pub(crate) fn provenance_json(
+    input_args: &InputArgs,
+    loaded: &Loaded,
+    started: SystemTime,
+) -> Result<Value> {
+    let num_paths = loaded.rates.paths.num_paths();
+    let paths = match &loaded.rates.source {
+        PathSource::Generated { seed, antithetic } => json!({
+            "source": "hull_white", "seed": seed, "antithetic": antithetic, "num_paths": num_paths,
+        }),
+        PathSource::File { path } => json!({
+            "source": "file", "path": path, "sha256": sha256(path)?, "num_paths": num_paths,
+        }),
+    };
+    Ok(json!({
+        "engine": "msr-engine",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "started_at": timestamp(started),
+        "finished_at": timestamp(SystemTime::now()),
+        "inputs": {
+            "loans": {"path": input_args.loans, "sha256": sha256(&input_args.loans)?, "rows": loaded.stats.rows_read},
+            "config": {"path": input_args.config, "sha256": sha256(&input_args.config)?},
+        },
+        "rate_paths": paths,
+        "threads": loaded.threads,
+    }))
+}
+
+/// After outputs are in place: exit 5 when too many rows were rejected or
+/// loans had a non-finite value, else success.
+pub(crate) fn data_checks(loaded: &Loaded, non_finite: usize, out: &Path) -> Result<ExitCode> {
+    let stats = &loaded.stats;
+    let share = stats.reject_share();
+    if share > loaded.config.tape.max_reject_share {
+        return Err(CliError::new(
+            Failure::Data,
+            format!(
+                "{} of {} rows rejected ({:.2} %, above tape.max_reject_share {:.2} %); outputs written to {}, see rejects.csv",
+                stats.rejected,
+                stats.rows_read,
+                100.0 * share,
+                100.0 * loaded.config.tape.max_reject_share,
+                out.display()
+            ),
+        ));
+    }
+    if non_finite > 0 {
+        return Err(CliError::new(
+            Failure::Data,
+            format!(
+                "{non_finite} loans had a non-finite valuation and were left out of the totals"
+            ),
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Value the loaded book at the configuration's OAS with the cash-flow matrix.
+fn value_base(
+    loaded: &Loaded,
+    params: &ModelParams,
+    market: &Market,
+    quiet: bool,
+) -> PortfolioAccum {
+    let ctx = Context {
+        params,
+        market,
+        config: &loaded.config,
+        antithetic: loaded.rates.antithetic,
+    };
+    let bar = progress(loaded.loans.len() as u64, "valuing loans", quiet);
+    let mut accum = PortfolioAccum::new(market.num_paths(), market.months(), Detail::Full);
+    for chunk in loaded.loans.chunks(LOAN_CHUNK) {
+        let (_, part) = value_loans(&ctx, chunk, Detail::Full);
+        accum.merge(&part);
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    accum
+}
+
+/// `$1234.56` in the target's units.
+fn in_units(target: &OasTarget, dollars: f64, upb: f64, fee_base: f64) -> String {
+    let x = target.express(dollars, upb, fee_base);
+    match target {
+        OasTarget::Value(_) => format!("${x:.2}"),
+        OasTarget::Bps(_) => format!("{x:.4} bp"),
+        OasTarget::Multiple(_) => format!("{x:.4}x"),
+    }
+}
+
+/// Run `msr oas`.
+///
+/// # Errors
+/// Usage, input, output or internal errors; [`Failure::Unreachable`] when no
+/// OAS in the searched domain values the book at the target.
+pub fn run(args: &OasArgs) -> Result<ExitCode> {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let domain = args.domain()?;
+    let (loaded, staging) = load(
+        &args.input,
+        &args.paths,
+        &args.run,
+        &args.out,
+        args.export_paths,
+    )?;
+    let config = &loaded.config;
+    let base_oas = config.valuation.oas;
+    let params = ModelParams::from_config(config);
+    let market = Market::new(&loaded.rates.paths, &params, base_oas, loaded.months);
+
+    let engine_clock = Instant::now();
+    let accum = value_base(&loaded, &params, &market, args.run.quiet);
+    let base_value = accum.total.value.value();
+    let upb = accum.total.upb.value();
+    let fee_base = accum.total.fee_base.value();
+    let flows = DiscountedFlows::from_accum(&accum, &loaded.rates.paths)
+        .map_err(|e| CliError::new(Failure::Internal, e))?;
+    // The matrix must reproduce the valuation it came from (a bug otherwise).
+    let check = flows.value(base_oas);
+    if !close(check, base_value, 1e-9, 1e-6) {
+        return Err(CliError::new(
+            Failure::Internal,
+            format!(
+                "cash-flow matrix gives {check} at the base OAS but the valuation {base_value}"
+            ),
+        ));
+    }
+
+    let target = args.target();
+    let target_dollars = target
+        .dollars(upb, fee_base)
+        .map_err(|e| CliError::new(Failure::Usage, e))?;
+    let solution = match flows.solve_in(target_dollars, base_oas, domain) {
+        Ok(s) => s,
+        Err(OasError::Unreachable {
+            min_value,
+            oas_at_min,
+            max_value,
+            oas_at_max,
+            lo,
+            hi,
+            ..
+        }) => {
+            return Err(CliError::new(
+                Failure::Unreachable,
+                format!(
+                    "no OAS in [{:.0} %, {:.0} %] values the book at {}: the reachable range is {} (at OAS {:.4} %) to {} (at OAS {:.4} %)",
+                    100.0 * lo,
+                    100.0 * hi,
+                    in_units(&target, target_dollars, upb, fee_base),
+                    in_units(&target, min_value, upb, fee_base),
+                    100.0 * oas_at_min,
+                    in_units(&target, max_value, upb, fee_base),
+                    100.0 * oas_at_max,
+                ),
+            ));
+        }
+        Err(e) => return Err(CliError::new(Failure::Unreachable, e)),
+    };
+    let static_value = msr_engine::risk::static_value(
+        &loaded.loans,
+        config,
+        &loaded.rates.model,
+        solution.oas,
+        loaded.months,
+    );
+    let option_cost = static_value - solution.value;
+    let engine_seconds = engine_clock.elapsed().as_secs_f64();
+
+    let bps = |v: f64| if upb > 0.0 { Some(1e4 * v / upb) } else { None };
+    let multiple = |v: f64| (fee_base > 0.0).then(|| v / fee_base);
+    let mut doc = json!({
+        "oas": solution.oas,
+        "iterations": solution.iterations,
+        "evaluations": solution.evaluations,
+        "tolerance": OAS_TOL,
+        "target": {
+            "kind": target.kind(),
+            "quoted": target.quoted(),
+            "value": target_dollars,
+        },
+        "value": solution.value,
+        "value_bps": bps(solution.value),
+        "multiple": multiple(solution.value),
+        "static_value": static_value,
+        "option_cost": option_cost,
+        "option_cost_bps": bps(option_cost),
+        "other_roots": solution.other_roots,
+        "reachable_range": {
+            "oas_lo": domain.lo,
+            "oas_hi": domain.hi,
+            "min_value": solution.range.min_value,
+            "oas_at_min": solution.range.oas_at_min,
+            "max_value": solution.range.max_value,
+            "oas_at_max": solution.range.oas_at_max,
+        },
+        "base": {
+            "oas": base_oas,
+            "value": base_value,
+            "value_bps": bps(base_value),
+            "multiple": multiple(base_value),
+        },
+        "as_of": config.valuation.as_of,
+        "paths": market.num_paths(),
+        "months": loaded.months,
+        "records": accum.total.records,
+        "loan_count": accum.loan_count,
+        "upb": upb,
+        "fee_base": fee_base,
+        "loans_read": loaded.stats.rows_read,
+        "rejected_rows": loaded.stats.rejected,
+        "non_finite_loans": accum.non_finite.len(),
+        "seed": config.valuation.seed,
+        "timings": {
+            "setup_seconds": loaded.setup_seconds,
+            "engine_seconds": engine_seconds,
+            "wall_seconds": clock.elapsed().as_secs_f64(),
+        },
+    });
+    doc["run"] = provenance_json(&args.input, &loaded, started)?;
+    msr_io::write_json_pretty(staging.path("oas.json"), &doc).map_err(output)?;
+    if !args.run.quiet {
+        println!(
+            "OAS {:.6} % ({:.2} bp) in {} iterations: value ${:.2} = {:.2} bp of ${:.0} UPB, multiple {}",
+            100.0 * solution.oas,
+            1e4 * solution.oas,
+            solution.iterations,
+            solution.value,
+            bps(solution.value).unwrap_or(f64::NAN),
+            upb,
+            multiple(solution.value).map_or("n/a".to_string(), |m| format!("{m:.3}x")),
+        );
+        println!(
+            "static value ${static_value:.2}, option cost ${option_cost:.2} ({:.2} bp); base OAS {:.4} % value ${base_value:.2}",
+            bps(option_cost).unwrap_or(f64::NAN),
+            100.0 * base_oas,
+        );
+        if !solution.other_roots.is_empty() {
+            println!(
+                "note: the value is not monotone in the OAS; OAS {:?} also give the target (the one nearest the configured OAS is reported)",
+                solution.other_roots
+            );
+        }
+        println!("outputs in {}", args.out.display());
+        for nf in &accum.non_finite {
+            eprintln!(
+                "warning: loan {} left out of the totals: {} is not finite",
+                nf.loan.loan_id, nf.what
+            );
+        }
+    }
+    staging.commit("oas.json")?;
+    data_checks(&loaded, accum.non_finite.len(), &args.out)
+}

@@ -1,0 +1,982 @@
+//! Bad input and faults, end to end (issue 5): each class of bad input gets
+//! its documented exit code and a one-line message naming the file (and the
+//! key, row, column or value); file-level problems stop the run before any
+//! output exists; row-level problems and non-finite loans are accounted for
+//! and exit 5 after the outputs are written; a killed run leaves nothing
+//! that looks complete; a full disk or an unwritable output is exit 4.
+//!
+//! cli.rs already covers a missing tape, a CSV named `.parquet`, one unknown
+//! config key, `--num-paths lots`, an unknown flag, an output directory
+//! under a regular file and `msr validate`'s reject share; this file covers
+//! the rest. Fixtures come from the seed corpus `tests/corpus/` at the
+//! repository root (its README lists them).
+//!
+//! Faults are simulated without privileges: the tests run as root, so a
+//! `chmod`ed directory would still be writable; "cannot write" is a path
+//! under a regular file, and "disk full" is a file-size limit
+//! (`ulimit -f`, with SIGXFSZ ignored so `write` fails with EFBIG instead of
+//! killing the process). `/dev/full` is not used: outputs are written to a
+//! temporary sibling and renamed over the target, so `--rejects /dev/full`
+//! would *replace* the device node (see `a_fifo_output_is_not_replaced`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use msr_io::{read_table, write_tape, TapeWriteOptions};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn corpus(name: &str) -> PathBuf {
+    let path = repo().join("tests/corpus").join(name);
+    assert!(path.exists(), "corpus file missing: {}", path.display());
+    path
+}
+
+fn msr_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_msr"));
+    cmd.current_dir(repo());
+    cmd
+}
+
+fn msr(args: &[&str]) -> Output {
+    msr_command().args(args).output().expect("run msr")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The exit code is `code`, stderr is one `error:` line containing every
+/// needle, and there is no panic or backtrace.
+fn fails_with(out: &Output, code: i32, needles: &[&str]) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+    assert!(
+        !err.contains("panicked")
+            && !err.contains("RUST_BACKTRACE")
+            && !err.contains("internal error"),
+        "{err}"
+    );
+    err
+}
+
+/// The output files of `msr value`.
+const OUTPUTS: [&str; 6] = [
+    "manifest.json",
+    "summary.json",
+    "loan_values.parquet",
+    "marks.csv",
+    "cashflows.parquet",
+    "rejects.csv",
+];
+
+/// Nothing that looks like a result: none of the output files, nothing at all
+/// but (possibly) staging directories.
+fn assert_no_outputs(dir: &Path) {
+    if !dir.exists() {
+        return;
+    }
+    for name in OUTPUTS {
+        assert!(
+            !dir.join(name).exists(),
+            "{name} exists in {}",
+            dir.display()
+        );
+    }
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".msr-staging-"),
+            "unexpected {name} in {}",
+            dir.display()
+        );
+    }
+}
+
+fn staging_dirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(".msr-staging-")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Tapes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn unusable_tapes_stop_the_run_before_any_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "tapes/missing_fico.parquet",
+            "missing required column `fico`",
+        ),
+        ("tapes/fico_as_text.parquet", "column `fico` has type Utf8"),
+        ("tapes/truncated.parquet", "truncated"),
+        ("tapes/zero_bytes.parquet", "the file is empty"),
+        // A path file given as the tape.
+        (
+            "paths/valid_4x24.parquet",
+            "missing required column `loan_id`",
+        ),
+    ];
+    for (name, needle) in cases {
+        let tape = corpus(name);
+        let out = tmp.path().join(name.replace('/', "_"));
+        for cmd in ["value", "validate"] {
+            let mut args = vec![cmd, "--loans", s(&tape)];
+            let rejects = out.join("rejects.csv");
+            if cmd == "value" {
+                args.extend(["--num-paths", "2", "--out", s(&out)]);
+            } else {
+                args.extend(["--rejects", s(&rejects)]);
+            }
+            fails_with(&msr(&args), 3, &[s(&tape), needle]);
+            assert_no_outputs(&out);
+        }
+    }
+    // A directory given as the tape.
+    let dir = corpus("tapes");
+    fails_with(
+        &msr(&[
+            "value",
+            "--loans",
+            s(&dir),
+            "--out",
+            s(&tmp.path().join("d")),
+        ]),
+        3,
+        &["directory"],
+    );
+}
+
+#[test]
+#[ignore = "bug: a tape with zero rows is valued as an empty book and exits 0 with complete-looking \
+            outputs (a $0 portfolio); a nightly batch cannot tell it from success"]
+fn a_tape_with_no_rows_is_not_a_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/zero_rows.parquet")),
+        "--num-paths",
+        "2",
+        "--out",
+        s(&out),
+    ]);
+    assert_ne!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert!(stderr(&run).contains("no rows"), "{}", stderr(&run));
+}
+
+#[test]
+fn rejects_are_accounted_for_and_above_the_share_exit_5_after_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let tape = corpus("tapes/mixed_rejects.parquet");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "4",
+        "--out",
+        s(&out),
+    ]);
+    fails_with(
+        &run,
+        5,
+        &[
+            "19 of 22 rows rejected",
+            "tape.max_reject_share",
+            "rejects.csv",
+            s(&out),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("3 loans valued, 19 rejected of 22 rows"),
+        "{stdout}"
+    );
+    // Every output was written before the exit, and the accounting adds up.
+    for name in OUTPUTS {
+        assert!(out.join(name).exists(), "{name}");
+    }
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["loans_read"], 22);
+    assert_eq!(summary["loans_valued"], 3);
+    assert_eq!(summary["rejected_rows"], 19);
+    let rejects = msr_io::read_rejects(out.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.len(), 19);
+    assert!(rejects
+        .iter()
+        .all(|r| !r.column.is_empty() && !r.rule.is_empty()));
+    // Each class of bad row, by row number: column, value and rule.
+    let expect = [
+        (1, "upb", "NaN", "must be > 0"),
+        (2, "ltv", "inf", "must be in (0, 300]"),
+        (3, "upb", "-1", "must be > 0"),
+        (4, "note_rate", "0.3", "must be in [0, 0.25)"),
+        (5, "servicing_fee", "0.06", "must be in [0, note_rate]"),
+        (6, "remaining_term", "0", "must be in 1..=480"),
+        (7, "loan_age", "601", "must be in 0..=600"),
+        (8, "fico", "299", "must be in 300..=850"),
+        (9, "loan_id", "DUP", "must be unique"),
+        (10, "loan_id", "DUP", "must be unique"),
+        (11, "loan_id", "", "must be non-empty"),
+        (12, "investor", "fnma", "must be one of"),
+        (13, "dq_status", "D45", "must be one of"),
+        (14, "property_state", "Tx", "2 upper-case letters"),
+        (15, "escrow_monthly", "-1", "must be >= 0"),
+        (16, "loan_count", "0", "must be >= 1"),
+        (
+            17,
+            "advance_balance",
+            "100",
+            "must be 0 when dq_status is C",
+        ),
+        (18, "upb", "", "must not be null"),
+        (20, "note_rate", "-inf", "must be in [0, 0.25)"),
+    ];
+    for (r, (row, column, value, rule)) in rejects.iter().zip(expect) {
+        assert_eq!(
+            (r.row, r.column.as_str(), r.value.as_str()),
+            (row, column, value),
+            "{r:?}"
+        );
+        assert!(r.rule.contains(rule), "{r:?}");
+    }
+    assert_eq!(
+        read_table(out.join("loan_values.parquet"))
+            .unwrap()
+            .num_rows,
+        3
+    );
+    let marks = std::fs::read_to_string(out.join("marks.csv")).unwrap();
+    assert_eq!(marks.lines().count(), 1 + 3);
+}
+
+#[test]
+fn the_reject_share_is_a_configurable_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut loans = msr_io::generate_book(100, 11);
+    loans[10].upb = f64::NAN;
+    let one_bad = tmp.path().join("one_bad.parquet");
+    write_tape(&one_bad, &loans, TapeWriteOptions::default()).unwrap();
+    loans[20].fico = 900;
+    let two_bad = tmp.path().join("two_bad.parquet");
+    write_tape(&two_bad, &loans, TapeWriteOptions::default()).unwrap();
+    let loose = tmp.path().join("loose.toml");
+    std::fs::write(&loose, "[tape]\nmax_reject_share = 0.05\n").unwrap();
+    let default = repo().join("configs/default.toml");
+    // 1 % is at the default threshold (not above it); 2 % is above; 5 % allows it.
+    for (tape, config, code) in [
+        (&one_bad, &default, 0),
+        (&two_bad, &default, 5),
+        (&two_bad, &loose, 0),
+    ] {
+        let out = tmp.path().join(format!(
+            "o{code}{}",
+            config.file_name().unwrap().to_string_lossy()
+        ));
+        let run = msr(&[
+            "value",
+            "--loans",
+            s(tape),
+            "--config",
+            s(config),
+            "--num-paths",
+            "2",
+            "--out",
+            s(&out),
+            "-q",
+        ]);
+        assert_eq!(
+            run.status.code(),
+            Some(code),
+            "{} {}: {}",
+            tape.display(),
+            config.display(),
+            stderr(&run)
+        );
+        let summary = json(&out.join("summary.json"));
+        let (read, valued, rejected) = (
+            &summary["loans_read"],
+            &summary["loans_valued"],
+            &summary["rejected_rows"],
+        );
+        assert_eq!(
+            read.as_u64().unwrap(),
+            valued.as_u64().unwrap() + rejected.as_u64().unwrap()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Configurations
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bad_configs_exit_3_naming_the_file_and_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("configs/unknown_key.toml", "refi_speed"),
+        ("configs/wrong_type.toml", "num_paths"),
+        (
+            "configs/impossible_probability.toml",
+            "credit.cure60 + credit.roll60",
+        ),
+        ("configs/bad_curve.toml", "curve.tenors[2]"),
+        ("configs/not_toml.toml", "TOML parse error"),
+    ];
+    let tape = corpus("tapes/valid_20.parquet");
+    for (name, key) in cases {
+        let config = corpus(name);
+        let out = tmp.path().join(name.replace('/', "_"));
+        fails_with(
+            &msr(&[
+                "value",
+                "--loans",
+                s(&tape),
+                "--config",
+                s(&config),
+                "--out",
+                s(&out),
+            ]),
+            3,
+            &[s(&config), key],
+        );
+        assert_no_outputs(&out);
+        let rejects = tmp.path().join("r.csv");
+        fails_with(
+            &msr(&[
+                "validate",
+                "--loans",
+                s(&tape),
+                "--config",
+                s(&config),
+                "--rejects",
+                s(&rejects),
+            ]),
+            3,
+            &[key],
+        );
+        assert!(!rejects.exists());
+    }
+    let missing = tmp.path().join("nowhere.toml");
+    fails_with(
+        &msr(&[
+            "value",
+            "--config",
+            s(&missing),
+            "--out",
+            s(&tmp.path().join("m")),
+        ]),
+        3,
+        &[s(&missing)],
+    );
+}
+
+#[test]
+fn bad_flag_values_are_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let tape = corpus("tapes/valid_20.parquet");
+    let paths = corpus("paths/valid_4x24.parquet");
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["--threads", "0"], 2, "--threads"),
+        (vec!["--seed", "-1"], 2, "-1"),
+        (
+            vec!["--num-paths", "4", "--rate-paths", s(&paths)],
+            2,
+            "cannot be used with",
+        ),
+        // Values the parser takes but the configuration rules refuse.
+        (vec!["--num-paths", "0"], 3, "valuation.num_paths"),
+        (vec!["--oas", "5"], 3, "valuation.oas"),
+        (vec!["--oas", "nan"], 3, "valuation.oas"),
+    ];
+    for (flags, code, needle) in cases {
+        let mut args = vec!["value", "--loans", s(&tape), "--out", s(&out)];
+        args.extend(flags);
+        let run = msr(&args);
+        let err = stderr(&run);
+        assert_eq!(run.status.code(), Some(code), "{args:?}: {err}");
+        assert!(
+            err.contains(needle) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+        if code == 3 {
+            fails_with(&run, 3, &["command line"]);
+        }
+        assert_no_outputs(&out);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Path files
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bad_path_files_exit_3_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tape = corpus("tapes/short_terms.parquet");
+    let cases = [
+        (
+            "paths/ragged_missing_month.parquet",
+            "path 1 is missing month 7",
+        ),
+        (
+            "paths/nan_discount.parquet",
+            "path 0, month 5: discount is not finite (NaN)",
+        ),
+        ("paths/duplicate_row.parquet", "appears more than once"),
+        ("paths/negative_path.parquet", "is negative"),
+        ("paths/no_rows.parquet", "no rows"),
+        ("tapes/valid_20.parquet", "missing required column `path`"),
+        ("tapes/truncated.parquet", "truncated"),
+    ];
+    for (name, needle) in cases {
+        let paths = corpus(name);
+        let out = tmp.path().join(name.replace('/', "_"));
+        fails_with(
+            &msr(&[
+                "value",
+                "--loans",
+                s(&tape),
+                "--rate-paths",
+                s(&paths),
+                "--out",
+                s(&out),
+            ]),
+            3,
+            &[s(&paths), needle],
+        );
+        assert_no_outputs(&out);
+    }
+}
+
+#[test]
+fn a_short_path_file_stops_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let paths = corpus("paths/valid_4x24.parquet");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/valid_20.parquet")),
+        "--rate-paths",
+        s(&paths),
+        "--out",
+        s(&out),
+    ]);
+    fails_with(
+        &run,
+        3,
+        &["the rate paths have 24 months but loan", "remaining_term"],
+    );
+    assert_no_outputs(&out);
+    assert!(
+        staging_dirs(&out).is_empty(),
+        "a failed run removes its staging directory"
+    );
+    // The same file covers a tape whose loans are all shorter than 24 months.
+    let ok = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/short_terms.parquet")),
+        "--rate-paths",
+        s(&paths),
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+}
+
+#[test]
+#[ignore = "bug: the short-path-file error (crates/msr-cli/src/cmd/value.rs, the remaining_term check in the \
+            batch loop) names the loan but not the path file"]
+fn a_short_path_file_error_names_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = corpus("paths/valid_4x24.parquet");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/valid_20.parquet")),
+        "--rate-paths",
+        s(&paths),
+        "--out",
+        s(&tmp.path().join("o")),
+    ]);
+    fails_with(&run, 3, &[s(&paths)]);
+}
+
+// ---------------------------------------------------------------------------
+// Non-finite valuations
+// ---------------------------------------------------------------------------
+
+#[test]
+fn non_finite_loans_are_listed_left_out_and_exit_5() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    // Path 1's discount factor in month 3 is 1e308: loans of 3+ months overflow.
+    let paths = corpus("paths/huge_discount_2x24.parquet");
+    let tape = corpus("tapes/short_terms.parquet");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--rate-paths",
+        s(&paths),
+        "--out",
+        s(&out),
+    ]);
+    let err = stderr(&run);
+    assert_eq!(run.status.code(), Some(5), "{err}");
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("error: 4 loans had a non-finite valuation"),
+        "{err}"
+    );
+    for id in ["S2", "S3", "S4", "S5"] {
+        assert!(
+            err.contains(&format!("warning: loan {id} left out of the totals")),
+            "{err}"
+        );
+    }
+    for name in OUTPUTS {
+        assert!(out.join(name).exists(), "{name}");
+    }
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["loans_read"], 6);
+    assert_eq!(summary["loans_valued"], 2);
+    assert_eq!(summary["non_finite_loans"], 4);
+    let listed: Vec<&str> = summary["non_finite"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["loan_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["S2", "S3", "S4", "S5"]);
+    let first = &summary["non_finite"][0];
+    for input in [
+        "upb",
+        "note_rate",
+        "servicing_fee",
+        "remaining_term",
+        "loan_age",
+        "fico",
+        "ltv",
+        "investor",
+        "dq_status",
+    ] {
+        assert!(
+            !first[input].is_null(),
+            "non_finite entry lacks {input}: {first}"
+        );
+    }
+    // The totals are the two finite loans' values.
+    let values = read_table(out.join("loan_values.parquet")).unwrap();
+    let ids = values.text("loan_id").unwrap();
+    let finite: f64 = ids
+        .iter()
+        .zip(values.numbers("value").unwrap())
+        .filter(|(id, _)| *id == "S0" || *id == "S1")
+        .map(|(_, v)| v.unwrap())
+        .sum();
+    let total = summary["value"].as_f64().unwrap();
+    assert!(
+        (total - finite).abs() <= 1e-9 * finite.abs(),
+        "{total} vs {finite}"
+    );
+    assert!(total.is_finite());
+}
+
+#[test]
+fn a_valid_config_whose_costs_overflow_is_caught() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let mut loans = msr_io::generate_book(3, 2);
+    loans[0].remaining_term = 480;
+    let tape = tmp.path().join("tape.parquet");
+    write_tape(&tape, &loans[..1], TapeWriteOptions::default()).unwrap();
+    let config = corpus("configs/cost_inflation_huge.toml");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--config",
+        s(&config),
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    assert_eq!(run.status.code(), Some(5), "{}", stderr(&run));
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(
+        summary["non_finite"][0]["loan_id"],
+        loans[0].loan_id.as_str()
+    );
+    assert_eq!(summary["loans_valued"], 0);
+}
+
+#[test]
+#[ignore = "bug: marks.csv (the accounting feed) carries NaN fair values for loans left out of the totals \
+            as non-finite (crates/msr-cli/src/outputs.rs, Marks::write), so Σ marks ≠ summary value"]
+fn marks_never_carry_a_non_finite_fair_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/short_terms.parquet")),
+        "--rate-paths",
+        s(&corpus("paths/huge_discount_2x24.parquet")),
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    assert_eq!(run.status.code(), Some(5));
+    let marks = std::fs::read_to_string(out.join("marks.csv")).unwrap();
+    for line in marks.lines().skip(1) {
+        let fair_value: f64 = line.split(',').nth(4).unwrap().parse().unwrap();
+        assert!(fair_value.is_finite(), "{line}");
+    }
+}
+
+#[test]
+#[ignore = "bug: a finite loan value or UPB beyond ±2^79 (≈6e23) overflows the fixed-point totals \
+            (msr-core/src/fixed.rs): a release build exits 0 with a portfolio UPB of −6.04e23 (one loan of \
+            upb 1e30, which passes every §B rule) or $300,000 (two such loans, wrapped); a test build exits 1"]
+fn a_balance_beyond_the_summable_range_is_not_summed_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut loans = msr_io::generate_book(3, 2);
+    loans[0].upb = 1e30;
+    loans[1].upb = 1e30;
+    let tape = tmp.path().join("tape.parquet");
+    write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
+    let out = tmp.path().join("o");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "4",
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    match run.status.code() {
+        // Refused as bad input, or valued and flagged for attention ...
+        Some(3) | Some(5) => {}
+        // ... or summed exactly.
+        Some(0) => {
+            let upb = json(&out.join("summary.json"))["upb"].as_f64().unwrap();
+            let want: f64 = loans.iter().map(|l| l.upb).sum();
+            assert!(
+                (upb - want).abs() <= 1e-9 * want,
+                "summary upb {upb} vs {want}"
+            );
+        }
+        code => panic!("exit {code:?}: {}", stderr(&run)),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Output faults
+// ---------------------------------------------------------------------------
+
+/// Run `msr` under a file-size limit of `kib` KiB with SIGXFSZ ignored, so a
+/// write past the limit fails with EFBIG ("File too large") as a full disk
+/// fails with ENOSPC.
+fn msr_with_file_limit(kib: u32, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {kib} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_msr"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run sh")
+}
+
+#[test]
+fn a_full_disk_is_an_output_error_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tape = tmp.path().join("tape.parquet");
+    msr_io::write_generated_book(&tape, 3000, 4, 100_000).unwrap();
+    let out = tmp.path().join("o");
+    let run = msr_with_file_limit(
+        64,
+        &[
+            "value",
+            "--loans",
+            s(&tape),
+            "--num-paths",
+            "2",
+            "--out",
+            s(&out),
+            "-q",
+        ],
+    );
+    fails_with(&run, 4, &["cannot write", "File too large"]);
+    assert_no_outputs(&out);
+    assert!(
+        staging_dirs(&out).is_empty(),
+        "the failed run removed its staging directory"
+    );
+
+    let rejects = tmp.path().join("r/rejects.csv");
+    let run = msr_with_file_limit(
+        1,
+        &[
+            "validate",
+            "--loans",
+            s(&corpus("tapes/mixed_rejects.parquet")),
+            "--rejects",
+            s(&rejects),
+        ],
+    );
+    fails_with(&run, 4, &[s(&rejects), "File too large"]);
+    assert!(!rejects.exists());
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("r")).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn unwritable_outputs_are_output_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocker = tmp.path().join("a_file");
+    std::fs::write(&blocker, "x").unwrap();
+    let tape = corpus("tapes/valid_20.parquet");
+    // The output directory is an existing regular file.
+    fails_with(
+        &msr(&[
+            "value",
+            "--loans",
+            s(&tape),
+            "--num-paths",
+            "2",
+            "--out",
+            s(&blocker),
+        ]),
+        4,
+        &[s(&blocker)],
+    );
+    // The rejects file of `validate` under a regular file.
+    let rejects = blocker.join("rejects.csv");
+    fails_with(
+        &msr(&["validate", "--loans", s(&tape), "--rejects", s(&rejects)]),
+        4,
+        &[s(&blocker)],
+    );
+    // The rejects file is a directory.
+    let dir = tmp.path().join("adir");
+    std::fs::create_dir(&dir).unwrap();
+    let run = msr(&["validate", "--loans", s(&tape), "--rejects", s(&dir)]);
+    fails_with(&run, 4, &[]);
+    assert!(dir.is_dir());
+    assert_eq!(
+        std::fs::read(&blocker).unwrap(),
+        b"x",
+        "the blocking file is untouched"
+    );
+}
+
+#[test]
+#[ignore = "bug: outputs are written to <name>.tmp and renamed over <name>, so an output that is a FIFO \
+            (or, as root, a device such as /dev/full or /dev/stdout) is replaced by a regular file \
+            (crates/msr-io/src/parquet_out.rs, AtomicFile::commit)"]
+fn a_fifo_output_is_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("rejects.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    // Nobody reads the FIFO: the run must refuse it (exit 4) or write into it,
+    // never replace it.
+    let mut child = msr_command()
+        .args([
+            "validate",
+            "--loans",
+            s(&corpus("tapes/valid_20.parquet")),
+            "--rejects",
+            s(&fifo),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the FIFO was replaced"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// A killed run
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_killed_run_leaves_no_complete_looking_output_and_the_next_run_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let small = corpus("tapes/valid_20.parquet");
+    // A complete earlier run in the same directory.
+    let first = msr(&[
+        "value",
+        "--loans",
+        s(&small),
+        "--num-paths",
+        "4",
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let before: Vec<(String, Vec<u8>)> = OUTPUTS
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read(out.join(n)).unwrap()))
+        .collect();
+
+    // A book big enough to take several seconds, killed mid-valuation.
+    let big = tmp.path().join("big.parquet");
+    msr_io::write_generated_book(&big, 20_000, 9, 100_000).unwrap();
+    let mut child = msr_command()
+        .args([
+            "value",
+            "--loans",
+            s(&big),
+            "--num-paths",
+            "64",
+            "--out",
+            s(&out),
+            "-q",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while staging_dirs(&out).is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it started writing"
+        );
+        assert!(Instant::now() < deadline, "no staging directory appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run finished before it could be killed: use a bigger book"
+    );
+    child.kill().unwrap(); // SIGKILL: no destructor, no cleanup
+    child.wait().unwrap();
+
+    // The earlier complete result is untouched, bit for bit; nothing of the
+    // killed run is in place (its manifest would name the big tape).
+    for (name, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(out.join(name)).unwrap(),
+            bytes,
+            "{name} changed"
+        );
+    }
+    let killed = staging_dirs(&out);
+    assert_eq!(
+        killed.len(),
+        1,
+        "the killed run's staging directory remains"
+    );
+    assert!(!killed[0].join("manifest.json").exists());
+
+    // In a fresh directory, a killed run leaves no output file at all.
+    let fresh = tmp.path().join("fresh");
+    let mut child = msr_command()
+        .args([
+            "value",
+            "--loans",
+            s(&big),
+            "--num-paths",
+            "64",
+            "--out",
+            s(&fresh),
+            "-q",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while staging_dirs(&fresh).is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it started writing"
+        );
+        assert!(Instant::now() < deadline, "no staging directory appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_no_outputs(&fresh);
+
+    // The next run succeeds and is complete.
+    for dir in [&out, &fresh] {
+        let next = msr(&[
+            "value",
+            "--loans",
+            s(&small),
+            "--num-paths",
+            "4",
+            "--out",
+            s(dir),
+            "-q",
+        ]);
+        assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
+        let manifest = json(&dir.join("manifest.json"));
+        assert_eq!(manifest["inputs"]["loans"]["path"], s(&small));
+        assert_eq!(json(&dir.join("summary.json"))["loans_valued"], 20);
+    }
+}

@@ -1,0 +1,630 @@
+//! Risk (MODEL.md §C.4, §F, §J "Risk"): effective duration and convexity,
+//! key-rate durations, a parallel rate-shock grid, assumption stresses in the
+//! style of ASC 820 disclosures, and the static value and option cost — every
+//! scenario of `msr risk`, in one pass over the loans held in memory.
+//!
+//! What every scenario shares with the base run (docs/risk.md has the full
+//! definitions):
+//! * **common random numbers**: shocked rate paths are generated from the base
+//!   run's [`Normals`], so a scenario's change is the shock's effect, not noise;
+//! * **the base mortgage spread** `s_m` ([`RateModel`] keeps it through shocks);
+//! * **the base OAS** for every rate shock and for the static value (§J);
+//! * the loans, and for assumption stresses the base paths and market arrays.
+//!
+//! OAS stresses need no new valuation: net cash flows do not depend on the
+//! OAS, so they are read off the base run's cash-flow matrix
+//! ([`DiscountedFlows`]), exactly as the OAS solve does.
+//!
+//! Every valuation's totals are exact sums ([`crate::valuation`]), so the whole
+//! report is bit-identical for any thread count.
+
+use msr_core::{Config, Loan};
+use msr_model::{Market, ModelParams};
+use msr_rates::{Normals, PathSet, RateModel, KEY_RATE_TENORS};
+
+use crate::oas::DiscountedFlows;
+use crate::valuation::{std_error, value_loans, Context, Detail, NonFinite, PortfolioAccum};
+
+/// Loans valued per call between progress reports (totals do not depend on it).
+const LOAN_CHUNK: usize = 2048;
+
+/// The scenarios to run. [`RiskSpec::default`] is the set of `msr risk`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskSpec {
+    /// Size of the parallel shock behind effective duration and convexity, and
+    /// of every key-rate shock, in basis points (§J: 25).
+    pub shock_bp: f64,
+    /// Parallel rate-shock grid, basis points.
+    pub rate_shocks_bp: Vec<f64>,
+    /// Cost-to-service stresses, percent change of every `cost_annual`.
+    pub cost_stresses_pct: Vec<f64>,
+    /// Prepayment-speed stresses, percent change of CPR (before the cap).
+    pub prepay_stresses_pct: Vec<f64>,
+    /// Delinquency stresses, percent change of the roll from current (before the cap).
+    pub roll_stresses_pct: Vec<f64>,
+    /// OAS stresses, basis points added to the base OAS.
+    pub oas_stresses_bp: Vec<f64>,
+}
+
+impl Default for RiskSpec {
+    fn default() -> Self {
+        let pct = vec![-20.0, -10.0, 10.0, 20.0];
+        RiskSpec {
+            shock_bp: 25.0,
+            rate_shocks_bp: vec![
+                -300.0, -200.0, -100.0, -50.0, -25.0, 25.0, 50.0, 100.0, 200.0, 300.0,
+            ],
+            cost_stresses_pct: pct.clone(),
+            prepay_stresses_pct: pct.clone(),
+            roll_stresses_pct: pct,
+            oas_stresses_bp: vec![-100.0, 100.0],
+        }
+    }
+}
+
+impl RiskSpec {
+    fn validate(&self) -> Result<(), RiskError> {
+        let bad =
+            |what: &str, x: f64, rule: &str| Err(RiskError::Spec(format!("{what} {x}: {rule}")));
+        if !(self.shock_bp.is_finite() && self.shock_bp > 0.0) {
+            return bad("shock_bp", self.shock_bp, "must be finite and > 0");
+        }
+        for (what, xs) in [
+            ("rate shock (bp)", &self.rate_shocks_bp),
+            ("OAS stress (bp)", &self.oas_stresses_bp),
+        ] {
+            if let Some(&x) = xs.iter().find(|x| !x.is_finite()) {
+                return bad(what, x, "must be finite");
+            }
+        }
+        for (what, xs) in [
+            ("cost stress (%)", &self.cost_stresses_pct),
+            ("prepayment stress (%)", &self.prepay_stresses_pct),
+            ("delinquency stress (%)", &self.roll_stresses_pct),
+        ] {
+            if let Some(&x) = xs.iter().find(|x| !(x.is_finite() && **x >= -100.0)) {
+                return bad(what, x, "must be finite and ≥ −100");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a scenario changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScenarioKind {
+    /// The base run.
+    Base,
+    /// The static path (§C.3) at the base OAS.
+    Static,
+    /// Every knot zero rate moved by the shock (§C.4).
+    Parallel,
+    /// One key-rate tent shock (§C.4).
+    KeyRate,
+    /// Every `cost_annual` scaled.
+    CostToService,
+    /// CPR scaled before the cap.
+    PrepaymentSpeed,
+    /// Roll from current scaled before the cap.
+    DelinquencyRoll,
+    /// The OAS moved.
+    Oas,
+}
+
+impl ScenarioKind {
+    /// The kind's name in outputs.
+    pub fn code(self) -> &'static str {
+        match self {
+            ScenarioKind::Base => "base",
+            ScenarioKind::Static => "static",
+            ScenarioKind::Parallel => "parallel",
+            ScenarioKind::KeyRate => "key_rate",
+            ScenarioKind::CostToService => "cost_to_service",
+            ScenarioKind::PrepaymentSpeed => "prepayment_speed",
+            ScenarioKind::DelinquencyRoll => "delinquency_roll",
+            ScenarioKind::Oas => "oas",
+        }
+    }
+
+    /// Unit of [`Scenario::shock`]: `bp`, `pct` or empty.
+    pub fn unit(self) -> &'static str {
+        match self {
+            ScenarioKind::Base | ScenarioKind::Static => "",
+            ScenarioKind::Parallel | ScenarioKind::KeyRate | ScenarioKind::Oas => "bp",
+            ScenarioKind::CostToService
+            | ScenarioKind::PrepaymentSpeed
+            | ScenarioKind::DelinquencyRoll => "pct",
+        }
+    }
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Unique name, e.g. `parallel_+100bp`, `key_rate_10y_-25bp`, `cost_to_service_+20pct`.
+    pub name: String,
+    /// What is shocked.
+    pub kind: ScenarioKind,
+    /// Key-rate tenor in years (key-rate scenarios only).
+    pub tenor: Option<f64>,
+    /// Size of the shock in [`ScenarioKind::unit`]s (0 for base and static).
+    pub shock: f64,
+    /// Portfolio value ($).
+    pub value: f64,
+    /// `value − base value` ($).
+    pub change: f64,
+    /// `100·change/|base value|`; `None` when the base value is 0.
+    pub change_pct: Option<f64>,
+    /// Standard error of `value` over paths (§J); `None` for the static path
+    /// and the OAS stresses (read off the base run's cash flows).
+    pub std_error: Option<f64>,
+    /// Loans left out of this scenario's total because their value was not finite.
+    pub non_finite: usize,
+}
+
+/// One key-rate duration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRateDuration {
+    /// Key tenor (years).
+    pub tenor: f64,
+    /// `(V₋ₖ − V₊ₖ)/(2·V₀·δ)`; `None` when `V₀ = 0`.
+    pub duration: Option<f64>,
+    /// Value with the key rate down by δ.
+    pub value_down: f64,
+    /// Value with the key rate up by δ.
+    pub value_up: f64,
+}
+
+/// Everything `msr risk` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskReport {
+    /// The base OAS every scenario uses (except the OAS stresses).
+    pub oas: f64,
+    /// Paths per stochastic valuation.
+    pub num_paths: usize,
+    /// Records valued in the base run.
+    pub records: u64,
+    /// Σ UPB of the base run.
+    pub upb: f64,
+    /// Σ s·UPB of the base run.
+    pub fee_base: f64,
+    /// Base value `V₀` ($).
+    pub base_value: f64,
+    /// Standard error of the base value.
+    pub base_std_error: Option<f64>,
+    /// δ of duration, convexity and key rates, in basis points.
+    pub shock_bp: f64,
+    /// `(V₋ − V₊)/(2·V₀·δ)`; `None` when `V₀ = 0`.
+    pub effective_duration: Option<f64>,
+    /// `(V₊ + V₋ − 2V₀)/(V₀·δ²)`; `None` when `V₀ = 0`.
+    pub effective_convexity: Option<f64>,
+    /// One per [`KEY_RATE_TENORS`].
+    pub key_rate_durations: Vec<KeyRateDuration>,
+    /// The parallel grid, in [`RiskSpec::rate_shocks_bp`] order.
+    pub rate_shocks: Vec<Scenario>,
+    /// Cost, prepayment, delinquency and OAS stresses, in that order.
+    pub assumption_stresses: Vec<Scenario>,
+    /// Value on the static path at the base OAS.
+    pub static_value: f64,
+    /// `static_value − base_value`.
+    pub option_cost: f64,
+    /// Every scenario once, in run order, base first.
+    pub scenarios: Vec<Scenario>,
+    /// Loans left out of the base run's totals.
+    pub non_finite: Vec<NonFinite>,
+}
+
+impl RiskReport {
+    /// The scenario named `name`.
+    pub fn scenario(&self, name: &str) -> Option<&Scenario> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+}
+
+/// Where a risk run stands, for progress reports.
+#[derive(Debug, Clone, Copy)]
+pub struct RiskProgress<'a> {
+    /// 1-based index of the running scenario.
+    pub scenario: usize,
+    /// Number of scenarios.
+    pub scenarios: usize,
+    /// Its name.
+    pub name: &'a str,
+    /// Loans of this scenario valued so far.
+    pub loans_done: usize,
+    /// Loans per scenario.
+    pub loans: usize,
+}
+
+/// Why a risk run cannot start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RiskError {
+    /// A scenario definition is unusable.
+    #[error("risk spec: {0}")]
+    Spec(String),
+    /// A loan needs more months than the run projects.
+    #[error("loan {loan_id} needs {need} months (remaining_term) but the run projects {have}")]
+    TooShort {
+        /// The loan.
+        loan_id: String,
+        /// Its remaining term.
+        need: usize,
+        /// Months projected.
+        have: usize,
+    },
+    /// The normals hold fewer months than the run projects.
+    #[error("the random numbers cover {have} months but the run projects {need}")]
+    NormalsTooShort {
+        /// Months needed.
+        need: usize,
+        /// Months held.
+        have: usize,
+    },
+    /// No months to project.
+    #[error("a risk run needs at least one month")]
+    NoMonths,
+}
+
+/// The inputs of a risk run, resolved once and shared by every scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct RiskInputs<'a> {
+    /// The valid loans.
+    pub loans: &'a [Loan],
+    /// The configuration; `valuation.oas` is the base OAS, and stress
+    /// multipliers already set in it are the base that stresses scale.
+    pub config: &'a Config,
+    /// The base rate model (curve, Hull–White, `s_m`).
+    pub rate_model: &'a RateModel,
+    /// The base run's standard normals (one row per path).
+    pub normals: &'a Normals,
+    /// Months to project (paths are generated for this many).
+    pub months: usize,
+    /// Whether paths come in antithetic pairs (standard errors).
+    pub antithetic: bool,
+}
+
+/// One valuation: the loans on `market` with `params`, in chunks for progress.
+fn value_chunked(
+    inputs: &RiskInputs<'_>,
+    params: &ModelParams,
+    market: &Market,
+    detail: Detail,
+    report: &mut dyn FnMut(usize),
+) -> PortfolioAccum {
+    let ctx = Context {
+        params,
+        market,
+        config: inputs.config,
+        antithetic: inputs.antithetic,
+    };
+    let mut accum = PortfolioAccum::new(market.num_paths(), market.months(), detail);
+    let mut done = 0;
+    report(done);
+    for chunk in inputs.loans.chunks(LOAN_CHUNK) {
+        let (_, part) = value_loans(&ctx, chunk, detail);
+        accum.merge(&part);
+        done += chunk.len();
+        report(done);
+    }
+    accum
+}
+
+/// `+25`, `-300`, `+12.5`: a signed shock for scenario names.
+fn signed(x: f64) -> String {
+    format!("{x:+}")
+}
+
+/// A configuration with one stress multiplier scaled by `1 + pct/100`.
+fn stressed(config: &Config, kind: ScenarioKind, pct: f64) -> Config {
+    let mut c = config.clone();
+    let m = 1.0 + pct / 100.0;
+    match kind {
+        ScenarioKind::CostToService => c.servicing.cost_multiplier *= m,
+        ScenarioKind::PrepaymentSpeed => c.prepay.cpr_multiplier *= m,
+        ScenarioKind::DelinquencyRoll => c.credit.roll_multiplier *= m,
+        _ => unreachable!("not an assumption stress"),
+    }
+    c
+}
+
+/// What one planned scenario runs.
+enum Plan {
+    Base,
+    Static,
+    Curve(RateModel),
+    Assumption(Box<Config>),
+    Oas(f64),
+}
+
+/// Run every scenario of `spec` and assemble the report. `progress` is called
+/// as each scenario starts and after each chunk of loans.
+///
+/// # Errors
+/// [`RiskError`] when the spec is unusable, the normals are too short, or a
+/// loan needs more months than `inputs.months`.
+pub fn run_risk(
+    inputs: &RiskInputs<'_>,
+    spec: &RiskSpec,
+    progress: &mut dyn FnMut(&RiskProgress<'_>),
+) -> Result<RiskReport, RiskError> {
+    spec.validate()?;
+    let months = inputs.months;
+    if months == 0 {
+        return Err(RiskError::NoMonths);
+    }
+    if inputs.normals.months() < months {
+        return Err(RiskError::NormalsTooShort {
+            need: months,
+            have: inputs.normals.months(),
+        });
+    }
+    if let Some(l) = inputs
+        .loans
+        .iter()
+        .find(|l| l.remaining_term as usize > months)
+    {
+        return Err(RiskError::TooShort {
+            loan_id: l.loan_id.clone(),
+            need: l.remaining_term as usize,
+            have: months,
+        });
+    }
+
+    let oas = inputs.config.valuation.oas;
+    let delta = spec.shock_bp / 1e4;
+    let base_model = inputs.rate_model;
+
+    // The plan: (name, kind, tenor, shock, what to run), in run order.
+    let mut plan: Vec<(String, ScenarioKind, Option<f64>, f64, Plan)> = vec![
+        ("base".into(), ScenarioKind::Base, None, 0.0, Plan::Base),
+        (
+            "static".into(),
+            ScenarioKind::Static,
+            None,
+            0.0,
+            Plan::Static,
+        ),
+    ];
+    let mut parallel: Vec<f64> = spec.rate_shocks_bp.clone();
+    parallel.extend([-spec.shock_bp, spec.shock_bp]);
+    parallel.sort_by(f64::total_cmp);
+    parallel.dedup();
+    for &bp in &parallel {
+        plan.push((
+            format!("parallel_{}bp", signed(bp)),
+            ScenarioKind::Parallel,
+            None,
+            bp,
+            Plan::Curve(base_model.shocked_parallel(bp / 1e4)),
+        ));
+    }
+    for (k, &tenor) in KEY_RATE_TENORS.iter().enumerate() {
+        for bp in [-spec.shock_bp, spec.shock_bp] {
+            plan.push((
+                format!("key_rate_{tenor}y_{}bp", signed(bp)),
+                ScenarioKind::KeyRate,
+                Some(tenor),
+                bp,
+                Plan::Curve(base_model.shocked_key_rate(k, bp / 1e4)),
+            ));
+        }
+    }
+    for (kind, pcts) in [
+        (ScenarioKind::CostToService, &spec.cost_stresses_pct),
+        (ScenarioKind::PrepaymentSpeed, &spec.prepay_stresses_pct),
+        (ScenarioKind::DelinquencyRoll, &spec.roll_stresses_pct),
+    ] {
+        for &pct in pcts {
+            plan.push((
+                format!("{}_{}pct", kind.code(), signed(pct)),
+                kind,
+                None,
+                pct,
+                Plan::Assumption(Box::new(stressed(inputs.config, kind, pct))),
+            ));
+        }
+    }
+    for &bp in &spec.oas_stresses_bp {
+        plan.push((
+            format!("oas_{}bp", signed(bp)),
+            ScenarioKind::Oas,
+            None,
+            bp,
+            Plan::Oas(oas + bp / 1e4),
+        ));
+    }
+    let total = plan.len();
+    let num_loans = inputs.loans.len();
+
+    let base_params = ModelParams::from_config(inputs.config);
+    let base_paths = base_model.paths(inputs.normals, months);
+    let base_market = Market::new(&base_paths, &base_params, oas, months);
+
+    let mut base: Option<(PortfolioAccum, DiscountedFlows)> = None;
+    let mut scenarios: Vec<Scenario> = Vec::with_capacity(total);
+    for (i, (name, kind, tenor, shock, what)) in plan.into_iter().enumerate() {
+        let mut report = |done: usize| {
+            progress(&RiskProgress {
+                scenario: i + 1,
+                scenarios: total,
+                name: &name,
+                loans_done: done,
+                loans: num_loans,
+            })
+        };
+        let (value, std_err, non_finite) = match what {
+            Plan::Base => {
+                let acc = value_chunked(
+                    inputs,
+                    &base_params,
+                    &base_market,
+                    Detail::Full,
+                    &mut report,
+                );
+                let flows = DiscountedFlows::from_accum(&acc, &base_paths)
+                    .expect("a Detail::Full run on its own paths has a cash-flow matrix");
+                let out = summarise(&acc, inputs.antithetic);
+                base = Some((acc, flows));
+                out
+            }
+            Plan::Static => {
+                let paths = base_model.static_path(months);
+                let market = Market::new(&paths, &base_params, oas, months);
+                let acc = value_chunked(inputs, &base_params, &market, Detail::Values, &mut report);
+                let (v, _, nf) = summarise(&acc, false);
+                (v, None, nf)
+            }
+            Plan::Curve(model) => {
+                let paths: PathSet = model.paths(inputs.normals, months);
+                let market = Market::new(&paths, &base_params, oas, months);
+                let acc = value_chunked(inputs, &base_params, &market, Detail::Values, &mut report);
+                summarise(&acc, inputs.antithetic)
+            }
+            Plan::Assumption(config) => {
+                let params = ModelParams::from_config(&config);
+                // The market arrays depend on the prepayment shape parameters
+                // only, which no stress changes: the base arrays serve.
+                debug_assert!(
+                    params.lockin == base_params.lockin
+                        && params.refi_slope == base_params.refi_slope
+                        && params.burnout == base_params.burnout
+                );
+                let ctx_inputs = RiskInputs {
+                    config: &config,
+                    ..*inputs
+                };
+                let acc = value_chunked(
+                    &ctx_inputs,
+                    &params,
+                    &base_market,
+                    Detail::Values,
+                    &mut report,
+                );
+                summarise(&acc, inputs.antithetic)
+            }
+            Plan::Oas(x) => {
+                report(0);
+                let (_, flows) = base.as_ref().expect("base runs first");
+                report(num_loans);
+                (flows.value(x), None, 0)
+            }
+        };
+        scenarios.push(Scenario {
+            name,
+            kind,
+            tenor,
+            shock,
+            value,
+            change: 0.0,
+            change_pct: None,
+            std_error: std_err,
+            non_finite,
+        });
+    }
+
+    let (base_acc, _) = base.expect("base runs first");
+    let v0 = base_acc.total.value.value();
+    for s in &mut scenarios {
+        s.change = s.value - v0;
+        s.change_pct = (v0 != 0.0).then(|| 100.0 * s.change / v0.abs());
+    }
+    let find = |kind: ScenarioKind, tenor: Option<f64>, bp: f64| -> &Scenario {
+        scenarios
+            .iter()
+            .find(|s| s.kind == kind && s.tenor == tenor && s.shock == bp)
+            .expect("planned scenario")
+    };
+    let per_v0 = |x: f64| (v0 != 0.0).then_some(x / v0);
+    let (v_dn, v_up) = (
+        find(ScenarioKind::Parallel, None, -spec.shock_bp).value,
+        find(ScenarioKind::Parallel, None, spec.shock_bp).value,
+    );
+    let effective_duration = per_v0((v_dn - v_up) / (2.0 * delta));
+    let effective_convexity = per_v0((v_up + v_dn - 2.0 * v0) / (delta * delta));
+    let key_rate_durations = KEY_RATE_TENORS
+        .iter()
+        .map(|&tenor| {
+            let value_down = find(ScenarioKind::KeyRate, Some(tenor), -spec.shock_bp).value;
+            let value_up = find(ScenarioKind::KeyRate, Some(tenor), spec.shock_bp).value;
+            KeyRateDuration {
+                tenor,
+                duration: per_v0((value_down - value_up) / (2.0 * delta)),
+                value_down,
+                value_up,
+            }
+        })
+        .collect();
+    let rate_shocks = spec
+        .rate_shocks_bp
+        .iter()
+        .map(|&bp| find(ScenarioKind::Parallel, None, bp).clone())
+        .collect();
+    let assumption_stresses = scenarios
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.kind,
+                ScenarioKind::CostToService
+                    | ScenarioKind::PrepaymentSpeed
+                    | ScenarioKind::DelinquencyRoll
+                    | ScenarioKind::Oas
+            )
+        })
+        .cloned()
+        .collect();
+    let static_value = find(ScenarioKind::Static, None, 0.0).value;
+    Ok(RiskReport {
+        oas,
+        num_paths: base_market.num_paths(),
+        records: base_acc.total.records,
+        upb: base_acc.total.upb.value(),
+        fee_base: base_acc.total.fee_base.value(),
+        base_value: v0,
+        base_std_error: scenarios[0].std_error,
+        shock_bp: spec.shock_bp,
+        effective_duration,
+        effective_convexity,
+        key_rate_durations,
+        rate_shocks,
+        assumption_stresses,
+        static_value,
+        option_cost: static_value - v0,
+        non_finite: base_acc.non_finite.clone(),
+        scenarios,
+    })
+}
+
+/// Value, standard error and non-finite count of one run.
+fn summarise(acc: &PortfolioAccum, antithetic: bool) -> (f64, Option<f64>, usize) {
+    let path_values: Vec<f64> = (0..acc.num_paths).map(|p| acc.path_value(p)).collect();
+    (
+        acc.total.value.value(),
+        std_error(&path_values, antithetic),
+        acc.non_finite.len(),
+    )
+}
+
+/// The static value (MODEL.md §C.3: one path, `x ≡ 0`) of `loans` at `oas`;
+/// the option cost is this minus the stochastic value at the same OAS. Used
+/// by `msr oas` at the solved OAS.
+pub fn static_value(
+    loans: &[Loan],
+    config: &Config,
+    rate_model: &RateModel,
+    oas: f64,
+    months: usize,
+) -> f64 {
+    let params = ModelParams::from_config(config);
+    let paths = rate_model.static_path(months);
+    let market = Market::new(&paths, &params, oas, months);
+    let ctx = Context {
+        params: &params,
+        market: &market,
+        config,
+        antithetic: false,
+    };
+    let (_, acc) = value_loans(&ctx, loans, Detail::Values);
+    acc.total.value.value()
+}

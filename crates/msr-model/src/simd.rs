@@ -1,0 +1,765 @@
+//! Explicit SIMD for the hot loops, with the instruction set chosen at run time.
+//!
+//! The release build targets plain x86-64 (SSE2), and LLVM's auto-vectoriser
+//! gives up on a loop body as long as one month of the kernel (it leaves it as
+//! scalar code). So the hot code is written once, generically, against the
+//! [`Math`] / [`Lanes`] traits (vectors of [`LANES`] `f64` / `u64`), and
+//! instantiated for:
+//!
+//! * `Avx512`: one `zmm` register per vector (x86-64-v4 class CPUs);
+//! * `Avx2`: two `ymm` registers per vector, with FMA (x86-64-v3 class);
+//! * `Portable`: plain arrays, any CPU (`mul_add` is then libm's `fma`);
+//! * `Scalar` (one lane, `f64` itself): the scalar APIs that must agree with
+//!   the kernel bit for bit (note pricing's [`crate::chain::step`],
+//!   [`crate::chain::smm_from_cpr`], [`crate::LoanTerms::cpr`]).
+//!
+//! Every operation is an exactly specified IEEE operation (add, sub, mul, div,
+//! fused multiply-add, compare-select, round to integer, bit operations), so
+//! all four give **identical bits**; the kernel's tests check this.
+//!
+//! [`level`] picks the best level once per process with
+//! `is_x86_feature_detected!`; `MSR_SIMD=portable|avx2|avx512` lowers it
+//! (never above what the CPU has) for benchmarks and tests.
+//!
+//! This is the only module of the crate with `unsafe`. Two kinds:
+//! * intrinsics (`core::arch`) in the `Avx2`/`Avx512` impls. Their soundness
+//!   rests on the tokens: `Avx2`/`Avx512` have a private field and are only
+//!   created inside the `#[target_feature]` copies of the kernels, which run
+//!   only after run-time detection (below), so an op can only run on a CPU
+//!   that has the feature. Unaligned loads and stores take `&[_; LANES]`
+//!   references, so they are always in bounds.
+//! * calls of the `#[target_feature]` copies of the kernel, guarded by
+//!   [`level`], which never exceeds what was detected.
+#![allow(unsafe_code)]
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::kernel::{add_fixed_lanes_body, run_block_body, BlockArgs, LANES};
+
+/// Arithmetic on a vector of `f64` (`F`) with a matching vector of `u64` bit
+/// patterns (`U`). Each method is one IEEE-exact operation, so every
+/// implementation gives the same bits lane by lane.
+pub(crate) trait Math: Copy {
+    /// A vector of `f64`.
+    type F: Copy;
+    /// A vector of `u64`, same lane count.
+    type U: Copy;
+    fn splat(self, x: f64) -> Self::F;
+    fn add(self, a: Self::F, b: Self::F) -> Self::F;
+    fn sub(self, a: Self::F, b: Self::F) -> Self::F;
+    fn mul(self, a: Self::F, b: Self::F) -> Self::F;
+    fn div(self, a: Self::F, b: Self::F) -> Self::F;
+    /// `a·b + c` with one rounding.
+    fn mul_add(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
+    /// `-a` (sign flip).
+    fn neg(self, a: Self::F) -> Self::F;
+    /// `|a|` (sign cleared).
+    fn abs(self, a: Self::F) -> Self::F;
+    /// `if a < b { a } else { b }` (so a NaN `a` gives `b`): x86 `minpd`.
+    fn min_sel(self, a: Self::F, b: Self::F) -> Self::F;
+    /// `if a > b { a } else { b }`: x86 `maxpd`.
+    fn max_sel(self, a: Self::F, b: Self::F) -> Self::F;
+    /// `if a < b { x } else { y }` (ordered: false for NaN).
+    fn select_lt(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F;
+    /// `if a == b { x } else { y }` (ordered).
+    fn select_eq(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F;
+    fn trunc(self, a: Self::F) -> Self::F;
+    fn floor(self, a: Self::F) -> Self::F;
+    fn to_bits(self, a: Self::F) -> Self::U;
+    fn from_bits(self, a: Self::U) -> Self::F;
+    fn splat_u(self, x: u64) -> Self::U;
+    /// Wrapping.
+    fn add_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// Wrapping.
+    fn sub_u(self, a: Self::U, b: Self::U) -> Self::U;
+    fn and_u(self, a: Self::U, b: Self::U) -> Self::U;
+    fn or_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// Logical shift right by 52 (the exponent field of an `f64`).
+    fn shr52(self, a: Self::U) -> Self::U;
+    /// Shift left by 52.
+    fn shl52(self, a: Self::U) -> Self::U;
+}
+
+/// [`Math`] on exactly [`LANES`] lanes, with loads and stores.
+pub(crate) trait Lanes: Math {
+    fn load(self, a: &[f64; LANES]) -> Self::F;
+    fn store(self, a: &mut [f64; LANES], v: Self::F);
+    fn load_u(self, a: &[i64; LANES]) -> Self::U;
+    fn store_u(self, a: &mut [i64; LANES], v: Self::U);
+}
+
+/// One lane: plain `f64`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scalar;
+
+impl Math for Scalar {
+    type F = f64;
+    type U = u64;
+    #[inline(always)]
+    fn splat(self, x: f64) -> f64 {
+        x
+    }
+    #[inline(always)]
+    fn add(self, a: f64, b: f64) -> f64 {
+        a + b
+    }
+    #[inline(always)]
+    fn sub(self, a: f64, b: f64) -> f64 {
+        a - b
+    }
+    #[inline(always)]
+    fn mul(self, a: f64, b: f64) -> f64 {
+        a * b
+    }
+    #[inline(always)]
+    fn div(self, a: f64, b: f64) -> f64 {
+        a / b
+    }
+    #[inline(always)]
+    fn mul_add(self, a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+    #[inline(always)]
+    fn neg(self, a: f64) -> f64 {
+        -a
+    }
+    #[inline(always)]
+    fn abs(self, a: f64) -> f64 {
+        a.abs()
+    }
+    #[inline(always)]
+    fn min_sel(self, a: f64, b: f64) -> f64 {
+        if a < b {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
+    fn max_sel(self, a: f64, b: f64) -> f64 {
+        if a > b {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
+    fn select_lt(self, a: f64, b: f64, x: f64, y: f64) -> f64 {
+        if a < b {
+            x
+        } else {
+            y
+        }
+    }
+    #[inline(always)]
+    fn select_eq(self, a: f64, b: f64, x: f64, y: f64) -> f64 {
+        if a == b {
+            x
+        } else {
+            y
+        }
+    }
+    #[inline(always)]
+    fn trunc(self, a: f64) -> f64 {
+        a.trunc()
+    }
+    #[inline(always)]
+    fn floor(self, a: f64) -> f64 {
+        a.floor()
+    }
+    #[inline(always)]
+    fn to_bits(self, a: f64) -> u64 {
+        a.to_bits()
+    }
+    #[inline(always)]
+    fn from_bits(self, a: u64) -> f64 {
+        f64::from_bits(a)
+    }
+    #[inline(always)]
+    fn splat_u(self, x: u64) -> u64 {
+        x
+    }
+    #[inline(always)]
+    fn add_u(self, a: u64, b: u64) -> u64 {
+        a.wrapping_add(b)
+    }
+    #[inline(always)]
+    fn sub_u(self, a: u64, b: u64) -> u64 {
+        a.wrapping_sub(b)
+    }
+    #[inline(always)]
+    fn and_u(self, a: u64, b: u64) -> u64 {
+        a & b
+    }
+    #[inline(always)]
+    fn or_u(self, a: u64, b: u64) -> u64 {
+        a | b
+    }
+    #[inline(always)]
+    fn shr52(self, a: u64) -> u64 {
+        a >> 52
+    }
+    #[inline(always)]
+    fn shl52(self, a: u64) -> u64 {
+        a << 52
+    }
+}
+
+/// [`LANES`] lanes as plain arrays, one [`Scalar`] op per lane: the baseline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Portable;
+
+macro_rules! lanewise {
+    ($($a:ident),+ => $e:expr) => {
+        std::array::from_fn(|l| {
+            $(let $a = $a[l];)+
+            $e
+        })
+    };
+}
+
+impl Math for Portable {
+    type F = [f64; LANES];
+    type U = [u64; LANES];
+    #[inline(always)]
+    fn splat(self, x: f64) -> Self::F {
+        [x; LANES]
+    }
+    #[inline(always)]
+    fn add(self, a: Self::F, b: Self::F) -> Self::F {
+        lanewise!(a, b => a + b)
+    }
+    #[inline(always)]
+    fn sub(self, a: Self::F, b: Self::F) -> Self::F {
+        lanewise!(a, b => a - b)
+    }
+    #[inline(always)]
+    fn mul(self, a: Self::F, b: Self::F) -> Self::F {
+        lanewise!(a, b => a * b)
+    }
+    #[inline(always)]
+    fn div(self, a: Self::F, b: Self::F) -> Self::F {
+        lanewise!(a, b => a / b)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
+        lanewise!(a, b, c => a.mul_add(b, c))
+    }
+    #[inline(always)]
+    fn neg(self, a: Self::F) -> Self::F {
+        lanewise!(a => -a)
+    }
+    #[inline(always)]
+    fn abs(self, a: Self::F) -> Self::F {
+        lanewise!(a => a.abs())
+    }
+    #[inline(always)]
+    fn min_sel(self, a: Self::F, b: Self::F) -> Self::F {
+        lanewise!(a, b => Scalar.min_sel(a, b))
+    }
+    #[inline(always)]
+    fn max_sel(self, a: Self::F, b: Self::F) -> Self::F {
+        lanewise!(a, b => Scalar.max_sel(a, b))
+    }
+    #[inline(always)]
+    fn select_lt(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F {
+        lanewise!(a, b, x, y => Scalar.select_lt(a, b, x, y))
+    }
+    #[inline(always)]
+    fn select_eq(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F {
+        lanewise!(a, b, x, y => Scalar.select_eq(a, b, x, y))
+    }
+    #[inline(always)]
+    fn trunc(self, a: Self::F) -> Self::F {
+        lanewise!(a => a.trunc())
+    }
+    #[inline(always)]
+    fn floor(self, a: Self::F) -> Self::F {
+        lanewise!(a => a.floor())
+    }
+    #[inline(always)]
+    fn to_bits(self, a: Self::F) -> Self::U {
+        lanewise!(a => a.to_bits())
+    }
+    #[inline(always)]
+    fn from_bits(self, a: Self::U) -> Self::F {
+        lanewise!(a => f64::from_bits(a))
+    }
+    #[inline(always)]
+    fn splat_u(self, x: u64) -> Self::U {
+        [x; LANES]
+    }
+    #[inline(always)]
+    fn add_u(self, a: Self::U, b: Self::U) -> Self::U {
+        lanewise!(a, b => a.wrapping_add(b))
+    }
+    #[inline(always)]
+    fn sub_u(self, a: Self::U, b: Self::U) -> Self::U {
+        lanewise!(a, b => a.wrapping_sub(b))
+    }
+    #[inline(always)]
+    fn and_u(self, a: Self::U, b: Self::U) -> Self::U {
+        lanewise!(a, b => a & b)
+    }
+    #[inline(always)]
+    fn or_u(self, a: Self::U, b: Self::U) -> Self::U {
+        lanewise!(a, b => a | b)
+    }
+    #[inline(always)]
+    fn shr52(self, a: Self::U) -> Self::U {
+        lanewise!(a => a >> 52)
+    }
+    #[inline(always)]
+    fn shl52(self, a: Self::U) -> Self::U {
+        lanewise!(a => a << 52)
+    }
+}
+
+impl Lanes for Portable {
+    #[inline(always)]
+    fn load(self, a: &[f64; LANES]) -> Self::F {
+        *a
+    }
+    #[inline(always)]
+    fn store(self, a: &mut [f64; LANES], v: Self::F) {
+        *a = v;
+    }
+    #[inline(always)]
+    fn load_u(self, a: &[i64; LANES]) -> Self::U {
+        a.map(|x| x as u64)
+    }
+    #[inline(always)]
+    fn store_u(self, a: &mut [i64; LANES], v: Self::U) {
+        *a = v.map(|x| x as i64);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    // The vectors below are exactly LANES = 8 doubles.
+    const _: () = assert!(LANES == 8);
+
+    /// Proof that the CPU has AVX-512 F/DQ/VL/BW, AVX2 and FMA.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Avx512 {
+        _private: (),
+    }
+
+    /// Proof that the CPU has AVX2 and FMA.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Avx2 {
+        _private: (),
+    }
+
+    // Predicates of `_mm*_cmp_pd`: ordered, non-signalling.
+    const CMP_LT_OQ: i32 = 0x11;
+    const CMP_EQ_OQ: i32 = 0x00;
+    // Rounding immediates: toward zero / toward −∞, precision exception suppressed.
+    const ROUND_TRUNC: i32 = 0x0B;
+    const ROUND_FLOOR: i32 = 0x09;
+
+    // SAFETY (every `unsafe` block in this impl): an `Avx512` value exists only
+    // if `detected()` found AVX-512 F/DQ/VL/BW on this CPU (its field is
+    // private to this module, which creates it only in the dispatched
+    // `#[target_feature]` functions below), so each intrinsic
+    // runs on a CPU that has its feature. Loads and stores go through
+    // `&[_; 8]`, i.e. 64 valid bytes.
+    impl Math for Avx512 {
+        type F = __m512d;
+        type U = __m512i;
+        #[inline(always)]
+        fn splat(self, x: f64) -> __m512d {
+            unsafe { _mm512_set1_pd(x) }
+        }
+        #[inline(always)]
+        fn add(self, a: __m512d, b: __m512d) -> __m512d {
+            unsafe { _mm512_add_pd(a, b) }
+        }
+        #[inline(always)]
+        fn sub(self, a: __m512d, b: __m512d) -> __m512d {
+            unsafe { _mm512_sub_pd(a, b) }
+        }
+        #[inline(always)]
+        fn mul(self, a: __m512d, b: __m512d) -> __m512d {
+            unsafe { _mm512_mul_pd(a, b) }
+        }
+        #[inline(always)]
+        fn div(self, a: __m512d, b: __m512d) -> __m512d {
+            unsafe { _mm512_div_pd(a, b) }
+        }
+        #[inline(always)]
+        fn mul_add(self, a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+            unsafe { _mm512_fmadd_pd(a, b, c) }
+        }
+        #[inline(always)]
+        fn neg(self, a: __m512d) -> __m512d {
+            unsafe { _mm512_xor_pd(a, _mm512_set1_pd(-0.0)) }
+        }
+        #[inline(always)]
+        fn abs(self, a: __m512d) -> __m512d {
+            unsafe { _mm512_andnot_pd(_mm512_set1_pd(-0.0), a) }
+        }
+        #[inline(always)]
+        fn min_sel(self, a: __m512d, b: __m512d) -> __m512d {
+            unsafe { _mm512_min_pd(a, b) }
+        }
+        #[inline(always)]
+        fn max_sel(self, a: __m512d, b: __m512d) -> __m512d {
+            unsafe { _mm512_max_pd(a, b) }
+        }
+        #[inline(always)]
+        fn select_lt(self, a: __m512d, b: __m512d, x: __m512d, y: __m512d) -> __m512d {
+            unsafe { _mm512_mask_blend_pd(_mm512_cmp_pd_mask::<CMP_LT_OQ>(a, b), y, x) }
+        }
+        #[inline(always)]
+        fn select_eq(self, a: __m512d, b: __m512d, x: __m512d, y: __m512d) -> __m512d {
+            unsafe { _mm512_mask_blend_pd(_mm512_cmp_pd_mask::<CMP_EQ_OQ>(a, b), y, x) }
+        }
+        #[inline(always)]
+        fn trunc(self, a: __m512d) -> __m512d {
+            unsafe { _mm512_roundscale_pd::<ROUND_TRUNC>(a) }
+        }
+        #[inline(always)]
+        fn floor(self, a: __m512d) -> __m512d {
+            unsafe { _mm512_roundscale_pd::<ROUND_FLOOR>(a) }
+        }
+        #[inline(always)]
+        fn to_bits(self, a: __m512d) -> __m512i {
+            unsafe { _mm512_castpd_si512(a) }
+        }
+        #[inline(always)]
+        fn from_bits(self, a: __m512i) -> __m512d {
+            unsafe { _mm512_castsi512_pd(a) }
+        }
+        #[inline(always)]
+        fn splat_u(self, x: u64) -> __m512i {
+            unsafe { _mm512_set1_epi64(x as i64) }
+        }
+        #[inline(always)]
+        fn add_u(self, a: __m512i, b: __m512i) -> __m512i {
+            unsafe { _mm512_add_epi64(a, b) }
+        }
+        #[inline(always)]
+        fn sub_u(self, a: __m512i, b: __m512i) -> __m512i {
+            unsafe { _mm512_sub_epi64(a, b) }
+        }
+        #[inline(always)]
+        fn and_u(self, a: __m512i, b: __m512i) -> __m512i {
+            unsafe { _mm512_and_si512(a, b) }
+        }
+        #[inline(always)]
+        fn or_u(self, a: __m512i, b: __m512i) -> __m512i {
+            unsafe { _mm512_or_si512(a, b) }
+        }
+        #[inline(always)]
+        fn shr52(self, a: __m512i) -> __m512i {
+            unsafe { _mm512_srli_epi64::<52>(a) }
+        }
+        #[inline(always)]
+        fn shl52(self, a: __m512i) -> __m512i {
+            unsafe { _mm512_slli_epi64::<52>(a) }
+        }
+    }
+
+    // SAFETY: as for `Math for Avx512`.
+    impl Lanes for Avx512 {
+        #[inline(always)]
+        fn load(self, a: &[f64; LANES]) -> __m512d {
+            unsafe { _mm512_loadu_pd(a.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store(self, a: &mut [f64; LANES], v: __m512d) {
+            unsafe { _mm512_storeu_pd(a.as_mut_ptr(), v) }
+        }
+        #[inline(always)]
+        fn load_u(self, a: &[i64; LANES]) -> __m512i {
+            unsafe { _mm512_loadu_epi64(a.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store_u(self, a: &mut [i64; LANES], v: __m512i) {
+            unsafe { _mm512_storeu_epi64(a.as_mut_ptr(), v) }
+        }
+    }
+
+    /// Apply a 256-bit op to both halves.
+    macro_rules! halves {
+        ($($a:ident),+ => $e:expr) => {
+            [
+                { $(let $a = $a[0];)+ $e },
+                { $(let $a = $a[1];)+ $e },
+            ]
+        };
+    }
+
+    // SAFETY (every `unsafe` block in this impl): an `Avx2` value exists only
+    // if `detected()` found AVX2 and FMA (private field; created only in the
+    // dispatched functions below). Loads and stores go through `&[_; 8]`, i.e. two
+    // valid 32-byte halves.
+    impl Math for Avx2 {
+        type F = [__m256d; 2];
+        type U = [__m256i; 2];
+        #[inline(always)]
+        fn splat(self, x: f64) -> Self::F {
+            let v = unsafe { _mm256_set1_pd(x) };
+            [v, v]
+        }
+        #[inline(always)]
+        fn add(self, a: Self::F, b: Self::F) -> Self::F {
+            halves!(a, b => unsafe { _mm256_add_pd(a, b) })
+        }
+        #[inline(always)]
+        fn sub(self, a: Self::F, b: Self::F) -> Self::F {
+            halves!(a, b => unsafe { _mm256_sub_pd(a, b) })
+        }
+        #[inline(always)]
+        fn mul(self, a: Self::F, b: Self::F) -> Self::F {
+            halves!(a, b => unsafe { _mm256_mul_pd(a, b) })
+        }
+        #[inline(always)]
+        fn div(self, a: Self::F, b: Self::F) -> Self::F {
+            halves!(a, b => unsafe { _mm256_div_pd(a, b) })
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F {
+            halves!(a, b, c => unsafe { _mm256_fmadd_pd(a, b, c) })
+        }
+        #[inline(always)]
+        fn neg(self, a: Self::F) -> Self::F {
+            halves!(a => unsafe { _mm256_xor_pd(a, _mm256_set1_pd(-0.0)) })
+        }
+        #[inline(always)]
+        fn abs(self, a: Self::F) -> Self::F {
+            halves!(a => unsafe { _mm256_andnot_pd(_mm256_set1_pd(-0.0), a) })
+        }
+        #[inline(always)]
+        fn min_sel(self, a: Self::F, b: Self::F) -> Self::F {
+            halves!(a, b => unsafe { _mm256_min_pd(a, b) })
+        }
+        #[inline(always)]
+        fn max_sel(self, a: Self::F, b: Self::F) -> Self::F {
+            halves!(a, b => unsafe { _mm256_max_pd(a, b) })
+        }
+        #[inline(always)]
+        fn select_lt(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F {
+            halves!(a, b, x, y => unsafe {
+                _mm256_blendv_pd(y, x, _mm256_cmp_pd::<CMP_LT_OQ>(a, b))
+            })
+        }
+        #[inline(always)]
+        fn select_eq(self, a: Self::F, b: Self::F, x: Self::F, y: Self::F) -> Self::F {
+            halves!(a, b, x, y => unsafe {
+                _mm256_blendv_pd(y, x, _mm256_cmp_pd::<CMP_EQ_OQ>(a, b))
+            })
+        }
+        #[inline(always)]
+        fn trunc(self, a: Self::F) -> Self::F {
+            halves!(a => unsafe { _mm256_round_pd::<ROUND_TRUNC>(a) })
+        }
+        #[inline(always)]
+        fn floor(self, a: Self::F) -> Self::F {
+            halves!(a => unsafe { _mm256_round_pd::<ROUND_FLOOR>(a) })
+        }
+        #[inline(always)]
+        fn to_bits(self, a: Self::F) -> Self::U {
+            halves!(a => unsafe { _mm256_castpd_si256(a) })
+        }
+        #[inline(always)]
+        fn from_bits(self, a: Self::U) -> Self::F {
+            halves!(a => unsafe { _mm256_castsi256_pd(a) })
+        }
+        #[inline(always)]
+        fn splat_u(self, x: u64) -> Self::U {
+            let v = unsafe { _mm256_set1_epi64x(x as i64) };
+            [v, v]
+        }
+        #[inline(always)]
+        fn add_u(self, a: Self::U, b: Self::U) -> Self::U {
+            halves!(a, b => unsafe { _mm256_add_epi64(a, b) })
+        }
+        #[inline(always)]
+        fn sub_u(self, a: Self::U, b: Self::U) -> Self::U {
+            halves!(a, b => unsafe { _mm256_sub_epi64(a, b) })
+        }
+        #[inline(always)]
+        fn and_u(self, a: Self::U, b: Self::U) -> Self::U {
+            halves!(a, b => unsafe { _mm256_and_si256(a, b) })
+        }
+        #[inline(always)]
+        fn or_u(self, a: Self::U, b: Self::U) -> Self::U {
+            halves!(a, b => unsafe { _mm256_or_si256(a, b) })
+        }
+        #[inline(always)]
+        fn shr52(self, a: Self::U) -> Self::U {
+            halves!(a => unsafe { _mm256_srli_epi64::<52>(a) })
+        }
+        #[inline(always)]
+        fn shl52(self, a: Self::U) -> Self::U {
+            halves!(a => unsafe { _mm256_slli_epi64::<52>(a) })
+        }
+    }
+
+    // SAFETY: as for `Math for Avx2`.
+    impl Lanes for Avx2 {
+        #[inline(always)]
+        fn load(self, a: &[f64; LANES]) -> Self::F {
+            unsafe {
+                [
+                    _mm256_loadu_pd(a.as_ptr()),
+                    _mm256_loadu_pd(a.as_ptr().add(4)),
+                ]
+            }
+        }
+        #[inline(always)]
+        fn store(self, a: &mut [f64; LANES], v: Self::F) {
+            unsafe {
+                _mm256_storeu_pd(a.as_mut_ptr(), v[0]);
+                _mm256_storeu_pd(a.as_mut_ptr().add(4), v[1]);
+            }
+        }
+        #[inline(always)]
+        fn load_u(self, a: &[i64; LANES]) -> Self::U {
+            let p = a.as_ptr() as *const __m256i;
+            unsafe { [_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1))] }
+        }
+        #[inline(always)]
+        fn store_u(self, a: &mut [i64; LANES], v: Self::U) {
+            let p = a.as_mut_ptr() as *mut __m256i;
+            unsafe {
+                _mm256_storeu_si256(p, v[0]);
+                _mm256_storeu_si256(p.add(1), v[1]);
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+    pub(super) unsafe fn run_block_avx512<const DETAIL: bool>(args: BlockArgs<'_, '_>) {
+        run_block_body::<DETAIL, _>(Avx512 { _private: () }, args)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn run_block_avx2<const DETAIL: bool>(args: BlockArgs<'_, '_>) {
+        run_block_body::<DETAIL, _>(Avx2 { _private: () }, args)
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+    pub(super) unsafe fn add_fixed_lanes_avx512(
+        net: &[[f64; LANES]],
+        hi: &mut [[i64; LANES]],
+        lo: &mut [[i64; LANES]],
+    ) -> bool {
+        add_fixed_lanes_body(Avx512 { _private: () }, net, hi, lo)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn add_fixed_lanes_avx2(
+        net: &[[f64; LANES]],
+        hi: &mut [[i64; LANES]],
+        lo: &mut [[i64; LANES]],
+    ) -> bool {
+        add_fixed_lanes_body(Avx2 { _private: () }, net, hi, lo)
+    }
+}
+
+/// An instruction-set level the kernels are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Plain arrays, whatever the build target allows (SSE2 on x86-64).
+    Portable = 1,
+    /// AVX2 and FMA (x86-64-v3 class).
+    Avx2 = 2,
+    /// AVX-512 F/DQ/VL/BW plus AVX2 and FMA (x86-64-v4 class).
+    Avx512 = 3,
+}
+
+impl Level {
+    /// Every level, lowest first.
+    pub const ALL: [Level; 3] = [Level::Portable, Level::Avx2, Level::Avx512];
+
+    /// Lower-case name, as accepted by `MSR_SIMD`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Portable => "portable",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// The best level this CPU supports.
+pub fn detected() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") {
+            if has!("avx512f") && has!("avx512dq") && has!("avx512vl") && has!("avx512bw") {
+                return Level::Avx512;
+            }
+            return Level::Avx2;
+        }
+    }
+    Level::Portable
+}
+
+/// The level the kernels run at: [`detected`], lowered by `MSR_SIMD` if set.
+/// Decided on first use and fixed for the process.
+pub fn level() -> Level {
+    match LEVEL.load(Ordering::Relaxed) {
+        1 => Level::Portable,
+        2 => Level::Avx2,
+        3 => Level::Avx512,
+        _ => {
+            let best = detected();
+            let wanted = match std::env::var("MSR_SIMD").ok().as_deref() {
+                Some("portable") => Level::Portable,
+                Some("avx2") => Level::Avx2,
+                _ => best,
+            };
+            let chosen = wanted.min(best);
+            LEVEL.store(chosen as u8, Ordering::Relaxed);
+            chosen
+        }
+    }
+}
+
+/// The kernel at `level`.
+///
+/// # Panics
+/// If `level` exceeds [`detected`].
+pub(crate) fn run_block_at<const DETAIL: bool>(level: Level, args: BlockArgs<'_, '_>) {
+    assert!(
+        level <= detected(),
+        "{} is not supported by this CPU",
+        level.name()
+    );
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: checked above that the CPU has every feature the copy enables.
+        Level::Avx512 => unsafe { x86::run_block_avx512::<DETAIL>(args) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Level::Avx2 => unsafe { x86::run_block_avx2::<DETAIL>(args) },
+        _ => run_block_body::<DETAIL, _>(Portable, args),
+    }
+}
+
+/// [`crate::kernel::add_fixed_lanes`] at [`level`].
+pub(crate) fn add_fixed_lanes(
+    net: &[[f64; LANES]],
+    hi: &mut [[i64; LANES]],
+    lo: &mut [[i64; LANES]],
+) -> bool {
+    match level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` never exceeds `detected()`, which checked the features.
+        Level::Avx512 => unsafe { x86::add_fixed_lanes_avx512(net, hi, lo) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Level::Avx2 => unsafe { x86::add_fixed_lanes_avx2(net, hi, lo) },
+        _ => add_fixed_lanes_body(Portable, net, hi, lo),
+    }
+}

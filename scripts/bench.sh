@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `msr value` on generated books (docs/PERFORMANCE.md).
+#
+# usage: scripts/bench.sh [--million] [--paths N] [--threads N] [--no-build]
+#   --million    also time the 1,000,000-loan book (about 10x the 100k run)
+#   --paths N    rate paths (default 256)
+#   --threads N  worker threads (default: all cores)
+#   --no-build   use the existing release binary
+#
+# Builds the release CLI, generates the books once under data/bench/ (fixed
+# seeds; gitignored), times `msr value` on each and prints a table: wall time,
+# loan-path-months per second (Σ remaining_term × paths over the wall time and
+# over the engine time), tape load rows/s, peak RSS, threads.
+#
+# Environment:
+#   MSR          the msr binary (default: $CARGO_TARGET_DIR or target, /release/msr)
+#   MSR_SIMD     portable|avx2|avx512: lower the kernel's instruction set
+#   BENCH_OUT    scratch output directory (default: out/bench)
+#
+# Peak RSS comes from GNU time (`/usr/bin/time -v`; on Debian/Ubuntu
+# `apt-get install time`), else from python3's getrusage of the child.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+million=0
+paths=256
+threads=""
+build=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --million) million=1 ;;
+        --paths) paths="$2"; shift ;;
+        --threads) threads="$2"; shift ;;
+        --no-build) build=0 ;;
+        -h|--help) sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+msr="${MSR:-$target_dir/release/msr}"
+if [ "$build" = 1 ] && [ -z "${MSR:-}" ]; then
+    echo "building release msr (cargo build --release -p msr-cli) ..." >&2
+    cargo build --release -p msr-cli --quiet
+fi
+[ -x "$msr" ] || { echo "no msr binary at $msr (drop --no-build or set MSR)" >&2; exit 1; }
+
+mkdir -p data/bench
+books=("100000:data/bench/loans_100k.parquet:20261121")
+[ "$million" = 1 ] && books+=("1000000:data/bench/loans_1m.parquet:20261122")
+for entry in "${books[@]}"; do
+    IFS=: read -r n file seed <<<"$entry"
+    if [ ! -f "$file" ]; then
+        echo "generating $n loans -> $file (seed $seed) ..." >&2
+        "$msr" generate --loans "$n" --seed "$seed" --out "$file"
+    fi
+done
+
+out_root="${BENCH_OUT:-out/bench}"
+mkdir -p "$out_root"
+
+# Run "$@" and write the child's peak RSS in KiB to $out_root/rss.txt.
+peak_rss() {
+    if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then
+        /usr/bin/time -v -o "$out_root/time.log" "$@"
+        awk -F': *' '/Maximum resident set size/ {print $2}' "$out_root/time.log" >"$out_root/rss.txt"
+    else
+        python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+open(sys.argv[1], "w").write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)' "$out_root/rss.txt" "$@"
+    fi
+}
+
+rows=()
+for entry in "${books[@]}"; do
+    IFS=: read -r n file seed <<<"$entry"
+    out="$out_root/$(basename "$file" .parquet)"
+    rm -rf "$out"
+    args=(value --loans "$file" --num-paths "$paths" --out "$out" --quiet)
+    [ -n "$threads" ] && args+=(--threads "$threads")
+    echo "timing: $msr ${args[*]}" >&2
+    start=$(date +%s.%N)
+    peak_rss "$msr" "${args[@]}"
+    end=$(date +%s.%N)
+    rss_kib=$(cat "$out_root/rss.txt")
+    rows+=("$(python3 - "$out/summary.json" "$start" "$end" "$rss_kib" "$n" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+wall = float(sys.argv[3]) - float(sys.argv[2])
+t = s["timings"]
+lpm = s["loan_path_months"]
+rows_read = s.get("loans_read", int(sys.argv[5]))
+read = max(t["read_seconds"], 1e-9)
+print("\t".join([
+    f"{int(sys.argv[5]):,}", str(s["paths"]), str(s["threads"]),
+    f"{wall:.1f}", f"{t['engine_seconds']:.1f}", f"{lpm:.3e}",
+    f"{lpm / wall:.3e}", f"{lpm / max(t['engine_seconds'], 1e-9):.3e}",
+    f"{rows_read / read:.3e}", f"{int(sys.argv[4]) / 1024:.0f}",
+]))
+EOF
+)")
+done
+
+echo
+echo "msr value: $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), MSR_SIMD=${MSR_SIMD:-auto}"
+{
+    printf 'loans\tpaths\tthreads\twall_s\tengine_s\tloan_path_months\tLPM/s_wall\tLPM/s_engine\ttape_rows/s\tpeak_RSS_MiB\n'
+    printf '%s\n' "${rows[@]}"
+} | column -t -s $'\t'
