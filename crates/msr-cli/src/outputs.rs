@@ -298,7 +298,9 @@ impl Marks {
     /// Output error.
     pub fn write(&mut self, loans: &[msr_core::Loan], results: &[LoanResult]) -> Result<()> {
         use std::io::Write;
-        for (l, r) in loans.iter().zip(results) {
+        // Loans whose valuation was not finite are left out of the marks, as
+        // out of every total; summary.json lists them under `non_finite`.
+        for (l, r) in loans.iter().zip(results).filter(|(_, r)| r.is_finite()) {
             let multiple = if l.servicing_fee > 0.0 {
                 format!("{}", r.value / (l.servicing_fee * l.upb))
             } else {

@@ -177,8 +177,6 @@ fn unusable_tapes_stop_the_run_before_any_output() {
 }
 
 #[test]
-#[ignore = "bug: a tape with zero rows is valued as an empty book and exits 0 with complete-looking \
-            outputs (a $0 portfolio); a nightly batch cannot tell it from success"]
 fn a_tape_with_no_rows_is_not_a_success() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");
@@ -496,11 +494,7 @@ fn a_short_path_file_stops_the_run() {
         "--out",
         s(&out),
     ]);
-    fails_with(
-        &run,
-        3,
-        &["the rate paths have 24 months but loan", "remaining_term"],
-    );
+    fails_with(&run, 3, &["has 24 months but loan", "remaining_term"]);
     assert_no_outputs(&out);
     assert!(
         staging_dirs(&out).is_empty(),
@@ -521,8 +515,6 @@ fn a_short_path_file_stops_the_run() {
 }
 
 #[test]
-#[ignore = "bug: the short-path-file error (crates/msr-cli/src/cmd/value.rs, the remaining_term check in the \
-            batch loop) names the loan but not the path file"]
 fn a_short_path_file_error_names_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let paths = corpus("paths/valid_4x24.parquet");
@@ -648,8 +640,6 @@ fn a_valid_config_whose_costs_overflow_is_caught() {
 }
 
 #[test]
-#[ignore = "bug: marks.csv (the accounting feed) carries NaN fair values for loans left out of the totals \
-            as non-finite (crates/msr-cli/src/outputs.rs, Marks::write), so Σ marks ≠ summary value"]
 fn marks_never_carry_a_non_finite_fair_value() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");

@@ -403,7 +403,12 @@ impl Worker {
     }
 
     /// Value up to [`GROUP`] loans, block by block; results in input order.
-    fn value_group(&mut self, ctx: &Context<'_>, loans: &[Loan], detail: Detail) -> Vec<LoanResult> {
+    fn value_group(
+        &mut self,
+        ctx: &Context<'_>,
+        loans: &[Loan],
+        detail: Detail,
+    ) -> Vec<LoanResult> {
         let market = ctx.market;
         let num_paths = market.num_paths();
         let full = detail == Detail::Full;

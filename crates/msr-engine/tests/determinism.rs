@@ -174,3 +174,29 @@ fn huge_cash_flows_take_the_exact_path() {
     assert_eq!(by_id(&shuffled(&loans), &mix), by_id(&loans, &results));
     assert_same_accum(&mix_acc, &acc, "shuffled");
 }
+
+#[test]
+fn non_finite_loans_leave_no_trace_in_the_totals() {
+    let loans = msr_io::generate_book(10, SEED + 3);
+    let mut with_bad = loans.clone();
+    let mut bad = loans[4].clone();
+    bad.loan_id = "BAD".into();
+    bad.upb = 1e305; // cash flows overflow to infinity
+    with_bad.insert(3, bad.clone());
+    let mut huge = loans[2].clone();
+    huge.loan_id = "HUGE".into();
+    huge.upb *= 1e9; // finite, but cells beyond the fast fixed-point range
+    with_bad.insert(7, huge.clone());
+    let s = setup(&with_bad, 19);
+    let mut good = loans.clone();
+    good.push(huge);
+    let (_, want) = run(&s, &good, 1, Detail::Full);
+    for threads in [1, 2] {
+        let (results, mut got) = run(&s, &with_bad, threads, Detail::Full);
+        assert!(!results[3].is_finite());
+        assert_eq!(got.non_finite.len(), 1);
+        assert_eq!(got.non_finite[0].loan.loan_id, "BAD");
+        got.non_finite.clear();
+        assert_same_accum(&got, &want, "without the non-finite loan");
+    }
+}

@@ -196,6 +196,12 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         }
     }
     .map_err(input)?;
+    if reader.num_rows() == 0 {
+        return Err(input(format!(
+            "{}: the tape has no rows; nothing to value",
+            args.input.loans.display()
+        )));
+    }
     let rates = resolve_rates(&config, &args.paths)?;
     let params = ModelParams::from_config(&config);
     let months = rates.paths.months().min(crate::common::MAX_MONTHS);
@@ -250,8 +256,12 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
             .iter()
             .find(|l| l.remaining_term as usize > months)
         {
+            let source = match &args.paths.rate_paths {
+                Some(file) => format!("{}: the rate-path file", file.display()),
+                None => "the rate paths".to_string(),
+            };
             return Err(input(format!(
-                "the rate paths have {months} months but loan {} needs {} (remaining_term)",
+                "{source} has {months} months but loan {} needs {} (remaining_term)",
                 long.loan_id, long.remaining_term
             )));
         }
