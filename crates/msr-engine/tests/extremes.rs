@@ -588,7 +588,7 @@ fn totals_beyond_the_fixed_point_range_are_refused() {
 
 #[test]
 #[ignore = "bug: 0·inf in the roll rate (base_roll = 0 with a falling house-price index) is NaN, \
-            and f64::min turns it into roll_cap (msr-model/src/params.rs ModelParams::roll)"]
+            and f64::min turns it into roll_cap (msr-model/src/loan_terms.rs LoanTerms::prepare, the roll)"]
 fn a_zero_base_roll_means_no_delinquency_even_when_prices_fall() {
     let mut c = Config::default();
     c.credit.base_roll = 0.0;
@@ -617,7 +617,7 @@ fn a_zero_base_roll_means_no_delinquency_even_when_prices_fall() {
 
 #[test]
 #[ignore = "bug: 0·inf in the CPR (cpr_multiplier = 0 with a refinance term that overflows) is NaN, \
-            and the min with cpr_cap turns it into the cap (msr-model/src/loan_terms.rs LoanTerms::cpr)"]
+            and the min with cpr_cap turns it into the cap (msr-model/src/loan_terms.rs LoanTerms::cpr_lanes)"]
 fn a_zero_cpr_multiplier_means_no_prepayment() {
     let mut c = Config::default();
     c.prepay.cpr_multiplier = 0.0;
@@ -644,7 +644,7 @@ fn a_zero_cpr_multiplier_means_no_prepayment() {
 
 #[test]
 #[ignore = "bug: 0·inf in the roll rate (roll_multiplier = 0 with a FICO term that overflows) is NaN, \
-            and f64::min turns it into roll_cap (msr-model/src/params.rs ModelParams::roll)"]
+            and f64::min turns it into roll_cap (msr-model/src/loan_terms.rs LoanTerms::prepare, the roll)"]
 fn a_zero_roll_multiplier_means_no_delinquency() {
     let mut c = Config::default();
     c.credit.roll_multiplier = 0.0;
