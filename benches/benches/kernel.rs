@@ -3,6 +3,9 @@
 //! engine (`value_loans`, all cores) on a small generated book.
 //! Throughput is in elements = loan-path-months.
 
+// criterion_group! generates undocumented functions.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use msr_benches::{book, loan_with_term, Setup};
 use msr_engine::{value_loans, Context, Detail};

@@ -1,6 +1,9 @@
 //! Reading a generated 100,000-loan tape through `msr_io::TapeReader`
 //! (decode, validate, build `Loan`s). Throughput is in elements = rows.
 
+// criterion_group! generates undocumented functions.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use msr_benches::SEED;
 use msr_core::config::Tape;

@@ -264,6 +264,7 @@ impl CfSums {
     }
 
     /// Undo [`CfSums::add_block`] of the same `net` exactly (wrapping).
+    #[allow(clippy::needless_range_loop)]
     fn sub_block(&mut self, b: usize, net: &[[f64; LANES]]) {
         let start = b * self.months;
         for (t, x) in net.iter().enumerate() {
@@ -278,6 +279,7 @@ impl CfSums {
 
     /// For a block [`CfSums::add_block`] flagged: move each cell too large for
     /// the split from the split sums to the exact `i128` sums.
+    #[allow(clippy::needless_range_loop)]
     fn fix_block(&mut self, market: &Market, b: usize, net: &[[f64; LANES]]) {
         let num_paths = market.num_paths();
         if self.big.is_empty() {

@@ -18,6 +18,9 @@
 //!   the `1 − cbrt(1−CPR)^¼` form it replaced, which was only accurate to
 //!   ~1e-16 absolute), see the tests below.
 
+// Polynomial coefficients are kept exactly as the fit printed them.
+#![allow(clippy::excessive_precision)]
+
 use crate::simd::{Math, Scalar};
 
 /// `2^-1000`: floor on `1 − CPR` so that CPR = 1 gives SMM = 1 exactly

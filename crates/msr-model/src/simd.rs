@@ -66,6 +66,7 @@ pub(crate) trait Math: Copy {
     fn trunc(self, a: Self::F) -> Self::F;
     fn floor(self, a: Self::F) -> Self::F;
     fn to_bits(self, a: Self::F) -> Self::U;
+    #[allow(clippy::wrong_self_convention)]
     fn from_bits(self, a: Self::U) -> Self::F;
     fn splat_u(self, x: u64) -> Self::U;
     /// Wrapping.
