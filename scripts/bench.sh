@@ -9,8 +9,9 @@
 #
 # Builds the release CLI, generates the books once under data/bench/ (fixed
 # seeds; gitignored), times `msr value` on each and prints a table: wall time,
-# loan-path-months per second (Σ remaining_term × paths over the wall time and
-# over the engine time), tape load rows/s, peak RSS, threads.
+# loan-path-months per second (Σ remaining_term × paths over the wall time,
+# over the engine time, and per CPU second, which is what to compare on a
+# shared machine), tape load rows/s, peak RSS, threads.
 #
 # Environment:
 #   MSR          the msr binary (default: $CARGO_TARGET_DIR or target, /release/msr)
@@ -60,15 +61,20 @@ done
 out_root="${BENCH_OUT:-out/bench}"
 mkdir -p "$out_root"
 
-# Run "$@" and write the child's peak RSS in KiB to $out_root/rss.txt.
+# Run "$@"; write the child's peak RSS in KiB and its CPU seconds (user +
+# system) to $out_root/rss.txt.
 peak_rss() {
     if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then
         /usr/bin/time -v -o "$out_root/time.log" "$@"
-        awk -F': *' '/Maximum resident set size/ {print $2}' "$out_root/time.log" >"$out_root/rss.txt"
+        awk -F': *' '/Maximum resident set size/ {rss = $2}
+            /User time \(seconds\)/ {cpu += $2}
+            /System time \(seconds\)/ {cpu += $2}
+            END {print rss, cpu}' "$out_root/time.log" >"$out_root/rss.txt"
     else
         python3 -c 'import resource, subprocess, sys
 rc = subprocess.call(sys.argv[2:])
-open(sys.argv[1], "w").write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%d %f\n" % (r.ru_maxrss, r.ru_utime + r.ru_stime))
 sys.exit(rc)' "$out_root/rss.txt" "$@"
     fi
 }
@@ -84,19 +90,20 @@ for entry in "${books[@]}"; do
     start=$(date +%s.%N)
     peak_rss "$msr" "${args[@]}"
     end=$(date +%s.%N)
-    rss_kib=$(cat "$out_root/rss.txt")
-    rows+=("$(python3 - "$out/summary.json" "$start" "$end" "$rss_kib" "$n" <<'EOF'
+    read -r rss_kib cpu_s <"$out_root/rss.txt"
+    rows+=("$(python3 - "$out/summary.json" "$start" "$end" "$rss_kib" "$n" "$cpu_s" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 wall = float(sys.argv[3]) - float(sys.argv[2])
+cpu = max(float(sys.argv[6]), 1e-9)
 t = s["timings"]
 lpm = s["loan_path_months"]
 rows_read = s.get("loans_read", int(sys.argv[5]))
 read = max(t["read_seconds"], 1e-9)
 print("\t".join([
     f"{int(sys.argv[5]):,}", str(s["paths"]), str(s["threads"]),
-    f"{wall:.1f}", f"{t['engine_seconds']:.1f}", f"{lpm:.3e}",
-    f"{lpm / wall:.3e}", f"{lpm / max(t['engine_seconds'], 1e-9):.3e}",
+    f"{wall:.1f}", f"{t['engine_seconds']:.1f}", f"{cpu:.1f}", f"{lpm:.3e}",
+    f"{lpm / wall:.3e}", f"{lpm / max(t['engine_seconds'], 1e-9):.3e}", f"{lpm / cpu:.3e}",
     f"{rows_read / read:.3e}", f"{int(sys.argv[4]) / 1024:.0f}",
 ]))
 EOF
@@ -106,6 +113,6 @@ done
 echo
 echo "msr value: $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), MSR_SIMD=${MSR_SIMD:-auto}"
 {
-    printf 'loans\tpaths\tthreads\twall_s\tengine_s\tloan_path_months\tLPM/s_wall\tLPM/s_engine\ttape_rows/s\tpeak_RSS_MiB\n'
+    printf 'loans\tpaths\tthreads\twall_s\tengine_s\tcpu_s\tloan_path_months\tLPM/s_wall\tLPM/s_engine\tLPM/cpu_s\ttape_rows/s\tpeak_RSS_MiB\n'
     printf '%s\n' "${rows[@]}"
 } | column -t -s $'\t'
