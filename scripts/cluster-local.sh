@@ -3,11 +3,14 @@
 # N `msr value --shard K/N` processes in parallel, then `msr merge`, then the
 # portfolio summary. The merged outputs are bit-identical to an unsharded
 # `msr value` of the same tape, config, seed and paths (docs/cluster.md).
+# With MSR_COMMAND=risk the shards run `msr risk --shard K/N` instead and the
+# merge writes risk.json and risk.csv.
 #
 # usage: scripts/cluster-local.sh N [TAPE] [-- extra `msr value` flags]
 #   e.g. scripts/cluster-local.sh 4 data/sample_loans.parquet -- --num-paths 64
 #
 # Environment:
+#   MSR_COMMAND value (default) or risk
 #   MSR         the msr binary (default: target/release/msr, built if missing)
 #   MSR_CONFIG  configuration (default: configs/default.toml)
 #   MSR_WORK    work directory (default: out/cluster-local); partials go to
@@ -17,7 +20,7 @@
 #   MSR_THREADS worker threads per shard (default: cores / N, at least 1)
 set -euo pipefail
 
-usage() { sed -n '7,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '9,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 && $1 =~ ^[1-9][0-9]*$ ]] || usage
 N=$1
 shift
@@ -37,6 +40,11 @@ if [[ ! -x $MSR ]]; then
     echo "building $MSR ..." >&2
     cargo build --release --quiet --bin msr
 fi
+COMMAND=${MSR_COMMAND:-value}
+case $COMMAND in
+    value | risk) ;;
+    *) echo "MSR_COMMAND must be value or risk, not '$COMMAND'" >&2; exit 2 ;;
+esac
 CONFIG=${MSR_CONFIG:-configs/default.toml}
 WORK=${MSR_WORK:-out/cluster-local}
 RUN_ID=${MSR_RUN_ID:-local-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -45,13 +53,13 @@ THREADS=${MSR_THREADS:-$(( CORES / N > 0 ? CORES / N : 1 ))}
 
 rm -rf "$WORK/parts" "$WORK/logs"
 mkdir -p "$WORK/parts" "$WORK/logs"
-echo "run $RUN_ID: $N shards of $TAPE, $THREADS thread(s) each; partials in $WORK/parts" >&2
+echo "run $RUN_ID: msr $COMMAND, $N shards of $TAPE, $THREADS thread(s) each; partials in $WORK/parts" >&2
 
 start=$(date +%s.%N)
 pids=()
 for (( k = 0; k < N; k++ )); do
     # The job array's task: the array index is the shard (0-based).
-    "$MSR" value --shard "$k/$N" --loans "$TAPE" --config "$CONFIG" \
+    "$MSR" "$COMMAND" --shard "$k/$N" --loans "$TAPE" --config "$CONFIG" \
         --out "$WORK/parts/$k" --run-id "$RUN_ID" --threads "$THREADS" \
         ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/logs/$k.log" 2>&1 &
     pids+=("$!")

@@ -11,6 +11,9 @@ here=$(dirname "$0")
 : "${IMAGE:?set IMAGE (an image with msr on its PATH)}"
 : "${TAPE:?set TAPE (the tape on the shared volume)}"
 export RUN_ID SHARDS IMAGE TAPE
+# value (default) or risk: msr risk --shard, merged into risk.json / risk.csv.
+export COMMAND=${COMMAND:-value}
+case $COMMAND in value | risk) ;; *) echo "COMMAND must be value or risk" >&2; exit 2 ;; esac
 export PARALLELISM=${PARALLELISM:-$SHARDS}
 export CONFIG=${CONFIG:-/data/configs/default.toml}
 export RUN_DIR=${RUN_DIR:-/data/runs/$RUN_ID}
@@ -18,7 +21,7 @@ export CPUS=${CPUS:-8}
 export PVC=${PVC:-msr-data}
 export NAMESPACE=${NAMESPACE:-default}
 TIMEOUT_SECONDS=${TIMEOUT_SECONDS:-21600}
-vars='${RUN_ID} ${SHARDS} ${PARALLELISM} ${IMAGE} ${TAPE} ${CONFIG} ${RUN_DIR} ${CPUS} ${PVC}'
+vars='${COMMAND} ${RUN_ID} ${SHARDS} ${PARALLELISM} ${IMAGE} ${TAPE} ${CONFIG} ${RUN_DIR} ${CPUS} ${PVC}'
 
 # Wait until a Job is Complete (exit 0) or Failed (exit 1); `kubectl wait
 # --for=condition=complete` alone would sit out its timeout on a failure.
@@ -40,7 +43,7 @@ wait_job() {
 }
 
 envsubst "$vars" <"$here/value-indexed-job.yaml" | kubectl -n "$NAMESPACE" apply -f -
-wait_job "msr-value-$RUN_ID" "$TIMEOUT_SECONDS"
+wait_job "msr-$COMMAND-$RUN_ID" "$TIMEOUT_SECONDS"
 envsubst "$vars" <"$here/merge-job.yaml" | kubectl -n "$NAMESPACE" apply -f -
 status=0
 wait_job "msr-merge-$RUN_ID" 3600 || status=1

@@ -11,6 +11,7 @@ mod cmd;
 mod common;
 mod exit;
 mod outputs;
+mod shard;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -1,6 +1,7 @@
-//! Sharded runs end to end: `msr value --shard K/N` as separate processes,
-//! then `msr merge`, must give bit-identical outputs to the unsharded run;
-//! and every reason to refuse a merge has its test (exit 3, one line).
+//! Sharded runs end to end: `msr value --shard K/N` and `msr risk --shard
+//! K/N` as separate processes, then `msr merge`, must give bit-identical
+//! outputs to the unsharded run; and every reason to refuse a merge has its
+//! test (exit 3, one line).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -65,21 +66,20 @@ fn value(tape: &Path, out: &Path, extra: &[&str]) -> Output {
 
 /// Run every shard of `n` as its own process (in parallel), then the merge.
 fn sharded(tape: &Path, root: &Path, n: u32) -> PathBuf {
-    let parts: Vec<PathBuf> = (0..n).map(|k| root.join(format!("parts{n}/{k}"))).collect();
+    sharded_command("value", tape, root, n)
+}
+
+/// [`sharded`] for `command` (`value` or `risk`).
+fn sharded_command(command: &str, tape: &Path, root: &Path, n: u32) -> PathBuf {
+    let parts: Vec<PathBuf> = (0..n)
+        .map(|k| root.join(format!("{command}-parts{n}/{k}")))
+        .collect();
     let children: Vec<_> = parts
         .iter()
         .enumerate()
         .map(|(k, dir)| {
             let shard = format!("{k}/{n}");
-            let mut args = vec![
-                "value",
-                "--loans",
-                s(tape),
-                "--out",
-                s(dir),
-                "--shard",
-                &shard,
-            ];
+            let mut args = vec![command, "--loans", s(tape), "--out", s(dir), "--shard", &shard];
             args.extend(RUN);
             args.extend(["--threads", "1"]);
             Command::new(env!("CARGO_BIN_EXE_msr"))
@@ -94,7 +94,7 @@ fn sharded(tape: &Path, root: &Path, n: u32) -> PathBuf {
     for child in children {
         ok(&child.wait_with_output().unwrap());
     }
-    let merged = root.join(format!("merged{n}"));
+    let merged = root.join(format!("{command}-merged{n}"));
     let mut args = vec!["merge", "--out", s(&merged), "--quiet"];
     // Any order: the merge sorts by shard.
     args.extend(parts.iter().rev().map(|p| s(p)));
@@ -517,4 +517,106 @@ fn shards_leave_the_data_checks_to_the_merge() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("5 of 40 rows rejected"));
     assert_same_outputs(&whole, &merged);
+}
+
+// ---------------------------------------------------------------------------
+// msr risk --shard
+
+fn risk(tape: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["risk", "--loans", s(tape), "--out", s(out)];
+    args.extend(RUN);
+    args.extend(extra);
+    msr(&args)
+}
+
+/// risk.json without what differs between any two runs: provenance and
+/// timings (and the run id, start-time based when unsharded).
+fn risk_without_run(dir: &Path) -> String {
+    let mut v = json(&dir.join("risk.json"));
+    let m = v.as_object_mut().unwrap();
+    for key in ["run", "timings"] {
+        assert!(m.remove(key).is_some(), "risk.json lacks {key}");
+    }
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+#[test]
+fn merged_risk_shards_are_bit_identical_to_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 200 rows in groups of 30, one loan_id twice (2 rejects, 1 %): 3
+    // shards are cut by rows, 1 and 7 by row group.
+    let tape = tape(tmp.path(), "tape.parquet", 200, 30, 31);
+    let whole = tmp.path().join("whole");
+    ok(&risk(&tape, &whole, &[]));
+    let doc = json(&whole.join("risk.json"));
+    assert_eq!(doc["rejected_rows"], 2);
+    assert_eq!(doc["run_id"], "nightly-test");
+    assert!(doc["effective_duration"].as_f64().unwrap().is_finite());
+    for n in [1, 3, 7] {
+        let merged = sharded_command("risk", &tape, tmp.path(), n);
+        assert_eq!(
+            risk_without_run(&whole),
+            risk_without_run(&merged),
+            "{n} shards: risk.json"
+        );
+        for file in ["risk.csv", "rejects.csv"] {
+            assert_eq!(
+                std::fs::read_to_string(whole.join(file)).unwrap(),
+                std::fs::read_to_string(merged.join(file)).unwrap(),
+                "{n} shards: {file}"
+            );
+        }
+        let merged_doc = json(&merged.join("risk.json"));
+        assert_eq!(merged_doc["run"]["merged_from"]["shards"], n);
+        assert_eq!(merged_doc["run"]["inputs"], doc["run"]["inputs"]);
+    }
+}
+
+#[test]
+fn merge_refuses_mixed_or_incomplete_risk_partials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let out = root.join("merged");
+    let a = tape(root, "a.parquet", 30, 10, 41);
+    let shard_risk = |name: &str, k: u32, n: u32, extra: &[&str]| {
+        let dir = root.join(name);
+        let spec = format!("{k}/{n}");
+        let mut flags = vec!["--shard", spec.as_str()];
+        flags.extend(extra);
+        ok(&risk(&a, &dir, &flags));
+        dir
+    };
+    let r0 = shard_risk("r0", 0, 2, &[]);
+    let r1 = shard_risk("r1", 1, 2, &[]);
+    ok(&msr(&[
+        "merge",
+        "--quiet",
+        "--out",
+        s(&root.join("good")),
+        s(&r1),
+        s(&r0),
+    ]));
+    assert!(root.join("good/risk.json").exists());
+
+    let v1 = shard(&a, root, "v1", 1, 2, &[]);
+    refused(
+        &[&r0, &v1],
+        &out,
+        "partials disagree on the kind of partial",
+    );
+    let seed1 = shard_risk("seed1", 1, 2, &["--seed", "9"]);
+    refused(&[&r0, &seed1], &out, "partials disagree on the seed");
+    refused(&[&r0], &out, "missing shard(s) 1 of 2");
+    refused(&[&r0, &r1, &r0], &out, "given twice");
+
+    // A scenario file removed after the shard finished.
+    let cut = shard_risk("cut", 1, 2, &[]);
+    std::fs::remove_file(cut.join("scenario_003.json")).unwrap();
+    refused(&[&r0, &cut], &out, "incomplete partial: scenario_003.json is missing");
+    // A changed index (its hash no longer matches the manifest).
+    let changed = shard_risk("changed", 1, 2, &[]);
+    let index = changed.join("risk_partial.json");
+    let text = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(&index, text.replace("\"shock_bp\": 25.0", "\"shock_bp\": 50.0")).unwrap();
+    refused(&[&r0, &changed], &out, "risk_partial.json has sha256");
 }

@@ -16,8 +16,8 @@ pub use replines::{
     build_replines, compare, BucketCompare, Bucketing, Comparison, RepLine, RepLines, ReplineError,
 };
 pub use risk::{
-    run_risk, KeyRateDuration, RiskError, RiskInputs, RiskProgress, RiskReport, RiskSpec, Scenario,
-    ScenarioKind,
+    assemble_risk, risk_partial, run_risk, KeyRateDuration, RiskError, RiskInputs, RiskPartial,
+    RiskProgress, RiskReport, RiskSpec, Scenario, ScenarioKind,
 };
 pub use summary::{expected_month, GroupSummary, Summary};
 pub use valuation::{value_loans, Context, Detail, LoanResult, NonFinite, PortfolioAccum};

@@ -265,6 +265,9 @@ pub enum RiskError {
     /// No months to project.
     #[error("a risk run needs at least one month")]
     NoMonths,
+    /// Partial results that do not belong to this run's scenarios.
+    #[error("risk partial does not match the run: {0}")]
+    Partial(String),
 }
 
 /// The inputs of a risk run, resolved once and shared by every scenario.
@@ -338,17 +341,25 @@ enum Plan {
     Oas(f64),
 }
 
-/// Run every scenario of `spec` and assemble the report. `progress` is called
-/// as each scenario starts and after each chunk of loans.
-///
-/// # Errors
-/// [`RiskError`] when the spec is unusable, the normals are too short, or a
-/// loan needs more months than `inputs.months`.
-pub fn run_risk(
-    inputs: &RiskInputs<'_>,
-    spec: &RiskSpec,
-    progress: &mut dyn FnMut(&RiskProgress<'_>),
-) -> Result<RiskReport, RiskError> {
+/// One planned scenario: name, kind, tenor, shock and what to run.
+struct Planned {
+    name: String,
+    kind: ScenarioKind,
+    tenor: Option<f64>,
+    shock: f64,
+    what: Plan,
+}
+
+impl Planned {
+    /// Whether the scenario values loans (every kind but the OAS stresses,
+    /// which are read off the base run's cash flows).
+    fn values_loans(&self) -> bool {
+        !matches!(self.what, Plan::Oas(_))
+    }
+}
+
+/// Check the spec and the run's shape; the loans are checked separately.
+fn check_inputs(inputs: &RiskInputs<'_>, spec: &RiskSpec) -> Result<(), RiskError> {
     spec.validate()?;
     let months = inputs.months;
     if months == 0 {
@@ -360,26 +371,24 @@ pub fn run_risk(
             have: inputs.normals.months(),
         });
     }
-    if let Some(l) = inputs
-        .loans
-        .iter()
-        .find(|l| l.remaining_term as usize > months)
-    {
-        return Err(RiskError::TooShort {
-            loan_id: l.loan_id.clone(),
-            need: l.remaining_term as usize,
-            have: months,
-        });
-    }
+    Ok(())
+}
 
+/// Every scenario of `spec`, in run order: base, static, the parallel grid
+/// (with ±δ), key rates, assumption stresses, OAS stresses.
+fn plan(inputs: &RiskInputs<'_>, spec: &RiskSpec) -> Vec<Planned> {
     let oas = inputs.config.valuation.oas;
-    let delta = spec.shock_bp / 1e4;
     let base_model = inputs.rate_model;
-
-    // The plan: (name, kind, tenor, shock, what to run), in run order.
-    let mut plan: Vec<(String, ScenarioKind, Option<f64>, f64, Plan)> = vec![
-        ("base".into(), ScenarioKind::Base, None, 0.0, Plan::Base),
-        (
+    let planned = |name: String, kind, tenor, shock, what| Planned {
+        name,
+        kind,
+        tenor,
+        shock,
+        what,
+    };
+    let mut plan = vec![
+        planned("base".into(), ScenarioKind::Base, None, 0.0, Plan::Base),
+        planned(
             "static".into(),
             ScenarioKind::Static,
             None,
@@ -392,7 +401,7 @@ pub fn run_risk(
     parallel.sort_by(f64::total_cmp);
     parallel.dedup();
     for &bp in &parallel {
-        plan.push((
+        plan.push(planned(
             format!("parallel_{}bp", signed(bp)),
             ScenarioKind::Parallel,
             None,
@@ -402,7 +411,7 @@ pub fn run_risk(
     }
     for (k, &tenor) in KEY_RATE_TENORS.iter().enumerate() {
         for bp in [-spec.shock_bp, spec.shock_bp] {
-            plan.push((
+            plan.push(planned(
                 format!("key_rate_{tenor}y_{}bp", signed(bp)),
                 ScenarioKind::KeyRate,
                 Some(tenor),
@@ -417,7 +426,7 @@ pub fn run_risk(
         (ScenarioKind::DelinquencyRoll, &spec.roll_stresses_pct),
     ] {
         for &pct in pcts {
-            plan.push((
+            plan.push(planned(
                 format!("{}_{}pct", kind.code(), signed(pct)),
                 kind,
                 None,
@@ -427,7 +436,7 @@ pub fn run_risk(
         }
     }
     for &bp in &spec.oas_stresses_bp {
-        plan.push((
+        plan.push(planned(
             format!("oas_{}bp", signed(bp)),
             ScenarioKind::Oas,
             None,
@@ -435,55 +444,126 @@ pub fn run_risk(
             Plan::Oas(oas + bp / 1e4),
         ));
     }
+    plan
+}
+
+/// The exact accumulators of every scenario that values loans, over some of
+/// the book's loans: what one shard of a sharded risk run computes. Partials
+/// of disjoint loan sets add up ([`RiskPartial::merge`]) to the partial of
+/// their union, bit for bit, and [`assemble_risk`] turns the total into the
+/// report — so a report is identical however the book was split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskPartial {
+    /// Months projected.
+    pub months: usize,
+    /// `(scenario name, accumulator)` in run order; the base (first) carries
+    /// the cash-flow matrix, the others values only. The OAS stresses are not
+    /// here: they are read off the base at assembly.
+    pub scenarios: Vec<(String, PortfolioAccum)>,
+}
+
+impl RiskPartial {
+    /// Add another partial of the same run (disjoint loans).
+    ///
+    /// # Errors
+    /// [`RiskError::Partial`] when the two are not partials of the same
+    /// scenarios, months and paths.
+    pub fn merge(&mut self, other: &RiskPartial) -> Result<(), RiskError> {
+        let mismatch = |what: String| Err(RiskError::Partial(what));
+        if self.months != other.months {
+            return mismatch(format!("{} months against {}", self.months, other.months));
+        }
+        if self.scenarios.len() != other.scenarios.len() {
+            return mismatch(format!(
+                "{} scenarios against {}",
+                self.scenarios.len(),
+                other.scenarios.len()
+            ));
+        }
+        for ((name, acc), (other_name, other_acc)) in self.scenarios.iter_mut().zip(&other.scenarios)
+        {
+            if name != other_name {
+                return mismatch(format!("scenario `{name}` against `{other_name}`"));
+            }
+            if acc.num_paths != other_acc.num_paths
+                || acc.months != other_acc.months
+                || acc.cf.len() != other_acc.cf.len()
+            {
+                return mismatch(format!("scenario `{name}`: different path or month counts"));
+            }
+            acc.merge(other_acc);
+        }
+        Ok(())
+    }
+}
+
+/// Value `inputs.loans` in every scenario of `spec` that values loans, and
+/// return the exact accumulators ([`RiskPartial`]). `progress` is called as
+/// each scenario starts and after each chunk of loans.
+///
+/// # Errors
+/// [`RiskError`] when the spec is unusable, the normals are too short, or a
+/// loan needs more months than `inputs.months`.
+pub fn risk_partial(
+    inputs: &RiskInputs<'_>,
+    spec: &RiskSpec,
+    progress: &mut dyn FnMut(&RiskProgress<'_>),
+) -> Result<RiskPartial, RiskError> {
+    check_inputs(inputs, spec)?;
+    let months = inputs.months;
+    if let Some(l) = inputs
+        .loans
+        .iter()
+        .find(|l| l.remaining_term as usize > months)
+    {
+        return Err(RiskError::TooShort {
+            loan_id: l.loan_id.clone(),
+            need: l.remaining_term as usize,
+            have: months,
+        });
+    }
+    // Progress counts every scenario of the plan, the OAS stresses (read off
+    // the base at assembly, instantly) included.
+    let plan = plan(inputs, spec);
     let total = plan.len();
     let num_loans = inputs.loans.len();
-
+    let oas = inputs.config.valuation.oas;
+    let base_model = inputs.rate_model;
     let base_params = ModelParams::from_config(inputs.config);
     let base_paths = base_model.paths(inputs.normals, months);
     let base_market = Market::new(&base_paths, &base_params, oas, months);
 
-    let mut base: Option<(PortfolioAccum, DiscountedFlows)> = None;
-    let mut scenarios: Vec<Scenario> = Vec::with_capacity(total);
-    for (i, (name, kind, tenor, shock, what)) in plan.into_iter().enumerate() {
+    let mut scenarios = Vec::with_capacity(total);
+    for (i, p) in plan.into_iter().enumerate() {
         let mut report = |done: usize| {
             progress(&RiskProgress {
                 scenario: i + 1,
                 scenarios: total,
-                name: &name,
+                name: &p.name,
                 loans_done: done,
                 loans: num_loans,
             })
         };
-        let (value, std_err, non_finite) = match what {
-            Plan::Base => {
-                let acc = value_chunked(
-                    inputs,
-                    &base_params,
-                    &base_market,
-                    Detail::Full,
-                    &mut report,
-                );
-                let flows = DiscountedFlows::from_accum(&acc, &base_paths)
-                    .expect("a Detail::Full run on its own paths has a cash-flow matrix");
-                let out = summarise(&acc, inputs.antithetic);
-                base = Some((acc, flows));
-                out
-            }
+        let acc = match &p.what {
+            Plan::Base => value_chunked(
+                inputs,
+                &base_params,
+                &base_market,
+                Detail::Full,
+                &mut report,
+            ),
             Plan::Static => {
                 let paths = base_model.static_path(months);
                 let market = Market::new(&paths, &base_params, oas, months);
-                let acc = value_chunked(inputs, &base_params, &market, Detail::Values, &mut report);
-                let (v, _, nf) = summarise(&acc, false);
-                (v, None, nf)
+                value_chunked(inputs, &base_params, &market, Detail::Values, &mut report)
             }
             Plan::Curve(model) => {
                 let paths: PathSet = model.paths(inputs.normals, months);
                 let market = Market::new(&paths, &base_params, oas, months);
-                let acc = value_chunked(inputs, &base_params, &market, Detail::Values, &mut report);
-                summarise(&acc, inputs.antithetic)
+                value_chunked(inputs, &base_params, &market, Detail::Values, &mut report)
             }
             Plan::Assumption(config) => {
-                let params = ModelParams::from_config(&config);
+                let params = ModelParams::from_config(config);
                 // The market arrays depend on the prepayment shape parameters
                 // only, which no stress changes: the base arrays serve.
                 debug_assert!(
@@ -491,31 +571,85 @@ pub fn run_risk(
                         && params.refi_slope == base_params.refi_slope
                         && params.burnout == base_params.burnout
                 );
-                let ctx_inputs = RiskInputs {
-                    config: &config,
-                    ..*inputs
-                };
-                let acc = value_chunked(
+                let ctx_inputs = RiskInputs { config, ..*inputs };
+                value_chunked(
                     &ctx_inputs,
                     &params,
                     &base_market,
                     Detail::Values,
                     &mut report,
-                );
-                summarise(&acc, inputs.antithetic)
+                )
             }
-            Plan::Oas(x) => {
+            Plan::Oas(_) => {
                 report(0);
-                let (_, flows) = base.as_ref().expect("base runs first");
                 report(num_loans);
-                (flows.value(x), None, 0)
+                continue;
+            }
+        };
+        scenarios.push((p.name, acc));
+    }
+    Ok(RiskPartial { months, scenarios })
+}
+
+/// Turn the accumulators of a whole book into the report: scenario values
+/// and standard errors, the OAS stresses off the base cash flows, duration,
+/// convexity, key-rate durations and option cost. `inputs.loans` is not
+/// read (the merge of a sharded run passes none).
+///
+/// # Errors
+/// [`RiskError`] when the spec or the normals are unusable, or `partial` is
+/// not the partial of this spec ([`RiskError::Partial`]).
+pub fn assemble_risk(
+    inputs: &RiskInputs<'_>,
+    spec: &RiskSpec,
+    partial: &RiskPartial,
+) -> Result<RiskReport, RiskError> {
+    check_inputs(inputs, spec)?;
+    let months = inputs.months;
+    if partial.months != months {
+        return Err(RiskError::Partial(format!(
+            "the partial projects {} months, the run {months}",
+            partial.months
+        )));
+    }
+    let plan = plan(inputs, spec);
+    let valued = plan.iter().filter(|p| p.values_loans()).count();
+    if valued != partial.scenarios.len() {
+        return Err(RiskError::Partial(format!(
+            "the spec has {valued} valued scenarios, the partial {}",
+            partial.scenarios.len()
+        )));
+    }
+    let oas = inputs.config.valuation.oas;
+    let delta = spec.shock_bp / 1e4;
+    let base_acc = &partial.scenarios[0].1;
+    let base_paths = inputs.rate_model.paths(inputs.normals, months);
+    let flows = DiscountedFlows::from_accum(base_acc, &base_paths)
+        .map_err(|e| RiskError::Partial(format!("base scenario: {e}")))?;
+
+    let mut accums = partial.scenarios.iter();
+    let mut scenarios: Vec<Scenario> = Vec::with_capacity(plan.len());
+    for p in plan {
+        let (value, std_err, non_finite) = match p.what {
+            Plan::Oas(x) => (flows.value(x), None, 0),
+            _ => {
+                let (name, acc) = accums.next().expect("counted above");
+                if *name != p.name {
+                    return Err(RiskError::Partial(format!(
+                        "scenario `{name}` where the spec has `{}`",
+                        p.name
+                    )));
+                }
+                let antithetic = inputs.antithetic && p.kind != ScenarioKind::Static;
+                let (v, se, nf) = summarise(acc, antithetic);
+                (v, if p.kind == ScenarioKind::Static { None } else { se }, nf)
             }
         };
         scenarios.push(Scenario {
-            name,
-            kind,
-            tenor,
-            shock,
+            name: p.name,
+            kind: p.kind,
+            tenor: p.tenor,
+            shock: p.shock,
             value,
             change: 0.0,
             change_pct: None,
@@ -524,7 +658,6 @@ pub fn run_risk(
         });
     }
 
-    let (base_acc, _) = base.expect("base runs first");
     let v0 = base_acc.total.value.value();
     for s in &mut scenarios {
         s.change = s.value - v0;
@@ -577,7 +710,7 @@ pub fn run_risk(
     let static_value = find(ScenarioKind::Static, None, 0.0).value;
     Ok(RiskReport {
         oas,
-        num_paths: base_market.num_paths(),
+        num_paths: base_acc.num_paths,
         records: base_acc.total.records,
         upb: base_acc.total.upb.value(),
         fee_base: base_acc.total.fee_base.value(),
@@ -594,6 +727,22 @@ pub fn run_risk(
         non_finite: base_acc.non_finite.clone(),
         scenarios,
     })
+}
+
+/// Run every scenario of `spec` and assemble the report: [`risk_partial`]
+/// over all of `inputs.loans`, then [`assemble_risk`]. `progress` is called
+/// as each scenario starts and after each chunk of loans.
+///
+/// # Errors
+/// [`RiskError`] when the spec is unusable, the normals are too short, or a
+/// loan needs more months than `inputs.months`.
+pub fn run_risk(
+    inputs: &RiskInputs<'_>,
+    spec: &RiskSpec,
+    progress: &mut dyn FnMut(&RiskProgress<'_>),
+) -> Result<RiskReport, RiskError> {
+    let partial = risk_partial(inputs, spec, progress)?;
+    assemble_risk(inputs, spec, &partial)
 }
 
 /// Value, standard error and non-finite count of one run.

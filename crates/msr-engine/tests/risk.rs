@@ -17,8 +17,8 @@ use msr_core::tolerance::{close, IDENTITY_REL};
 use msr_core::{Config, Loan};
 use msr_engine::oas::{OAS_MAX, OAS_MIN};
 use msr_engine::{
-    run_risk, value_loans, Context, Detail, DiscountedFlows, OasError, OasTarget, RiskInputs,
-    RiskReport, RiskSpec, ScenarioKind,
+    assemble_risk, risk_partial, run_risk, value_loans, Context, Detail, DiscountedFlows,
+    OasError, OasTarget, RiskError, RiskInputs, RiskPartial, RiskReport, RiskSpec, ScenarioKind,
 };
 use msr_model::{Market, ModelParams};
 use msr_rates::{NormalGenerator, Normals, PathSet, RateModel, KEY_RATE_TENORS};
@@ -531,4 +531,58 @@ fn option_cost_vanishes_without_volatility() {
         close(stochastic, static_value, 1e3 * IDENTITY_REL, 0.0),
         "{stochastic} vs {static_value}"
     );
+}
+
+/// A risk run split by loans adds up to the whole run bit for bit: the
+/// partials of three disjoint slices (one empty), merged in any order, give
+/// the whole book's partial, and the same report.
+#[test]
+fn partials_of_a_split_book_merge_into_the_whole_report() {
+    let book = current_coupon_book();
+    let spec = RiskSpec::default();
+    let whole = risk_partial(&book.inputs(), &spec, &mut |_| {}).unwrap();
+    let report = run_risk(&book.inputs(), &spec, &mut |_| {}).unwrap();
+    assert_eq!(assemble_risk(&book.inputs(), &spec, &whole).unwrap(), report);
+
+    let cuts = [0..9, 9..9, 9..book.loans.len()];
+    let parts: Vec<RiskPartial> = cuts
+        .iter()
+        .map(|r| {
+            let inputs = RiskInputs {
+                loans: &book.loans[r.clone()],
+                ..book.inputs()
+            };
+            risk_partial(&inputs, &spec, &mut |_| {}).unwrap()
+        })
+        .collect();
+    // Merge out of order: exact sums do not care.
+    let mut merged = parts[2].clone();
+    merged.merge(&parts[0]).unwrap();
+    merged.merge(&parts[1]).unwrap();
+    assert_eq!(merged, whole);
+    let no_loans = RiskInputs {
+        loans: &[],
+        ..book.inputs()
+    };
+    assert_eq!(assemble_risk(&no_loans, &spec, &merged).unwrap(), report);
+    // The OAS stresses are assembled, not valued: one partial per valued scenario.
+    assert_eq!(
+        whole.scenarios.len() + spec.oas_stresses_bp.len(),
+        report.scenarios.len()
+    );
+    assert_eq!(whole.scenarios[0].0, "base");
+    assert!(!whole.scenarios[0].1.cf.is_empty(), "the base keeps CF[p,t]");
+
+    // A partial of another spec is refused, not mis-assembled.
+    let other = RiskSpec {
+        cost_stresses_pct: vec![10.0],
+        ..RiskSpec::default()
+    };
+    assert!(matches!(
+        assemble_risk(&book.inputs(), &other, &whole),
+        Err(RiskError::Partial(_))
+    ));
+    let mut short = whole.clone();
+    short.scenarios.pop();
+    assert!(matches!(short.merge(&whole), Err(RiskError::Partial(_))));
 }

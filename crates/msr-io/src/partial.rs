@@ -45,6 +45,13 @@ use crate::parquet_out::{write_parquet, Column, ColumnKind, ParquetOptions};
 pub const PARTIAL_FORMAT: u32 = 1;
 /// The `kind` of a partial's manifest.
 pub const PARTIAL_KIND: &str = "msr-value-partial";
+/// The `kind` of the manifest of a partial of `msr risk --shard K/N`.
+pub const RISK_PARTIAL_KIND: &str = "msr-risk-partial";
+/// A risk partial's index: the scenarios and their files ([`RiskPartialIndex`]).
+pub const RISK_PARTIAL_INDEX: &str = "risk_partial.json";
+/// Files every risk partial holds besides its manifest (plus the scenario
+/// files its index names).
+pub const RISK_PARTIAL_FILES: [&str; 2] = ["rejects.csv", RISK_PARTIAL_INDEX];
 /// The completion marker of a partial directory.
 pub const PARTIAL_MANIFEST: &str = "manifest.json";
 /// The raw sums of a partial.
@@ -704,6 +711,79 @@ pub fn read_table_chunks(
 }
 
 // ---------------------------------------------------------------------------
+// risk_partial.json
+
+/// One scenario of a risk partial: its name and the files of its sums
+/// (written by [`write_partial_sums`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskScenarioFiles {
+    /// Scenario name, e.g. `parallel_+100bp`.
+    pub name: String,
+    /// Its sums (JSON).
+    pub sums: String,
+    /// Its `CF[p,t]` sums (Parquet; empty except for the base).
+    pub cf: String,
+}
+
+/// `risk_partial.json`: what a shard of `msr risk` computed — the months
+/// projected, the risk spec (every shard of a run must share it) and each
+/// valued scenario's files, in run order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskPartialIndex {
+    /// [`PARTIAL_FORMAT`].
+    pub format: u32,
+    /// Months projected.
+    pub months: usize,
+    /// The risk spec, as the engine describes it.
+    pub spec: serde_json::Value,
+    /// The valued scenarios in run order.
+    pub scenarios: Vec<RiskScenarioFiles>,
+}
+
+impl RiskPartialIndex {
+    /// The file names of scenario `k` (0-based, run order).
+    pub fn scenario_files(name: &str, k: usize) -> RiskScenarioFiles {
+        RiskScenarioFiles {
+            name: name.to_string(),
+            sums: format!("scenario_{k:03}.json"),
+            cf: format!("scenario_{k:03}_cf.parquet"),
+        }
+    }
+}
+
+/// Read a risk partial's index, checking its format and that every file it
+/// names is a plain file name.
+///
+/// # Errors
+/// [`IoError`] for an unreadable file, another format or a bad file name.
+pub fn read_risk_index(path: impl AsRef<Path>) -> Result<RiskPartialIndex, IoError> {
+    let path = path.as_ref();
+    let index: RiskPartialIndex = crate::json::read_json(path)?;
+    if index.format != PARTIAL_FORMAT {
+        return Err(IoError::bad_data(
+            path,
+            format!(
+                "partial format {} (this build reads format {PARTIAL_FORMAT})",
+                index.format
+            ),
+        ));
+    }
+    for s in &index.scenarios {
+        for f in [&s.sums, &s.cf] {
+            if f.contains(['/', '\\']) || f.starts_with('.') || f.is_empty() {
+                return Err(IoError::bad_data(
+                    path,
+                    format!("scenario `{}`: `{f}` is not a file of the directory", s.name),
+                ));
+            }
+        }
+    }
+    Ok(index)
+}
+
+// ---------------------------------------------------------------------------
 // manifest.json
 
 /// The tape a shard read.
@@ -797,7 +877,7 @@ pub struct ShardTimings {
 /// after every other file, naming each with its SHA-256.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartialManifest {
-    /// Always [`PARTIAL_KIND`].
+    /// [`PARTIAL_KIND`] or [`RISK_PARTIAL_KIND`].
     pub kind: String,
     /// [`PARTIAL_FORMAT`].
     pub format: u32,
@@ -872,7 +952,7 @@ pub enum PartialError {
         what: String,
     },
     /// The directory holds something other than a partial.
-    #[error("{}: not a partial of `msr value --shard`: {what}", dir.display())]
+    #[error("{}: not a partial of `msr value --shard` or `msr risk --shard`: {what}", dir.display())]
     NotPartial {
         /// The directory.
         dir: PathBuf,
@@ -965,11 +1045,18 @@ pub fn read_partial(dir: impl AsRef<Path>) -> Result<Partial, PartialError> {
     let value: serde_json::Value = crate::json::read_json(&marker)
         .map_err(|e| incomplete(format!("{PARTIAL_MANIFEST} is unreadable: {e}")))?;
     let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-    if kind != PARTIAL_KIND {
+    let required: &[&str] = match kind {
+        PARTIAL_KIND => &PARTIAL_FILES,
+        RISK_PARTIAL_KIND => &RISK_PARTIAL_FILES,
+        _ => &[],
+    };
+    if required.is_empty() {
         let what = if kind.is_empty() {
             format!("{PARTIAL_MANIFEST} has no `kind` (an unsharded or merged result?)")
         } else {
-            format!("{PARTIAL_MANIFEST} is of kind `{kind}`, expected `{PARTIAL_KIND}`")
+            format!(
+                "{PARTIAL_MANIFEST} is of kind `{kind}`, expected `{PARTIAL_KIND}` or `{RISK_PARTIAL_KIND}`"
+            )
         };
         return Err(PartialError::NotPartial {
             dir: dir.to_path_buf(),
@@ -993,7 +1080,7 @@ pub fn read_partial(dir: impl AsRef<Path>) -> Result<Partial, PartialError> {
             ),
         });
     }
-    for name in PARTIAL_FILES {
+    for &name in required {
         if !manifest.files.contains_key(name) {
             return Err(incomplete(format!(
                 "{PARTIAL_MANIFEST} does not list {name}"
@@ -1037,7 +1124,10 @@ pub fn check_partials(parts: &[Partial]) -> Result<Vec<usize>, PartialError> {
     let first = parts.first().ok_or(PartialError::Empty)?;
     let a = &first.manifest;
     type Key = fn(&PartialManifest) -> String;
-    let keys: [(&'static str, Key); 10] = [
+    let keys: [(&'static str, Key); 11] = [
+        ("the kind of partial (msr value or msr risk)", |m| {
+            m.kind.clone()
+        }),
         ("the engine version", |m| m.version.clone()),
         ("the tape (sha256)", |m| short(&m.inputs.loans.sha256)),
         ("the config file (sha256)", |m| {

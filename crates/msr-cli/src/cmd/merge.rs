@@ -2,7 +2,9 @@
 //! exactly the outputs of an unsharded run — loan_values.parquet (shards
 //! concatenated in shard order, so rows stay in tape order), marks.csv,
 //! rejects.csv, cashflows.parquet and summary.json read off the merged exact
-//! accumulator, and a manifest.json that lists the partials.
+//! accumulator, and a manifest.json that lists the partials. Partials of
+//! `msr risk --shard K/N` are recognised by their manifest's kind and merged
+//! into risk.json and risk.csv ([`super::risk::merge`]).
 //!
 //! Before writing anything it refuses, with a one-line input error (exit 3),
 //! partials that disagree on the tape, configuration, seed, path count, path
@@ -17,7 +19,9 @@ use std::time::{Instant, SystemTime};
 use anyhow::Result;
 use clap::Args;
 use msr_engine::{Detail, PortfolioAccum};
-use msr_io::partial::{check_partials, read_partial, read_partial_sums, Partial, ShardTally};
+use msr_io::partial::{
+    check_partials, read_partial, read_partial_sums, Partial, ShardTally, RISK_PARTIAL_KIND,
+};
 use msr_io::{ColumnKind, ParquetOptions, ParquetTableWriter};
 use serde_json::{json, Value};
 
@@ -31,8 +35,8 @@ use crate::outputs::{
 /// Flags of `msr merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Partial directories written by `msr value --shard K/N`, one per shard,
-    /// in any order (e.g. parts/*).
+    /// Partial directories written by `msr value --shard K/N` (or all by
+    /// `msr risk --shard K/N`), one per shard, in any order (e.g. parts/*).
     #[arg(value_name = "PART_DIR", required = true)]
     pub parts: Vec<PathBuf>,
     /// Output directory: the same files as an unsharded `msr value`.
@@ -58,6 +62,9 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
     let parts: Vec<&Partial> = order.iter().map(|&i| &parts[i]).collect();
     refuse_output_inside(args, &parts)?;
     let first = &parts[0].manifest;
+    if first.kind == RISK_PARTIAL_KIND {
+        return super::risk::merge(args, &parts, started, clock);
+    }
 
     // Sums first: a partial whose sums do not fit fails before any output.
     let mut accum: Option<PortfolioAccum> = None;
@@ -219,7 +226,7 @@ fn concat_marks(staging: &Staging, parts: &[&Partial]) -> Result<()> {
 }
 
 /// rejects.csv: every shard's rejects by file row, as the unsharded run writes them.
-fn merge_rejects(staging: &Staging, parts: &[&Partial]) -> Result<()> {
+pub(crate) fn merge_rejects(staging: &Staging, parts: &[&Partial]) -> Result<()> {
     let mut rejects = Vec::new();
     for p in parts {
         rejects.extend(msr_io::read_rejects(p.file("rejects.csv")).map_err(input)?);
@@ -251,15 +258,6 @@ fn manifest_json(
         .map(|p| p.manifest.started_at.as_str())
         .min()
         .unwrap_or_default();
-    let partials: Vec<Value> = parts
-        .iter()
-        .map(|p| {
-            Ok(json!({
-                "dir": p.dir,
-                "manifest": serde_json::to_value(&p.manifest).map_err(output)?,
-            }))
-        })
-        .collect::<Result<_>>()?;
     Ok(json!({
         "engine": m.engine,
         "version": m.version,
@@ -277,10 +275,25 @@ fn manifest_json(
         "oas": m.oas,
         "threads": threads,
         "resolved_config": m.resolved_config,
-        "merged_from": {
-            "shards": parts.len(),
-            "merged_at": timestamp(merged_at),
-            "partials": partials,
-        },
+        "merged_from": merged_at_json(parts, merged_at)?,
+    }))
+}
+
+/// The `merged_from` block of a merged manifest: shard count, merge time and
+/// every partial's directory and manifest.
+pub(crate) fn merged_at_json(parts: &[&Partial], merged_at: SystemTime) -> Result<Value> {
+    let partials: Vec<Value> = parts
+        .iter()
+        .map(|p| {
+            Ok(json!({
+                "dir": p.dir,
+                "manifest": serde_json::to_value(&p.manifest).map_err(output)?,
+            }))
+        })
+        .collect::<Result<_>>()?;
+    Ok(json!({
+        "shards": parts.len(),
+        "merged_at": timestamp(merged_at),
+        "partials": partials,
     }))
 }

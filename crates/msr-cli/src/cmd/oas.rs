@@ -19,6 +19,7 @@ use msr_engine::oas::OAS_TOL;
 use msr_engine::{
     value_loans, Context, Detail, DiscountedFlows, OasDomain, OasError, OasTarget, PortfolioAccum,
 };
+use msr_io::partial::ShardSpec;
 use msr_io::TapeStats;
 use msr_model::{Market, ModelParams};
 use serde_json::{json, Value};
@@ -28,6 +29,7 @@ use crate::common::{
     PathSource, Rates, RunArgs, Staging, MAX_MONTHS,
 };
 use crate::exit::{input, output, CliError, Failure};
+use crate::shard::{read_shard, ShardSlice};
 
 /// Loans valued between progress updates.
 const LOAN_CHUNK: usize = 2048;
@@ -101,6 +103,8 @@ pub(crate) struct Loaded {
     pub months: usize,
     pub threads: usize,
     pub setup_seconds: f64,
+    /// The shard read (`--shard K/N`), or `None` for the whole tape.
+    pub shard: Option<ShardSlice>,
 }
 
 /// Read the configuration, rates and tape; open the staged output directory
@@ -115,13 +119,23 @@ pub(crate) fn load(
     run: &RunArgs,
     out: &Path,
     export_paths: bool,
+    shard: Option<ShardSpec>,
 ) -> Result<(Loaded, Staging)> {
     let clock = Instant::now();
     let threads = init_threads(run.threads)?;
     let config = load_config(&input_args.config, path_args)?;
     let rates = resolve_rates(&config, path_args)?;
-    let (loans, rejects, stats) =
-        msr_io::read_tape(&input_args.loans, &config.tape).map_err(input)?;
+    let (loans, rejects, stats, shard) = match shard {
+        None => {
+            let (loans, rejects, stats) =
+                msr_io::read_tape(&input_args.loans, &config.tape).map_err(input)?;
+            (loans, rejects, stats, None)
+        }
+        Some(spec) => {
+            let read = read_shard(&input_args.loans, &config.tape, spec)?;
+            (read.loans, read.rejects, read.stats, Some(read.slice))
+        }
+    };
     let months = rates.paths.months().min(MAX_MONTHS);
     if let Some(long) = loans.iter().find(|l| l.remaining_term as usize > months) {
         return Err(input(format!(
@@ -144,6 +158,7 @@ pub(crate) fn load(
             months,
             threads,
             setup_seconds,
+            shard,
         },
         staging,
     ))
@@ -257,6 +272,7 @@ pub fn run(args: &OasArgs) -> Result<ExitCode> {
         &args.run,
         &args.out,
         args.export_paths,
+        None,
     )?;
     let config = &loaded.config;
     let base_oas = config.valuation.oas;

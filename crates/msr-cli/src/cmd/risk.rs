@@ -6,6 +6,14 @@
 //! Rate shocks regenerate the paths from the base run's random numbers, so the
 //! command needs generated paths: a path file (`--rate-paths`) is refused
 //! with a usage error (exit 2) rather than valued without its rate risk.
+//!
+//! With `--shard K/N` it values only shard K of N of the tape (the cut of
+//! `msr value --shard`) in every scenario and writes a partial: each valued
+//! scenario's exact sums (msr-io `partial.rs`), `risk_partial.json` naming
+//! them with the risk spec, rejects.csv and a manifest of kind
+//! `msr-risk-partial`. `msr merge` adds the partials up per scenario and
+//! writes exactly the risk.json and risk.csv of an unsharded run
+//! ([`merge`]; docs/cluster.md).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -16,12 +24,26 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use msr_engine::{run_risk, RiskInputs, RiskProgress, RiskReport, RiskSpec, Scenario};
+use msr_core::Config;
+use msr_engine::{
+    assemble_risk, risk_partial, RiskInputs, RiskPartial, RiskProgress, RiskReport, RiskSpec,
+    Scenario,
+};
+use msr_io::partial::{
+    read_partial_sums, read_risk_index, ConfigInput, Partial, PartialInputs, PartialManifest,
+    RiskPartialIndex, ShardSpec, ShardTally, ShardTimings, TapeInput, PARTIAL_FORMAT,
+    PARTIAL_MANIFEST, RISK_PARTIAL_INDEX, RISK_PARTIAL_KIND,
+};
 use serde_json::{json, Value};
 
-use super::oas::{data_checks, load, provenance_json};
-use crate::common::{InputArgs, PathArgs, RunArgs};
-use crate::exit::{output, CliError, Failure};
+use super::merge::{merge_rejects, merged_at_json, MergeArgs};
+use super::oas::{data_checks, load, provenance_json, Loaded};
+use crate::common::{
+    resolve_rates, sha256, timestamp, InputArgs, PathArgs, RunArgs, Staging,
+};
+use crate::exit::{input, output, CliError, Failure};
+use crate::outputs::{accum_to_partial, partial_to_accum};
+use crate::shard::{parse_run_id, Provenance, ShardSlice};
 
 /// Flags of `msr risk`: those of `msr value`.
 #[derive(Debug, Args)]
@@ -36,8 +58,19 @@ pub struct RiskArgs {
     #[arg(long, value_name = "DIR", default_value = "out")]
     pub out: PathBuf,
     /// Also write the base rate paths, as DIR/paths.parquet (MODEL.md §C.5).
+    /// With --shard, only shard 0 writes them (the merge copies them).
     #[arg(long)]
     pub export_paths: bool,
+    /// Run every scenario on shard K of N of the tape only (K counted from
+    /// 0) and write a partial result into --out for `msr merge`
+    /// (docs/cluster.md).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<ShardSpec>,
+    /// Run id of the report (and of every shard of a sharded run). Default:
+    /// a hash of the inputs and the start time; with --shard, of the inputs
+    /// only, so every shard agrees.
+    #[arg(long, value_name = "ID", value_parser = parse_run_id)]
+    pub run_id: Option<String>,
 }
 
 /// Progress: a bar on a terminal; one line per scenario on stderr otherwise
@@ -109,12 +142,14 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
     }
     let started = SystemTime::now();
     let clock = Instant::now();
+    let export_paths = args.export_paths && args.shard.is_none_or(|s| s.index == 0);
     let (loaded, staging) = load(
         &args.input,
         &args.paths,
         &args.run,
         &args.out,
-        args.export_paths,
+        export_paths,
+        args.shard,
     )?;
     let normals = loaded.rates.normals.as_ref().ok_or_else(|| {
         CliError::new(
@@ -130,26 +165,50 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         months: loaded.months,
         antithetic: loaded.rates.antithetic,
     };
+    let prov = Provenance::new(
+        &args.input,
+        &loaded.config,
+        &loaded.rates.source,
+        loaded.rates.paths.num_paths(),
+    )?;
+    let run_id = prov.run_id(
+        args.run_id.as_ref(),
+        args.shard.is_some(),
+        &loaded.config,
+        started,
+        "|risk",
+    );
+    let spec = RiskSpec::default();
     let engine_clock = Instant::now();
     let mut progress = Progress::new(args.run.quiet);
-    let report = run_risk(&inputs, &RiskSpec::default(), &mut |p| progress.update(p))
+    let partial = risk_partial(&inputs, &spec, &mut |p| progress.update(p))
         .map_err(|e| CliError::new(Failure::Input, e))?;
     progress.finish();
     let engine_seconds = engine_clock.elapsed().as_secs_f64();
+    if let Some(slice) = &loaded.shard {
+        let shard = ShardRun {
+            args,
+            loaded: &loaded,
+            prov: &prov,
+            run_id: &run_id,
+            started,
+            clock,
+            engine_seconds,
+            export_paths,
+        };
+        return shard.finish(staging, slice, &spec, &partial);
+    }
+    let report =
+        assemble_risk(&inputs, &spec, &partial).map_err(|e| CliError::new(Failure::Input, e))?;
 
     std::fs::write(staging.path("risk.csv"), risk_csv(&report))
         .map_err(|e| output(format!("{}: {e}", args.out.join("risk.csv").display())))?;
     let mut doc = risk_json(&report, &loaded.config);
+    doc["run_id"] = json!(run_id);
     doc["loans_read"] = json!(loaded.stats.rows_read);
     doc["rejected_rows"] = json!(loaded.stats.rejected);
     doc["non_finite_loans"] = json!(report.non_finite.len());
-    doc["non_finite"] = Value::Array(
-        report
-            .non_finite
-            .iter()
-            .map(|nf| json!({"loan_id": nf.loan.loan_id, "what": nf.what}))
-            .collect(),
-    );
+    doc["non_finite"] = non_finite_json(&report);
     doc["timings"] = json!({
         "setup_seconds": loaded.setup_seconds,
         "engine_seconds": engine_seconds,
@@ -169,18 +228,7 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
             clock.elapsed().as_secs_f64(),
             args.out.display()
         );
-        for nf in &report.non_finite {
-            eprintln!(
-                "warning: loan {} left out of the totals: {} is not finite",
-                nf.loan.loan_id, nf.what
-            );
-        }
-        for s in report.scenarios.iter().filter(|s| s.non_finite > 0) {
-            eprintln!(
-                "warning: scenario {}: {} loans left out of the total (value not finite)",
-                s.name, s.non_finite
-            );
-        }
+        warn_risk_non_finite(&report);
     }
     // A scenario that lost loans is not comparable with the base: flag it.
     let non_finite = report
@@ -190,6 +238,330 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         .max()
         .unwrap_or(0);
     data_checks(&loaded, non_finite, &args.out)
+}
+
+/// The risk spec as recorded in a partial: every shard of a run must share it.
+fn spec_json(spec: &RiskSpec) -> Value {
+    json!({
+        "shock_bp": spec.shock_bp,
+        "rate_shocks_bp": spec.rate_shocks_bp,
+        "cost_stresses_pct": spec.cost_stresses_pct,
+        "prepay_stresses_pct": spec.prepay_stresses_pct,
+        "roll_stresses_pct": spec.roll_stresses_pct,
+        "oas_stresses_bp": spec.oas_stresses_bp,
+    })
+}
+
+/// What the shard ending of `msr risk` needs.
+struct ShardRun<'a> {
+    args: &'a RiskArgs,
+    loaded: &'a Loaded,
+    prov: &'a Provenance,
+    run_id: &'a str,
+    started: SystemTime,
+    clock: Instant,
+    engine_seconds: f64,
+    export_paths: bool,
+}
+
+impl ShardRun<'_> {
+    /// Write the partial: every valued scenario's exact sums, the index, and
+    /// the manifest last (the completion marker, naming every file with its
+    /// hash). Data checks are the merge's, as for `msr value --shard`.
+    fn finish(
+        &self,
+        staging: Staging,
+        slice: &ShardSlice,
+        spec: &RiskSpec,
+        partial: &RiskPartial,
+    ) -> Result<ExitCode> {
+        let loaded = self.loaded;
+        let tally = ShardTally {
+            rows_read: loaded.stats.rows_read,
+            valid: loaded.stats.valid,
+            rejected: loaded.stats.rejected,
+            loan_months: loaded.loans.iter().map(|l| u64::from(l.remaining_term)).sum(),
+            max_term: loaded
+                .loans
+                .iter()
+                .map(|l| l.remaining_term as usize)
+                .max()
+                .unwrap_or(0),
+        };
+        let mut index = RiskPartialIndex {
+            format: PARTIAL_FORMAT,
+            months: partial.months,
+            spec: spec_json(spec),
+            scenarios: Vec::with_capacity(partial.scenarios.len()),
+        };
+        for (k, (name, acc)) in partial.scenarios.iter().enumerate() {
+            let files = RiskPartialIndex::scenario_files(name, k);
+            msr_io::partial::write_partial_sums(
+                staging.path(&files.sums),
+                staging.path(&files.cf),
+                &accum_to_partial(acc, tally),
+            )
+            .map_err(output)?;
+            index.scenarios.push(files);
+        }
+        msr_io::write_json_pretty(staging.path(RISK_PARTIAL_INDEX), &index).map_err(output)?;
+        let mut names: Vec<String> = vec!["rejects.csv".into(), RISK_PARTIAL_INDEX.into()];
+        for f in &index.scenarios {
+            names.extend([f.sums.clone(), f.cf.clone()]);
+        }
+        if self.export_paths {
+            names.push("paths.parquet".into());
+        }
+        let mut files = std::collections::BTreeMap::new();
+        for name in names {
+            let sha = sha256(&staging.path(&name))?;
+            files.insert(name, sha);
+        }
+        let config = &loaded.config;
+        let manifest = PartialManifest {
+            kind: RISK_PARTIAL_KIND.to_string(),
+            format: PARTIAL_FORMAT,
+            engine: "msr-engine".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            run_id: self.run_id.to_string(),
+            shard: slice.plan.clone(),
+            command: std::env::args().collect(),
+            started_at: timestamp(self.started),
+            finished_at: timestamp(SystemTime::now()),
+            inputs: PartialInputs {
+                loans: TapeInput {
+                    path: self.args.input.loans.clone(),
+                    sha256: self.prov.tape_sha.clone(),
+                    rows: slice.tape_rows,
+                    row_groups: slice.tape_row_groups,
+                },
+                config: ConfigInput {
+                    path: self.args.input.config.clone(),
+                    sha256: self.prov.config_sha.clone(),
+                    resolved_sha256: self.prov.resolved_sha.clone(),
+                },
+            },
+            rate_paths: self.prov.paths.clone(),
+            seed: config.valuation.seed,
+            num_paths: loaded.rates.paths.num_paths(),
+            oas: config.valuation.oas,
+            as_of: config.valuation.as_of.clone(),
+            antithetic: loaded.rates.antithetic,
+            max_reject_share: config.tape.max_reject_share,
+            threads: loaded.threads,
+            timings: ShardTimings {
+                setup_seconds: loaded.setup_seconds,
+                read_seconds: 0.0,
+                engine_seconds: self.engine_seconds,
+                wall_seconds: self.clock.elapsed().as_secs_f64(),
+            },
+            files,
+            resolved_config: self.prov.resolved.clone(),
+        };
+        msr_io::write_json_pretty(staging.path(PARTIAL_MANIFEST), &manifest).map_err(output)?;
+        staging.commit(PARTIAL_MANIFEST)?;
+        if !self.args.run.quiet {
+            let plan = &slice.plan;
+            println!(
+                "risk shard {}: rows {}..{}; {} loans in {} scenarios, {} rejected; partial in {} ({:.2} s)",
+                plan.shard,
+                plan.rows.start,
+                plan.rows.end,
+                tally.valid,
+                partial.scenarios.len(),
+                tally.rejected,
+                self.args.out.display(),
+                self.clock.elapsed().as_secs_f64()
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// `msr merge` of `msr risk --shard` partials (already checked to be the
+/// complete set of one run, in shard order): add every scenario's sums,
+/// assemble the report on the paths regenerated from the shards' resolved
+/// configuration, and write the risk.json and risk.csv of an unsharded run,
+/// plus rejects.csv (and paths.parquet when the shards exported it).
+///
+/// # Errors
+/// Input errors for partials that disagree on the risk spec or whose sums
+/// are incomplete; output errors.
+pub fn merge(
+    args: &MergeArgs,
+    parts: &[&Partial],
+    started: SystemTime,
+    clock: Instant,
+) -> Result<ExitCode> {
+    let first = &parts[0].manifest;
+    let spec = RiskSpec::default();
+    let mut total: Option<RiskPartial> = None;
+    let mut tally = ShardTally::default();
+    for p in parts {
+        let index_path = p.file(RISK_PARTIAL_INDEX);
+        let index = read_risk_index(&index_path).map_err(input)?;
+        if index.spec != spec_json(&spec) {
+            return Err(input(format!(
+                "{}: the partial's risk spec {} is not this build's {}",
+                index_path.display(),
+                index.spec,
+                spec_json(&spec)
+            )));
+        }
+        let mut scenarios = Vec::with_capacity(index.scenarios.len());
+        for (k, s) in index.scenarios.iter().enumerate() {
+            for f in [&s.sums, &s.cf] {
+                if !p.manifest.files.contains_key(f) {
+                    return Err(input(format!(
+                        "{}: incomplete partial: {PARTIAL_MANIFEST} does not list {f}",
+                        p.dir.display()
+                    )));
+                }
+            }
+            let sums_path = p.file(&s.sums);
+            let sums = read_partial_sums(&sums_path, p.file(&s.cf)).map_err(input)?;
+            // The base runs on the manifest's paths (the static scenario on one).
+            if k == 0 {
+                if sums.num_paths != first.num_paths {
+                    return Err(input(format!(
+                        "{}: incomplete partial: sums over {} paths, the manifest says {}",
+                        sums_path.display(),
+                        sums.num_paths,
+                        first.num_paths
+                    )));
+                }
+                tally.merge(&sums.tally);
+            }
+            scenarios.push((s.name.clone(), partial_to_accum(sums, &sums_path)?));
+        }
+        let part = RiskPartial {
+            months: index.months,
+            scenarios,
+        };
+        match total.as_mut() {
+            None => total = Some(part),
+            Some(t) => t
+                .merge(&part)
+                .map_err(|e| input(format!("{}: {e}", p.dir.display())))?,
+        }
+    }
+    let total = total.ok_or_else(|| input("no partial directories given"))?;
+
+    // The paths, regenerated exactly as every shard generated them.
+    let config: Config = serde_json::from_value(first.resolved_config.clone()).map_err(|e| {
+        input(format!(
+            "{}: resolved_config: {e}",
+            parts[0].file(PARTIAL_MANIFEST).display()
+        ))
+    })?;
+    let rates = resolve_rates(&config, &PathArgs::default())?;
+    let normals = rates.normals.as_ref().ok_or_else(|| {
+        CliError::new(
+            Failure::Internal,
+            "generated paths without their random numbers",
+        )
+    })?;
+    let inputs = RiskInputs {
+        loans: &[],
+        config: &config,
+        rate_model: &rates.model,
+        normals,
+        months: total.months,
+        antithetic: rates.antithetic,
+    };
+    let report =
+        assemble_risk(&inputs, &spec, &total).map_err(|e| CliError::new(Failure::Input, e))?;
+
+    let staging = Staging::create(&args.out)?;
+    merge_rejects(&staging, parts)?;
+    if let Some(p) = parts
+        .iter()
+        .find(|p| p.manifest.files.contains_key("paths.parquet"))
+    {
+        std::fs::copy(p.file("paths.parquet"), staging.path("paths.parquet"))
+            .map_err(|e| output(format!("{}: {e}", staging.path("paths.parquet").display())))?;
+    }
+    std::fs::write(staging.path("risk.csv"), risk_csv(&report))
+        .map_err(|e| output(format!("{}: {e}", args.out.join("risk.csv").display())))?;
+    let mut doc = risk_json(&report, &config);
+    doc["run_id"] = json!(first.run_id);
+    doc["loans_read"] = json!(tally.rows_read);
+    doc["rejected_rows"] = json!(tally.rejected);
+    doc["non_finite_loans"] = json!(report.non_finite.len());
+    doc["non_finite"] = non_finite_json(&report);
+    let sum = |f: fn(&ShardTimings) -> f64| {
+        parts.iter().map(|p| f(&p.manifest.timings)).sum::<f64>()
+    };
+    let engine_seconds = sum(|t| t.engine_seconds);
+    doc["timings"] = json!({
+        "setup_seconds": sum(|t| t.setup_seconds),
+        "engine_seconds": engine_seconds,
+        "wall_seconds": sum(|t| t.wall_seconds),
+        "merge_seconds": clock.elapsed().as_secs_f64(),
+        "seconds_per_scenario": engine_seconds / report.scenarios.len() as f64,
+    });
+    doc["run"] = json!({
+        "engine": first.engine,
+        "version": first.version,
+        "command": std::env::args().collect::<Vec<_>>(),
+        "started_at": parts.iter().map(|p| p.manifest.started_at.as_str()).min().unwrap_or_default(),
+        "finished_at": timestamp(SystemTime::now()),
+        "inputs": {
+            "loans": {"path": first.inputs.loans.path, "sha256": first.inputs.loans.sha256, "rows": tally.rows_read},
+            "config": {"path": first.inputs.config.path, "sha256": first.inputs.config.sha256},
+        },
+        "rate_paths": first.rate_paths,
+        "threads": parts.iter().map(|p| p.manifest.threads).sum::<usize>(),
+        "merged_from": merged_at_json(parts, started)?,
+    });
+    msr_io::write_json_pretty(staging.path("risk.json"), &doc).map_err(output)?;
+    staging.commit("risk.json")?;
+    if !args.quiet {
+        println!("merged {} risk shards of run {}", parts.len(), first.run_id);
+        print!("{}", risk_table(&report));
+        println!(
+            "{} scenarios on {} loans x {} paths; outputs in {}",
+            report.scenarios.len(),
+            report.records,
+            report.num_paths,
+            args.out.display()
+        );
+        warn_risk_non_finite(&report);
+    }
+    let non_finite = report
+        .scenarios
+        .iter()
+        .map(|s| s.non_finite)
+        .max()
+        .unwrap_or(0);
+    crate::outputs::data_checks(&tally, first.max_reject_share, non_finite, &args.out)
+}
+
+/// The non-finite loans of the base run, for risk.json.
+fn non_finite_json(report: &RiskReport) -> Value {
+    Value::Array(
+        report
+            .non_finite
+            .iter()
+            .map(|nf| json!({"loan_id": nf.loan.loan_id, "what": nf.what}))
+            .collect(),
+    )
+}
+
+/// Warnings for loans left out of the base or of a scenario.
+fn warn_risk_non_finite(report: &RiskReport) {
+    for nf in &report.non_finite {
+        eprintln!(
+            "warning: loan {} left out of the totals: {} is not finite",
+            nf.loan.loan_id, nf.what
+        );
+    }
+    for s in report.scenarios.iter().filter(|s| s.non_finite > 0) {
+        eprintln!(
+            "warning: scenario {}: {} loans left out of the total (value not finite)",
+            s.name, s.non_finite
+        );
+    }
 }
 
 fn bps(report: &RiskReport, v: f64) -> Option<f64> {
