@@ -55,6 +55,9 @@ enum Command {
     /// Combine the partial results of `msr value --shard K/N` into exactly the
     /// outputs of an unsharded run (docs/cluster.md).
     Merge(cmd::merge::MergeArgs),
+    /// Explain the change in fair value between two valuation dates: loans
+    /// removed and added, runoff, market, assumptions (docs/rollforward.md).
+    Rollforward(cmd::rollforward::RollforwardArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -69,6 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Notes(args) => cmd::notes::run(&args),
         Command::Oas(args) => cmd::oas::run(&args),
         Command::Risk(args) => cmd::risk::run(&args),
+        Command::Rollforward(args) => cmd::rollforward::run(&args),
     }
 }
 

@@ -3,7 +3,10 @@
 //! writes): the loan_values.parquet schema and rows, marks.csv, cashflows.parquet,
 //! summary.json, the terminal summary and the data-quality exit; and the
 //! conversion between the engine's accumulator and a partial's raw sums.
+//! Also `marks_by_<COLUMN>.csv` ([`GroupMarks`], `msr value --group-by`,
+//! unsharded runs only).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -12,6 +15,7 @@ use msr_core::{Config, ExactSum};
 use msr_engine::valuation::GroupAccum;
 use msr_engine::{expected_month, LoanResult, NonFinite, PortfolioAccum, Summary};
 use msr_io::partial::{NonFiniteLoan, PartialSums, RawGroup, ShardTally};
+use msr_io::tape::ExtraValue;
 use msr_io::{Column, ColumnKind, ParquetOptions};
 use msr_model::{MonthlyField, COMPONENTS, NUM_MONTHLY};
 use serde_json::{json, Value};
@@ -334,6 +338,111 @@ impl Marks {
     }
 }
 
+/// marks_by_<COLUMN>.csv: the marks summed by the value of one tape column
+/// (`msr value --group-by COLUMN`), one row per value in ascending order
+/// (integers numerically, null last as [`ExtraValue::NULL_LABEL`]). Sums are
+/// exact ([`ExactSum`]) over the same loans as marks.csv and summary.json
+/// (non-finite loans left out), so the groups add up to the summary's totals.
+#[derive(Debug, Clone)]
+pub struct GroupMarks {
+    column: String,
+    groups: BTreeMap<ExtraValue, GroupAccum>,
+}
+
+impl GroupMarks {
+    /// Empty sums for grouping by `column` (the name given on the command line).
+    pub fn new(column: &str) -> GroupMarks {
+        GroupMarks {
+            column: column.to_string(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// The file name: `marks_by_<COLUMN>.csv`, with every character of the
+    /// column name other than `A-Z a-z 0-9 _ - .` replaced by `_`.
+    pub fn file_name(column: &str) -> String {
+        let safe: String = column
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("marks_by_{safe}.csv")
+    }
+
+    /// Add a batch of loans with their values of the column (same order).
+    pub fn add(&mut self, loans: &[msr_core::Loan], results: &[LoanResult], extra: &[ExtraValue]) {
+        for ((l, r), key) in loans.iter().zip(results).zip(extra) {
+            self.add_one(l, r.is_finite().then_some(r.value), key);
+        }
+    }
+
+    /// Add one loan's value (`None`: left out, as from every total).
+    fn add_one(&mut self, l: &msr_core::Loan, value: Option<f64>, key: &ExtraValue) {
+        let Some(value) = value else {
+            return;
+        };
+        let g = match self.groups.get_mut(key) {
+            Some(g) => g,
+            None => self.groups.entry(key.clone()).or_default(),
+        };
+        g.records += 1;
+        g.upb.add(l.upb);
+        g.value.add(value);
+        g.fee_base.add(l.servicing_fee * l.upb);
+    }
+
+    /// Write the file into the staging directory.
+    ///
+    /// # Errors
+    /// Output error.
+    pub fn write(
+        &self,
+        staging: &Staging,
+        config: &Config,
+        run_id: &str,
+        num_paths: usize,
+    ) -> Result<()> {
+        use std::io::Write;
+        let name = GroupMarks::file_name(&self.column);
+        let fail = |e: std::io::Error| output(format!("{name}: {e}"));
+        let mut w = msr_io::AtomicFile::create(staging.path(&name)).map_err(output)?;
+        writeln!(
+            w,
+            "as_of,{},loans,upb,fair_value,value_bps,multiple,method,paths,oas,run_id",
+            csv_field(&self.column)
+        )
+        .map_err(fail)?;
+        for (key, g) in &self.groups {
+            let (upb, value, fee_base) = (g.upb.value(), g.value.value(), g.fee_base.value());
+            let bps = if upb > 0.0 {
+                format!("{}", 1e4 * value / upb)
+            } else {
+                String::new()
+            };
+            let multiple = if fee_base > 0.0 {
+                format!("{}", value / fee_base)
+            } else {
+                String::new()
+            };
+            writeln!(
+                w,
+                "{},{},{},{upb},{value},{bps},{multiple},loan-level OAS,{num_paths},{},{run_id}",
+                config.valuation.as_of,
+                csv_field(&key.label()),
+                g.records,
+                config.valuation.oas,
+            )
+            .map_err(fail)?;
+        }
+        w.commit().map_err(output)
+    }
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -361,12 +470,12 @@ pub fn print_summary(
             .map_or("n/a".to_string(), |m| format!("{m:.3}x")),
     );
     println!(
-        "{} loans valued, {} rejected of {} rows; {} paths; std error ${:.2}",
+        "{} loans valued, {} rejected of {} rows; {} paths; std error {}",
         s.total.records,
         tally.rejected,
         tally.rows_read,
         paths,
-        s.std_error.unwrap_or(f64::NAN)
+        s.std_error.map_or("n/a".to_string(), |e| format!("${e:.2}"))
     );
     println!(
         "{seconds:.2} s ({lpm_rate:.3e} loan-path-months/s); outputs in {}",
@@ -378,8 +487,8 @@ pub fn print_summary(
 pub fn warn_non_finite(non_finite: &[NonFinite]) {
     for nf in non_finite {
         eprintln!(
-            "warning: loan {} left out of the totals: {} is not finite (upb {}, note_rate {}, remaining_term {})",
-            nf.loan.loan_id, nf.what, nf.loan.upb, nf.loan.note_rate, nf.loan.remaining_term
+            "warning: loan {} left out of the totals: {} (upb {}, note_rate {}, remaining_term {})",
+            nf.loan.loan_id, nf.reason(), nf.loan.upb, nf.loan.note_rate, nf.loan.remaining_term
         );
     }
 }
@@ -564,6 +673,48 @@ pub fn partial_to_accum(p: PartialSums, file: &Path) -> Result<PortfolioAccum> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_marks_sum_exactly_by_value_nulls_last() {
+        use msr_io::tape::ExtraValue::{Int, Null};
+        let loans = msr_io::generate_book(5, 11);
+        let values = [Some(100.25), Some(50.5), None, Some(-7.0), Some(1000.0)];
+        let keys = [Int(10), Null, Int(10), Int(9), Int(10)];
+        let mut groups = GroupMarks::new("facility id");
+        for ((l, v), k) in loans.iter().zip(values).zip(&keys) {
+            groups.add_one(l, v, k);
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::create(dir.path()).unwrap();
+        let config = Config::default();
+        groups.write(&staging, &config, "RUN1", 8).unwrap();
+        let name = GroupMarks::file_name("facility id");
+        assert_eq!(name, "marks_by_facility_id.csv");
+        assert_eq!(GroupMarks::file_name("../x/y"), "marks_by_.._x_y.csv");
+        let text = std::fs::read_to_string(staging.path(&name)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "as_of,facility id,loans,upb,fair_value,value_bps,multiple,method,paths,oas,run_id"
+        );
+        let fields: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split(',').collect()).collect();
+        let keys: Vec<&str> = fields.iter().map(|f| f[1]).collect();
+        assert_eq!(keys, ["9", "10", "(null)"]);
+        let ten = &fields[1];
+        assert_eq!(ten[2], "2");
+        assert_eq!(ten[3].parse::<f64>().unwrap(), loans[0].upb + loans[4].upb);
+        assert_eq!(ten[4], "1100.25");
+        let bps: f64 = ten[5].parse().unwrap();
+        assert!((bps - 1e4 * 1100.25 / (loans[0].upb + loans[4].upb)).abs() < 1e-9);
+        let fee = loans[0].servicing_fee * loans[0].upb + loans[4].servicing_fee * loans[4].upb;
+        let multiple: f64 = ten[6].parse().unwrap();
+        assert!((multiple - 1100.25 / fee).abs() < 1e-12);
+        assert_eq!(&ten[7..], ["loan-level OAS", "8", "0.065", "RUN1"]);
+        assert_eq!(fields[0][4], "-7");
+        assert_eq!(fields[2][4], "50.5");
+        assert!(fields.iter().all(|f| f[0] == "2026-11-30"));
+    }
 
     #[test]
     fn accumulator_round_trips_through_a_partial() {

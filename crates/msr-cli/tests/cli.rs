@@ -344,3 +344,193 @@ fn unwritable_output_directory_is_an_output_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A generated book with two extra columns (`pool_id`, `custodian`), valued
+/// with `extra` flags into a fresh directory.
+fn value_with_pools(extra: &[&str]) -> (tempfile::TempDir, Vec<msr_core::Loan>, Output) {
+    let tmp = tempfile::tempdir().unwrap();
+    let tape = tmp.path().join("pools.parquet");
+    let loans = msr_io::generate_book(400, 23);
+    let pools: Vec<String> = (0..loans.len()).map(|k| format!("P{}", k % 7)).collect();
+    let custodians: Vec<String> = (0..loans.len())
+        .map(|k| ["BNY", "US Bank, N.A."][k % 2].to_string())
+        .collect();
+    msr_io::write_tape_with_extra(
+        &tape,
+        &loans,
+        &[("pool_id", pools), ("custodian", custodians)],
+        TapeWriteOptions::default(),
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut args = vec![
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "8",
+        "--quiet",
+        "--out",
+        s(&out_dir),
+    ];
+    args.extend_from_slice(extra);
+    let out = msr(&args);
+    (tmp, loans, out)
+}
+
+/// Σ of column `k` over CSV rows (fields split on commas outside quotes).
+fn column_sum(rows: &[Vec<String>], k: usize) -> f64 {
+    rows.iter().map(|r| r[k].parse::<f64>().unwrap()).sum()
+}
+
+fn csv_rows(text: &str) -> (String, Vec<Vec<String>>) {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    let rows = lines
+        .map(|l| {
+            let mut fields = vec![String::new()];
+            let mut quoted = false;
+            for c in l.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    ',' if !quoted => fields.push(String::new()),
+                    c => fields.last_mut().unwrap().push(c),
+                }
+            }
+            fields
+        })
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn marks_csv_totals_equal_the_summary_totals() {
+    let (tmp, loans, out) = value_with_pools(&[]);
+    ok(&out);
+    let dir = tmp.path().join("out");
+    let summary = json(&dir.join("summary.json"));
+    let (header, rows) = csv_rows(&std::fs::read_to_string(dir.join("marks.csv")).unwrap());
+    assert_eq!(
+        header,
+        "as_of,loan_id,investor,upb,fair_value,value_bps,multiple,method,paths,oas,run_id"
+    );
+    assert_eq!(rows.len(), loans.len());
+    assert_eq!(summary["loans_valued"], loans.len());
+    for (k, key) in [(3, "upb"), (4, "value")] {
+        let (marks, total) = (column_sum(&rows, k), summary[key].as_f64().unwrap());
+        assert!(
+            (marks - total).abs() < 0.005,
+            "{key}: marks {marks} vs summary {total}"
+        );
+    }
+    // No group file without --group-by.
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with("marks_by")));
+}
+
+#[test]
+fn group_by_marks_add_up_to_the_summary_totals() {
+    let (tmp, loans, out) = value_with_pools(&["--group-by", "pool_id"]);
+    ok(&out);
+    let dir = tmp.path().join("out");
+    let summary = json(&dir.join("summary.json"));
+    let manifest = json(&dir.join("manifest.json"));
+    let (header, rows) =
+        csv_rows(&std::fs::read_to_string(dir.join("marks_by_pool_id.csv")).unwrap());
+    assert_eq!(
+        header,
+        "as_of,pool_id,loans,upb,fair_value,value_bps,multiple,method,paths,oas,run_id"
+    );
+    let groups: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(groups, ["P0", "P1", "P2", "P3", "P4", "P5", "P6"]);
+    let loans_in_groups: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
+    assert_eq!(loans_in_groups, summary["loans_valued"].as_u64().unwrap());
+    assert_eq!(rows[0][2], "58", "400 loans over 7 pools: P0 has 58");
+    for (k, key) in [(3, "upb"), (4, "value")] {
+        let (groups, total) = (column_sum(&rows, k), summary[key].as_f64().unwrap());
+        assert!(
+            (groups - total).abs() < 0.005,
+            "{key}: groups {groups} vs summary {total}"
+        );
+    }
+    for r in &rows {
+        let (upb, value): (f64, f64) = (r[3].parse().unwrap(), r[4].parse().unwrap());
+        let bps: f64 = r[5].parse().unwrap();
+        assert!((bps - 1e4 * value / upb).abs() < 1e-9 * bps.abs().max(1.0));
+        assert_eq!(r[0], "2026-11-30");
+        assert_eq!(r[7], "loan-level OAS");
+        assert_eq!(r[8], "8");
+        assert_eq!(r[10], manifest["run_id"].as_str().unwrap());
+    }
+    // Each group's total is the sum of its loans' marks.
+    let (_, marks) = csv_rows(&std::fs::read_to_string(dir.join("marks.csv")).unwrap());
+    let index: std::collections::HashMap<&str, usize> = loans
+        .iter()
+        .enumerate()
+        .map(|(k, l)| (l.loan_id.as_str(), k))
+        .collect();
+    let p3: f64 = marks
+        .iter()
+        .filter(|m| index[m[1].as_str()] % 7 == 3)
+        .map(|m| m[4].parse::<f64>().unwrap())
+        .sum();
+    assert!((p3 - rows[3][4].parse::<f64>().unwrap()).abs() < 0.005);
+    // The column is carried into loan_values.parquet, loan by loan.
+    let values = read_table(dir.join("loan_values.parquet")).unwrap();
+    let ids = values.text("loan_id").unwrap();
+    let pools = values.text("pool_id").unwrap();
+    for (id, pool) in ids.iter().zip(pools) {
+        let k = loans.iter().position(|l| &l.loan_id == id).unwrap();
+        assert_eq!(pool, &format!("P{}", k % 7));
+    }
+
+    // A text value with a comma is quoted; the file name is the column's.
+    let (tmp, _, out) = value_with_pools(&["--group-by", "custodian"]);
+    ok(&out);
+    let text =
+        std::fs::read_to_string(tmp.path().join("out").join("marks_by_custodian.csv")).unwrap();
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("2026-11-30,\"US Bank, N.A.\",200,"),
+        "{text}"
+    );
+}
+
+#[test]
+fn group_by_needs_an_existing_string_or_integer_column_and_no_shard() {
+    let cases: Vec<(Vec<&str>, i32, Vec<&str>)> = vec![
+        (
+            vec!["--group-by", "facility"],
+            3,
+            vec!["`facility`", "pools.parquet", "pool_id"],
+        ),
+        (
+            vec!["--group-by", "upb"],
+            3,
+            vec!["`upb`", "pools.parquet", "a string or an integer"],
+        ),
+        (
+            vec!["--group-by", "pool_id", "--shard", "0/2"],
+            2,
+            vec!["--group-by", "--shard"],
+        ),
+        (vec!["--group-by", ""], 2, vec!["empty"]),
+    ];
+    for (flags, code, needles) in cases {
+        let (tmp, _, out) = value_with_pools(&flags);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{flags:?}: {stderr}");
+        for needle in needles {
+            assert!(stderr.contains(needle), "{flags:?}: {stderr}");
+        }
+        if code == 3 {
+            assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        }
+        assert!(!tmp.path().join("out").join("summary.json").exists());
+    }
+}

@@ -7,6 +7,7 @@ pub mod notes;
 pub mod oas;
 pub mod replines;
 pub mod risk;
+pub mod rollforward;
 pub mod summary;
 pub mod valuation;
 
@@ -18,6 +19,10 @@ pub use replines::{
 pub use risk::{
     assemble_risk, risk_partial, run_risk, KeyRateDuration, RiskError, RiskInputs, RiskPartial,
     RiskProgress, RiskReport, RiskSpec, Scenario, ScenarioKind,
+};
+pub use rollforward::{
+    rollforward, Rollforward, RollforwardError, RollforwardInputs, RollforwardProgress,
+    RollforwardTable, Step,
 };
 pub use summary::{expected_month, GroupSummary, Summary};
 pub use valuation::{value_loans, Context, Detail, LoanResult, NonFinite, PortfolioAccum};

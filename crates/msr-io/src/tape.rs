@@ -11,6 +11,12 @@
 //! are read). That scan keeps one 64-bit hash per id and, only if two hashes
 //! collide, a second scan collects the colliding ids exactly: memory stays at
 //! about 8 bytes per row, never the whole file.
+//!
+//! Besides the model's columns, the reader can carry one *extra* column of the
+//! tape through to each loan ([`TapeOptions::extra_column`], e.g. `pool_id`
+//! for `msr value --group-by`): a string or integer column, read as an
+//! [`ExtraValue`] per valid row, nulls included. It is projected with the
+//! model's columns, so it costs one more column decoded, nothing more.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
@@ -25,8 +31,8 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 
 use crate::error::IoError;
 use crate::parquet_in::{
-    batch_reader, corrupt, find_column, info_from, next_batch, open_parquet, FloatColumn,
-    IntColumn, Kind, ParquetInfo, TextColumn,
+    batch_reader, column_type, corrupt, find_column, info_from, next_batch, open_parquet,
+    FloatColumn, IntColumn, Kind, ParquetInfo, TextColumn,
 };
 
 // Indices into TAPE_COLUMNS.
@@ -68,6 +74,54 @@ const KINDS: [Kind; 14] = [
 
 const RULE_NULL: &str = "must not be null (required column)";
 
+/// One row's value of the extra column ([`TapeOptions::extra_column`]).
+///
+/// Ordered integers first (numerically), then text (bytewise), then null, so
+/// groups sort naturally; a column holds only one of the first two kinds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ExtraValue {
+    /// An integer column's value.
+    Int(i64),
+    /// A text column's value (possibly empty).
+    Text(String),
+    /// A null.
+    Null,
+}
+
+impl ExtraValue {
+    /// The label a null is shown with in outputs.
+    pub const NULL_LABEL: &'static str = "(null)";
+
+    /// The value as text: the integer in decimal, the text itself, or
+    /// [`ExtraValue::NULL_LABEL`].
+    pub fn label(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            ExtraValue::Int(x) => x.to_string().into(),
+            ExtraValue::Text(s) => s.as_str().into(),
+            ExtraValue::Null => ExtraValue::NULL_LABEL.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ExtraValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// What to read besides the model's columns, and which row groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TapeOptions {
+    /// Read only these row groups (see [`TapeReader::open_row_groups`]); all when `None`.
+    pub row_groups: Option<Vec<usize>>,
+    /// Carry this column of the file to each loan, in [`TapeBatch::extra`].
+    /// The name is the file's, except that one of our names mapped by
+    /// `[tape.columns]` is looked up under its mapped name. The column must
+    /// exist ([`IoError::MissingColumn`]) and hold strings or integers
+    /// ([`IoError::ColumnType`]); nulls are carried as [`ExtraValue::Null`].
+    pub extra_column: Option<String>,
+}
+
 /// The loans and rejects of one record batch.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TapeBatch {
@@ -77,6 +131,9 @@ pub struct TapeBatch {
     pub rows: Vec<u64>,
     /// Rows that broke a rule, with the first rule broken.
     pub rejects: Vec<Reject>,
+    /// Each loan's value of the extra column ([`TapeOptions::extra_column`]),
+    /// parallel to `loans`; empty when no extra column was asked for.
+    pub extra: Vec<ExtraValue>,
 }
 
 /// Counts of a whole read.
@@ -122,6 +179,8 @@ pub struct TapeReader {
     path: PathBuf,
     /// The file's column name for each of our columns; `None` for an absent optional column.
     names: [Option<String>; 14],
+    /// The file's name of the extra column, if one was asked for.
+    extra: Option<String>,
     /// Duplicated ids and how many times each appears in the whole file.
     duplicates: HashMap<String, u64>,
     info: ParquetInfo,
@@ -138,6 +197,7 @@ impl std::fmt::Debug for TapeReader {
         f.debug_struct("TapeReader")
             .field("path", &self.path)
             .field("names", &self.names)
+            .field("extra", &self.extra)
             .field("duplicates", &self.duplicates.len())
             .field("info", &self.info)
             .field("segments", &self.segments)
@@ -153,7 +213,7 @@ impl TapeReader {
     /// [`IoError`] when the file cannot be opened, is not (valid) Parquet, lacks
     /// a required column or has a column of the wrong type.
     pub fn open(path: impl AsRef<Path>, tape: &Tape) -> Result<TapeReader, IoError> {
-        TapeReader::open_inner(path.as_ref(), tape, None)
+        TapeReader::open_inner(path.as_ref(), tape, None, None)
     }
 
     /// Open a tape to read only the given row groups (for sharding), in file
@@ -169,13 +229,34 @@ impl TapeReader {
         tape: &Tape,
         row_groups: &[usize],
     ) -> Result<TapeReader, IoError> {
-        TapeReader::open_inner(path.as_ref(), tape, Some(row_groups))
+        TapeReader::open_inner(path.as_ref(), tape, Some(row_groups), None)
+    }
+
+    /// Open a tape with [`TapeOptions`]: some row groups only, and/or an
+    /// extra column carried to each loan.
+    ///
+    /// # Errors
+    /// As [`TapeReader::open_row_groups`], plus [`IoError::MissingColumn`]
+    /// when the extra column is absent and [`IoError::ColumnType`] when it
+    /// holds neither strings nor integers.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        tape: &Tape,
+        options: &TapeOptions,
+    ) -> Result<TapeReader, IoError> {
+        TapeReader::open_inner(
+            path.as_ref(),
+            tape,
+            options.row_groups.as_deref(),
+            options.extra_column.as_deref(),
+        )
     }
 
     fn open_inner(
         path: &Path,
         tape: &Tape,
         row_groups: Option<&[usize]>,
+        extra_column: Option<&str>,
     ) -> Result<TapeReader, IoError> {
         let (file, metadata) = open_parquet(path)?;
         let info = info_from(&metadata);
@@ -202,6 +283,23 @@ impl TapeReader {
                 }
             }
         }
+        let extra = match extra_column {
+            None => None,
+            Some(ours) => {
+                let theirs = tape.columns.get(ours).map(String::as_str).unwrap_or(ours);
+                let index =
+                    find_column(&metadata, theirs).ok_or_else(|| IoError::MissingColumn {
+                        file: path.to_path_buf(),
+                        column: theirs.to_string(),
+                        ours: ours.to_string(),
+                    })?;
+                check_extra_kind(path, &metadata, index, theirs)?;
+                if !roots.contains(&index) {
+                    roots.push(index);
+                }
+                Some(theirs.to_string())
+            }
+        };
         roots.sort_unstable();
         let id_root = names[LOAN_ID]
             .as_deref()
@@ -244,6 +342,7 @@ impl TapeReader {
         Ok(TapeReader {
             path: path.to_path_buf(),
             names,
+            extra,
             duplicates,
             info,
             segments,
@@ -280,6 +379,11 @@ impl TapeReader {
             .fold(0u64, |a, s| a.saturating_add(s.1))
     }
 
+    /// The file's name of the extra column, if one was asked for.
+    pub fn extra_column(&self) -> Option<&str> {
+        self.extra.as_deref()
+    }
+
     /// Optional columns (our names) absent from the file, which take their defaults.
     pub fn absent_optional_columns(&self) -> Vec<&'static str> {
         (FIRST_OPTIONAL..TAPE_COLUMNS.len())
@@ -307,6 +411,13 @@ impl TapeReader {
             Ok(Some(batch)) => batch,
             Ok(None) => {
                 self.reader = None;
+                let declared = self.selected_rows();
+                if self.stats.rows_read != declared {
+                    let held = self.stats.rows_read;
+                    let msg =
+                        format!("the file holds {held} rows where its footer says {declared}");
+                    return Err(corrupt(&self.path, msg));
+                }
                 return Ok(None);
             }
             Err(e) => {
@@ -341,11 +452,16 @@ impl TapeReader {
 
     fn validate(&mut self, batch: &RecordBatch) -> Result<TapeBatch, IoError> {
         let cols = BatchColumns::new(&self.path, &self.names, batch)?;
+        let extra = match &self.extra {
+            None => None,
+            Some(name) => Some(ExtraColumn::new(&self.path, name, batch)?),
+        };
         let n = batch.num_rows();
         let mut out = TapeBatch {
             loans: Vec::with_capacity(n),
             rows: Vec::with_capacity(n),
             rejects: Vec::new(),
+            extra: Vec::with_capacity(if extra.is_some() { n } else { 0 }),
         };
         for i in 0..n {
             let row = self.next_row_number().ok_or_else(|| {
@@ -358,6 +474,9 @@ impl TapeReader {
                 Ok(loan) => {
                     out.loans.push(loan);
                     out.rows.push(row);
+                    if let Some(col) = &extra {
+                        out.extra.push(col.get(i));
+                    }
                 }
                 Err(reject) => out.rejects.push(reject),
             }
@@ -390,6 +509,60 @@ pub fn read_tape(
         rejects.extend(batch.rejects);
     }
     Ok((loans, rejects, reader.stats()))
+}
+
+/// The extra column must hold strings or integers (floats make poor groups).
+fn check_extra_kind(
+    path: &Path,
+    metadata: &ArrowReaderMetadata,
+    index: usize,
+    column: &str,
+) -> Result<(), IoError> {
+    let dt = column_type(metadata, index);
+    if Kind::Text.accepts(dt) || Kind::Int.accepts(dt) {
+        Ok(())
+    } else {
+        Err(IoError::ColumnType {
+            file: path.to_path_buf(),
+            column: column.to_string(),
+            found: dt.to_string(),
+            expected: "a string or an integer (a column to group by)".to_string(),
+        })
+    }
+}
+
+/// Typed access to the extra column within one batch.
+enum ExtraColumn<'a> {
+    Text(TextColumn<'a>),
+    Int(IntColumn<'a>),
+}
+
+impl<'a> ExtraColumn<'a> {
+    fn new(path: &Path, name: &str, batch: &'a RecordBatch) -> Result<ExtraColumn<'a>, IoError> {
+        let array = batch
+            .column_by_name(name)
+            .ok_or_else(|| corrupt(path, format!("column `{name}` missing from a batch")))?
+            .as_ref();
+        if let Some(c) = TextColumn::new(array) {
+            Ok(ExtraColumn::Text(c))
+        } else if let Some(c) = IntColumn::new(array) {
+            Ok(ExtraColumn::Int(c))
+        } else {
+            Err(corrupt(
+                path,
+                format!("column `{name}` decoded to an unexpected type"),
+            ))
+        }
+    }
+
+    fn get(&self, i: usize) -> ExtraValue {
+        match self {
+            ExtraColumn::Text(c) => c
+                .get(i)
+                .map_or(ExtraValue::Null, |s| ExtraValue::Text(s.to_string())),
+            ExtraColumn::Int(c) => c.get(i).map_or(ExtraValue::Null, ExtraValue::Int),
+        }
+    }
 }
 
 fn id_hash(id: &str) -> u64 {

@@ -8,5 +8,6 @@ pub mod oas;
 pub mod paths;
 pub mod repline;
 pub mod risk;
+pub mod rollforward;
 pub mod validate;
 pub mod value;

@@ -38,9 +38,7 @@ use serde_json::{json, Value};
 
 use super::merge::{merge_rejects, merged_at_json, MergeArgs};
 use super::oas::{data_checks, load, provenance_json, Loaded};
-use crate::common::{
-    resolve_rates, sha256, timestamp, InputArgs, PathArgs, RunArgs, Staging,
-};
+use crate::common::{resolve_rates, sha256, timestamp, InputArgs, PathArgs, RunArgs, Staging};
 use crate::exit::{input, output, CliError, Failure};
 use crate::outputs::{accum_to_partial, partial_to_accum};
 use crate::shard::{parse_run_id, Provenance, ShardSlice};
@@ -280,7 +278,11 @@ impl ShardRun<'_> {
             rows_read: loaded.stats.rows_read,
             valid: loaded.stats.valid,
             rejected: loaded.stats.rejected,
-            loan_months: loaded.loans.iter().map(|l| u64::from(l.remaining_term)).sum(),
+            loan_months: loaded
+                .loans
+                .iter()
+                .map(|l| u64::from(l.remaining_term))
+                .sum(),
             max_term: loaded
                 .loans
                 .iter()
@@ -489,9 +491,8 @@ pub fn merge(
     doc["rejected_rows"] = json!(tally.rejected);
     doc["non_finite_loans"] = json!(report.non_finite.len());
     doc["non_finite"] = non_finite_json(&report);
-    let sum = |f: fn(&ShardTimings) -> f64| {
-        parts.iter().map(|p| f(&p.manifest.timings)).sum::<f64>()
-    };
+    let sum =
+        |f: fn(&ShardTimings) -> f64| parts.iter().map(|p| f(&p.manifest.timings)).sum::<f64>();
     let engine_seconds = sum(|t| t.engine_seconds);
     doc["timings"] = json!({
         "setup_seconds": sum(|t| t.setup_seconds),

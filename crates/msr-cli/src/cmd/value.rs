@@ -5,6 +5,12 @@
 //! slice of the tape ([`msr_io::partial::ShardPlan`]) — and writes a partial
 //! result instead of the portfolio files; `msr merge` adds the partials up
 //! into exactly the outputs of an unsharded run (docs/cluster.md).
+//!
+//! With `--group-by COLUMN` it also writes `marks_by_<COLUMN>.csv`, the marks
+//! summed by the value of an extra column of the tape, and carries the column
+//! into loan_values.parquet (docs/rollforward.md, "Marks"). Grouping is not
+//! offered with `--shard` (a usage error): the partial-result format does not
+//! carry the groups.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,23 +21,28 @@ use clap::Args;
 use msr_core::Config;
 use msr_engine::{value_loans, Context, Detail, PortfolioAccum};
 use msr_io::partial::{
-    ConfigInput, PartialInputs, PartialManifest, RatePathsInfo, ShardBy, ShardPlan, ShardSpec,
-    ShardTally, ShardTimings, TapeInput, PARTIAL_CF, PARTIAL_FORMAT, PARTIAL_KIND,
-    PARTIAL_MANIFEST, PARTIAL_SUMS,
+    ConfigInput, PartialInputs, PartialManifest, ShardBy, ShardPlan, ShardSpec, ShardTally,
+    ShardTimings, TapeInput, PARTIAL_CF, PARTIAL_FORMAT, PARTIAL_KIND, PARTIAL_MANIFEST,
+    PARTIAL_SUMS,
 };
-use msr_io::{ColumnKind, ParquetOptions, ParquetTableWriter, RejectWriter, TapeBatch, TapeReader};
+use msr_io::tape::TapeOptions;
+use msr_io::{
+    Column, ColumnKind, IoError, ParquetOptions, ParquetTableWriter, RejectWriter, TapeReader,
+};
 use msr_model::{Market, ModelParams};
 use serde_json::{json, Value};
 
 use crate::common::{
     init_threads, load_config, progress, resolve_rates, sha256, timestamp, InputArgs, PathArgs,
-    PathSource, RunArgs, Staging,
+    RunArgs, Staging,
 };
-use crate::exit::{input, output, CliError, Failure};
+use crate::exit::{input, output};
 use crate::outputs::{
     accum_to_partial, data_checks, loan_value_columns, loan_value_rows, print_summary,
-    summary_document, warn_non_finite, write_cashflows, Marks, RunTimings, SummarySettings,
+    summary_document, warn_non_finite, write_cashflows, GroupMarks, Marks, RunTimings,
+    SummarySettings,
 };
+use crate::shard::{keep_rows, parse_run_id, Provenance};
 
 /// Flags of `msr value`.
 #[derive(Debug, Args)]
@@ -58,119 +69,42 @@ pub struct ValueArgs {
     /// config, seed, paths), so every shard of a run agrees.
     #[arg(long, value_name = "ID", value_parser = parse_run_id)]
     pub run_id: Option<String>,
+    /// Also write marks_by_COLUMN.csv: the marks summed by the value of this
+    /// column of the tape (e.g. pool_id, custodian; strings or integers, a
+    /// null value is the group `(null)`), and carry the column into
+    /// loan_values.parquet. Not with --shard.
+    #[arg(long, value_name = "COLUMN", conflicts_with = "shard", value_parser = parse_column)]
+    pub group_by: Option<String>,
 }
 
-fn parse_run_id(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty()
-        && s.len() <= 128
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:+@".contains(c));
-    if ok {
-        Ok(s.to_string())
+fn parse_column(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("the column name is empty".to_string())
     } else {
-        Err(format!(
-            "`{s}`: a run id is 1 to 128 characters of A-Z a-z 0-9 - _ . : + @"
-        ))
+        Ok(s.to_string())
     }
 }
 
-/// The identity of a run's inputs, hashed once.
-struct Provenance {
-    tape_sha: String,
-    config_sha: String,
-    resolved_sha: String,
-    resolved: Value,
-    paths: RatePathsInfo,
-}
-
-impl Provenance {
-    fn new(
-        args: &ValueArgs,
-        config: &Config,
-        source: &PathSource,
-        num_paths: usize,
-    ) -> Result<Self> {
-        let resolved =
-            serde_json::to_value(config).map_err(|e| CliError::new(Failure::Internal, e))?;
-        let canonical =
-            serde_json::to_vec(&resolved).map_err(|e| CliError::new(Failure::Internal, e))?;
-        let paths = match source {
-            PathSource::Generated { seed, antithetic } => RatePathsInfo {
-                source: "hull_white".into(),
-                seed: Some(*seed),
-                antithetic: Some(*antithetic),
-                path: None,
-                sha256: None,
-                num_paths,
-            },
-            PathSource::File { path } => RatePathsInfo {
-                source: "file".into(),
-                seed: None,
-                antithetic: None,
-                path: Some(path.clone()),
-                sha256: Some(sha256(path)?),
-                num_paths,
-            },
-        };
-        Ok(Provenance {
-            tape_sha: sha256(&args.input.loans)?,
-            config_sha: sha256(&args.input.config)?,
-            resolved_sha: msr_io::hash::sha256_bytes(&canonical),
-            resolved,
-            paths,
-        })
-    }
-
-    /// The run id: `--run-id`, or a hash of the inputs, the seed, the path
-    /// count and (unsharded only) the start time.
-    fn run_id(&self, args: &ValueArgs, config: &Config, started: SystemTime) -> String {
-        if let Some(id) = &args.run_id {
-            return id.clone();
+/// An error opening the tape, with a clearer message when it is the
+/// `--group-by` column that is missing.
+fn open_error(e: IoError, group_by: Option<&str>) -> anyhow::Error {
+    match (&e, group_by) {
+        (IoError::MissingColumn { file, column, ours }, Some(g)) if ours == g => {
+            let mut names = msr_io::parquet_info(file)
+                .map(|i| i.columns)
+                .unwrap_or_default();
+            if names.len() > 20 {
+                names.truncate(20);
+                names.push("...".into());
+            }
+            input(format!(
+                "{}: no column `{column}` to group by (--group-by {g}); the tape's columns are: {}",
+                file.display(),
+                names.join(", ")
+            ))
         }
-        let num_paths = self.paths.num_paths;
-        let key = match args.shard {
-            None => format!(
-                "{}|{}|{}|{num_paths}|{}",
-                self.tape_sha,
-                self.config_sha,
-                config.valuation.seed,
-                timestamp(started)
-            ),
-            Some(_) => format!(
-                "{}|{}|{}|{}|{num_paths}|{}",
-                self.tape_sha,
-                self.config_sha,
-                self.resolved_sha,
-                config.valuation.seed,
-                self.paths.identity()
-            ),
-        };
-        msr_io::hash::sha256_bytes(key.as_bytes())[..16].to_string()
+        _ => input(e),
     }
-}
-
-/// Keep only the rows of a batch that belong to the shard (row-range shards
-/// read whole covering row groups).
-fn keep_rows(batch: TapeBatch, plan: &ShardPlan) -> TapeBatch {
-    if plan.by == ShardBy::RowGroups {
-        return batch;
-    }
-    let mut out = TapeBatch {
-        loans: Vec::with_capacity(batch.loans.len()),
-        rows: Vec::with_capacity(batch.rows.len()),
-        rejects: batch
-            .rejects
-            .into_iter()
-            .filter(|r| plan.contains_row(r.row))
-            .collect(),
-    };
-    for (loan, row) in batch.loans.into_iter().zip(batch.rows) {
-        if plan.contains_row(row) {
-            out.loans.push(loan);
-            out.rows.push(row);
-        }
-    }
-    out
 }
 
 /// Run `msr value`.
@@ -189,13 +123,12 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
             s,
         )),
     };
-    let mut reader = match &plan {
-        None => TapeReader::open(&args.input.loans, &config.tape),
-        Some(p) => {
-            TapeReader::open_row_groups(&args.input.loans, &config.tape, &p.row_group_list())
-        }
-    }
-    .map_err(input)?;
+    let options = TapeOptions {
+        row_groups: plan.as_ref().map(ShardPlan::row_group_list),
+        extra_column: args.group_by.clone(),
+    };
+    let mut reader = TapeReader::open_with(&args.input.loans, &config.tape, &options)
+        .map_err(|e| open_error(e, args.group_by.as_deref()))?;
     if reader.num_rows() == 0 {
         return Err(input(format!(
             "{}: the tape has no rows; nothing to value",
@@ -213,13 +146,29 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         antithetic: rates.antithetic,
     };
     let num_paths = market.num_paths();
-    let prov = Provenance::new(args, &config, &rates.source, num_paths)?;
+    let prov = Provenance::new(&args.input, &config, &rates.source, num_paths)?;
     let setup_seconds = clock.elapsed().as_secs_f64();
 
     let staging = Staging::create(&args.out)?;
-    let run_id = prov.run_id(args, &config, started);
+    let run_id = prov.run_id(
+        args.run_id.as_ref(),
+        args.shard.is_some(),
+        &config,
+        started,
+        "",
+    );
     let mut marks = Marks::create(&staging, &config, &run_id, num_paths)?;
-    let columns = loan_value_columns();
+    let mut columns = loan_value_columns();
+    // The group column joins loan_values.parquet as its labels (text, nulls as
+    // `(null)`), unless a column of that name is already there.
+    let group_column = args
+        .group_by
+        .as_ref()
+        .filter(|g| columns.iter().all(|(n, _)| n != *g));
+    if let Some(g) = group_column {
+        columns.push((g.clone(), ColumnKind::Utf8));
+    }
+    let mut groups = args.group_by.as_deref().map(GroupMarks::new);
     let column_refs: Vec<(&str, ColumnKind)> =
         columns.iter().map(|(n, k)| (n.as_str(), *k)).collect();
     let mut values = ParquetTableWriter::create(
@@ -274,10 +223,16 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         tally.valid += batch.loans.len() as u64;
         tally.rejected += batch.rejects.len() as u64;
         tally.rows_read += (batch.loans.len() + batch.rejects.len()) as u64;
-        values
-            .write(loan_value_rows(&batch.loans, &results))
-            .map_err(output)?;
+        let mut rows = loan_value_rows(&batch.loans, &results);
+        if let Some(g) = group_column {
+            let labels = batch.extra.iter().map(|v| v.label().into_owned()).collect();
+            rows.push(Column::utf8(g.clone(), labels));
+        }
+        values.write(rows).map_err(output)?;
         marks.write(&batch.loans, &results)?;
+        if let Some(groups) = groups.as_mut() {
+            groups.add(&batch.loans, &results, &batch.extra);
+        }
         bar.inc((batch.loans.len() + batch.rejects.len()) as u64);
     }
     bar.finish_and_clear();
@@ -285,6 +240,9 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     values.finish().map_err(output)?;
     rejects.finish().map_err(output)?;
     marks.finish()?;
+    if let Some(groups) = &groups {
+        groups.write(&staging, &config, &run_id, num_paths)?;
+    }
     let timings = ShardTimings {
         setup_seconds,
         read_seconds,

@@ -836,3 +836,179 @@ fn written_loans_read_back_identical() {
     assert!(rejects.is_empty());
     assert!(back == golden_loans);
 }
+
+/// Read a whole tape with an extra column: loans and their extra values.
+fn read_extra(
+    path: &Path,
+    tape: &Tape,
+    options: &crate::tape::TapeOptions,
+) -> Result<(Vec<msr_core::Loan>, Vec<crate::tape::ExtraValue>), crate::IoError> {
+    let mut reader = TapeReader::open_with(path, tape, options)?;
+    let (mut loans, mut extra) = (Vec::new(), Vec::new());
+    while let Some(batch) = reader.next_batch()? {
+        let expected = if options.extra_column.is_some() {
+            batch.loans.len()
+        } else {
+            0
+        };
+        assert_eq!(batch.extra.len(), expected);
+        loans.extend(batch.loans);
+        extra.extend(batch.extra);
+    }
+    Ok((loans, extra))
+}
+
+fn extra_column(name: &str) -> crate::tape::TapeOptions {
+    crate::tape::TapeOptions {
+        extra_column: Some(name.to_string()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_extra_column_is_carried_to_each_loan_nulls_included() {
+    use crate::tape::ExtraValue::{Int, Null, Text};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tape.parquet");
+    let mut rows = good_rows(6);
+    rows[2].upb = Some(-1.0); // rejected: its values are skipped
+    let cols: Vec<(&str, ArrayRef)> = columns(&rows)
+        .into_iter()
+        .chain([
+            (
+                "pool_id",
+                Arc::new(StringArray::from(vec![
+                    Some("P2"),
+                    None,
+                    Some("P1"),
+                    Some(""),
+                    Some("P2"),
+                    Some("P1"),
+                ])) as ArrayRef,
+            ),
+            (
+                "facility",
+                Arc::new(Int64Array::from(vec![
+                    Some(10),
+                    Some(9),
+                    None,
+                    Some(-3),
+                    None,
+                    Some(9),
+                ])),
+            ),
+            (
+                "custodian",
+                Arc::new(
+                    vec![
+                        Some("BNY"),
+                        Some("USB"),
+                        Some("BNY"),
+                        None,
+                        Some("USB"),
+                        None,
+                    ]
+                    .into_iter()
+                    .collect::<DictionaryArray<Int8Type>>(),
+                ),
+            ),
+            (
+                "coupon",
+                Arc::new(Float64Array::from(vec![0.05; 6])) as ArrayRef,
+            ),
+        ])
+        .collect();
+    write_arrays(&path, cols, 2);
+    let tape = Tape::default();
+
+    let (loans, pools) = read_extra(&path, &tape, &extra_column("pool_id")).unwrap();
+    let ids: Vec<&str> = loans.iter().map(|l| l.loan_id.as_str()).collect();
+    assert_eq!(ids, ["L0000", "L0001", "L0003", "L0004", "L0005"]);
+    assert_eq!(
+        pools,
+        [
+            Text("P2".into()),
+            Null,
+            Text(String::new()),
+            Text("P2".into()),
+            Text("P1".into())
+        ]
+    );
+    let (_, facilities) = read_extra(&path, &tape, &extra_column("facility")).unwrap();
+    assert_eq!(facilities, [Int(10), Int(9), Int(-3), Null, Int(9)]);
+    let (_, custodians) = read_extra(&path, &tape, &extra_column("custodian")).unwrap();
+    assert_eq!(
+        custodians,
+        [
+            Text("BNY".into()),
+            Text("USB".into()),
+            Null,
+            Text("USB".into()),
+            Null
+        ]
+    );
+
+    // Labels, and the order groups are listed in: integers numerically, null last.
+    let mut sorted = facilities.clone();
+    sorted.sort();
+    assert_eq!(sorted, [Int(-3), Int(9), Int(9), Int(10), Null]);
+    let labels: Vec<String> = sorted.iter().map(|v| v.label().into_owned()).collect();
+    assert_eq!(labels, ["-3", "9", "9", "10", "(null)"]);
+    assert_eq!(Null.to_string(), crate::tape::ExtraValue::NULL_LABEL);
+
+    // The model's columns can be grouped by too (here a mapped one, found
+    // under its mapped name), and nothing else changes for the loans.
+    let (plain, none) = read_extra(&path, &tape, &Default::default()).unwrap();
+    assert!(none.is_empty());
+    assert_eq!(plain, loans);
+    let (_, states) = read_extra(&path, &tape, &extra_column("property_state")).unwrap();
+    assert!(states.iter().all(|s| *s == Text("TX".into())));
+
+    // A missing column names itself and the file; a float column is refused.
+    let e = read_extra(&path, &tape, &extra_column("pool")).unwrap_err();
+    let msg = one_line_naming(&e, &path);
+    assert!(msg.contains("missing required column `pool`"), "{msg}");
+    let e = read_extra(&path, &tape, &extra_column("coupon")).unwrap_err();
+    let msg = one_line_naming(&e, &path);
+    assert!(
+        msg.contains("`coupon`") && msg.contains("a string or an integer"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_extra_column_follows_the_column_mapping_and_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tape.parquet");
+    let rows = good_rows(5);
+    let cols: Vec<(&str, ArrayRef)> = columns(&rows)
+        .into_iter()
+        .map(|(name, a)| match name {
+            "investor" => ("Agency", a),
+            other => (other, a),
+        })
+        .chain([(
+            "pool_id",
+            Arc::new(Int32Array::from(vec![1, 2, 3, 4, 5])) as ArrayRef,
+        )])
+        .collect();
+    write_arrays(&path, cols, 2);
+    let tape = Tape {
+        columns: BTreeMap::from([("investor".to_string(), "Agency".to_string())]),
+        ..Tape::default()
+    };
+    let (_, agencies) = read_extra(&path, &tape, &extra_column("investor")).unwrap();
+    let codes: Vec<String> = agencies.iter().map(|v| v.to_string()).collect();
+    assert_eq!(codes, ["FNMA", "FHLMC", "GNMA", "PLS", "FNMA"]);
+    let options = crate::tape::TapeOptions {
+        row_groups: Some(vec![2, 1]),
+        extra_column: Some("pool_id".into()),
+    };
+    let (loans, pools) = read_extra(&path, &tape, &options).unwrap();
+    assert_eq!(loans.len(), 3);
+    assert_eq!(
+        pools,
+        [3, 4, 5].map(crate::tape::ExtraValue::Int).to_vec(),
+        "row groups 1 and 2 hold rows 2..5"
+    );
+}
