@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end throughput of `msr value` on generated books (docs/PERFORMANCE.md).
 #
-# usage: scripts/bench.sh [--million] [--paths N] [--threads N] [--no-build]
+# usage: scripts/bench.sh [--million] [--ten-million] [--paths N] [--threads N] [--no-build]
 #   --million    also time the 1,000,000-loan book (about 10x the 100k run)
+#   --ten-million  also value a 10,000,000-loan book on --ten-million-paths
+#                paths (default 8): the bounded-memory check (peak RSS)
 #   --paths N    rate paths (default 256)
 #   --threads N  worker threads (default: all cores)
 #   --no-build   use the existing release binary
@@ -24,16 +26,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 million=0
+ten_million=0
+ten_million_paths=8
 paths=256
 threads=""
 build=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --million) million=1 ;;
+        --ten-million) ten_million=1 ;;
+        --ten-million-paths) ten_million_paths="$2"; shift ;;
         --paths) paths="$2"; shift ;;
         --threads) threads="$2"; shift ;;
         --no-build) build=0 ;;
-        -h|--help) sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -48,10 +54,12 @@ fi
 [ -x "$msr" ] || { echo "no msr binary at $msr (drop --no-build or set MSR)" >&2; exit 1; }
 
 mkdir -p data/bench
-books=("100000:data/bench/loans_100k.parquet:20261121")
-[ "$million" = 1 ] && books+=("1000000:data/bench/loans_1m.parquet:20261122")
+# loans:file:seed:paths
+books=("100000:data/bench/loans_100k.parquet:20261121:$paths")
+[ "$million" = 1 ] && books+=("1000000:data/bench/loans_1m.parquet:20261122:$paths")
+[ "$ten_million" = 1 ] && books+=("10000000:data/bench/loans_10m.parquet:20261123:$ten_million_paths")
 for entry in "${books[@]}"; do
-    IFS=: read -r n file seed <<<"$entry"
+    IFS=: read -r n file seed _ <<<"$entry"
     if [ ! -f "$file" ]; then
         echo "generating $n loans -> $file (seed $seed) ..." >&2
         "$msr" generate --loans "$n" --seed "$seed" --out "$file"
@@ -81,10 +89,10 @@ sys.exit(rc)' "$out_root/rss.txt" "$@"
 
 rows=()
 for entry in "${books[@]}"; do
-    IFS=: read -r n file seed <<<"$entry"
+    IFS=: read -r n file seed book_paths <<<"$entry"
     out="$out_root/$(basename "$file" .parquet)"
     rm -rf "$out"
-    args=(value --loans "$file" --num-paths "$paths" --out "$out" --quiet)
+    args=(value --loans "$file" --num-paths "$book_paths" --out "$out" --quiet)
     [ -n "$threads" ] && args+=(--threads "$threads")
     echo "timing: $msr ${args[*]}" >&2
     start=$(date +%s.%N)

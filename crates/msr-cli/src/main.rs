@@ -11,6 +11,7 @@ mod cmd;
 mod common;
 mod exit;
 mod outputs;
+mod report;
 mod shard;
 
 #[global_allocator]
@@ -55,6 +56,9 @@ enum Command {
     /// Combine the partial results of `msr value --shard K/N` into exactly the
     /// outputs of an unsharded run (docs/cluster.md).
     Merge(cmd::merge::MergeArgs),
+    /// Turn a run's outputs (and any risk, rep-line and roll-forward
+    /// outputs) into one self-contained report.html (docs/report.md).
+    Report(cmd::report::ReportArgs),
     /// Explain the change in fair value between two valuation dates: loans
     /// removed and added, runoff, market, assumptions (docs/rollforward.md).
     Rollforward(cmd::rollforward::RollforwardArgs),
@@ -68,6 +72,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Paths(args) => cmd::paths::run(&args),
         Command::Import(args) => cmd::import::run(&args),
         Command::Merge(args) => cmd::merge::run(&args),
+        Command::Report(args) => cmd::report::run(&args),
         Command::Repline(args) => cmd::repline::run(&args),
         Command::Notes(args) => cmd::notes::run(&args),
         Command::Oas(args) => cmd::oas::run(&args),

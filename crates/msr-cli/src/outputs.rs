@@ -34,6 +34,8 @@ pub fn loan_value_columns() -> Vec<(String, ColumnKind)> {
         ("investor".to_string(), ColumnKind::Utf8),
         ("dq_status".to_string(), ColumnKind::Utf8),
         ("upb".to_string(), ColumnKind::F64),
+        ("note_rate".to_string(), ColumnKind::F64),
+        ("servicing_fee".to_string(), ColumnKind::F64),
         ("value".to_string(), ColumnKind::F64),
         ("value_bps".to_string(), ColumnKind::F64),
         ("multiple".to_string(), ColumnKind::F64Nullable),
@@ -66,6 +68,11 @@ pub fn loan_value_rows(loans: &[msr_core::Loan], results: &[LoanResult]) -> Vec<
                 .collect(),
         ),
         Column::f64("upb", loans.iter().map(|l| l.upb).collect()),
+        Column::f64("note_rate", loans.iter().map(|l| l.note_rate).collect()),
+        Column::f64(
+            "servicing_fee",
+            loans.iter().map(|l| l.servicing_fee).collect(),
+        ),
         Column::f64("value", results.iter().map(|r| r.value).collect()),
         Column::f64(
             "value_bps",
@@ -475,7 +482,8 @@ pub fn print_summary(
         tally.rejected,
         tally.rows_read,
         paths,
-        s.std_error.map_or("n/a".to_string(), |e| format!("${e:.2}"))
+        s.std_error
+            .map_or("n/a".to_string(), |e| format!("${e:.2}"))
     );
     println!(
         "{seconds:.2} s ({lpm_rate:.3e} loan-path-months/s); outputs in {}",
@@ -488,7 +496,11 @@ pub fn warn_non_finite(non_finite: &[NonFinite]) {
     for nf in non_finite {
         eprintln!(
             "warning: loan {} left out of the totals: {} (upb {}, note_rate {}, remaining_term {})",
-            nf.loan.loan_id, nf.reason(), nf.loan.upb, nf.loan.note_rate, nf.loan.remaining_term
+            nf.loan.loan_id,
+            nf.reason(),
+            nf.loan.upb,
+            nf.loan.note_rate,
+            nf.loan.remaining_term
         );
     }
 }

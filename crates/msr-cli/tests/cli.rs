@@ -534,3 +534,71 @@ fn group_by_needs_an_existing_string_or_integer_column_and_no_shard() {
         assert!(!tmp.path().join("out").join("summary.json").exists());
     }
 }
+
+/// `--no-cashflows` skips the projection but not a single bit of the marks:
+/// loan_values.parquet, marks.csv and the totals equal a full run's, and a
+/// stale cashflows.parquet of an earlier run in the same directory is removed.
+#[test]
+fn no_cashflows_gives_the_same_marks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tape = tmp.path().join("loans.parquet");
+    msr_io::write_book(&tape, &msr_io::generate_book(40, 17), 1000).unwrap();
+    let full = tmp.path().join("full");
+    let marks_only = tmp.path().join("marks_only");
+    for (dir, extra) in [(&full, None), (&marks_only, Some("--no-cashflows"))] {
+        let mut args = vec![
+            "value",
+            "--loans",
+            tape.to_str().unwrap(),
+            "--num-paths",
+            "16",
+            "--run-id",
+            "same",
+            "--quiet",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let out = msr(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(full.join("cashflows.parquet").exists());
+    assert!(!marks_only.join("cashflows.parquet").exists());
+    let table = |d: &Path| msr_io::read_table(d.join("loan_values.parquet")).unwrap();
+    assert_eq!(table(&full), table(&marks_only));
+    let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    assert_eq!(read(&full, "marks.csv"), read(&marks_only, "marks.csv"));
+    let summary =
+        |d: &Path| -> serde_json::Value { serde_json::from_str(&read(d, "summary.json")).unwrap() };
+    let (a, b) = (summary(&full), summary(&marks_only));
+    for key in [
+        "value",
+        "upb",
+        "std_error",
+        "pv",
+        "by_investor",
+        "by_dq_status",
+    ] {
+        assert_eq!(a[key], b[key], "summary.json {key}");
+    }
+    assert!(b["expected_events"].as_object().unwrap().is_empty());
+
+    // Marks only over a directory that holds a full run: no stale projection.
+    let out = msr(&[
+        "value",
+        "--loans",
+        tape.to_str().unwrap(),
+        "--num-paths",
+        "16",
+        "--quiet",
+        "--no-cashflows",
+        "--out",
+        full.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(!full.join("cashflows.parquet").exists());
+}

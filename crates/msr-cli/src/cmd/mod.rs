@@ -7,6 +7,7 @@ pub mod notes;
 pub mod oas;
 pub mod paths;
 pub mod repline;
+pub mod report;
 pub mod risk;
 pub mod rollforward;
 pub mod validate;

@@ -75,6 +75,12 @@ pub struct ValueArgs {
     /// loan_values.parquet. Not with --shard.
     #[arg(long, value_name = "COLUMN", conflicts_with = "shard", value_parser = parse_column)]
     pub group_by: Option<String>,
+    /// Marks only: skip the monthly cash-flow projection (no cashflows.parquet,
+    /// no expected events in summary.json). Every value, mark and total is
+    /// the same bits as a full run; the engine does about a third less work.
+    /// Not with --shard.
+    #[arg(long, conflicts_with = "shard")]
+    pub no_cashflows: bool,
 }
 
 fn parse_column(s: &str) -> Result<String, String> {
@@ -183,7 +189,12 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         .as_ref()
         .map_or(reader.selected_rows(), |p| p.rows.end - p.rows.start);
     let bar = progress(rows, "valuing loans", args.run.quiet);
-    let mut accum = PortfolioAccum::new(num_paths, months, Detail::Full);
+    let detail = if args.no_cashflows {
+        Detail::Values
+    } else {
+        Detail::Full
+    };
+    let mut accum = PortfolioAccum::new(num_paths, months, detail);
     let mut tally = ShardTally::default();
     let mut read_seconds = 0.0;
     let engine_clock = Instant::now();
@@ -214,7 +225,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
                 long.loan_id, long.remaining_term
             )));
         }
-        let (results, part) = value_loans(&ctx, &batch.loans, Detail::Full);
+        let (results, part) = value_loans(&ctx, &batch.loans, detail);
         accum.merge(&part);
         for l in &batch.loans {
             tally.max_term = tally.max_term.max(l.remaining_term as usize);
@@ -297,7 +308,16 @@ impl Whole<'_> {
         tally: &ShardTally,
         t: ShardTimings,
     ) -> Result<ExitCode> {
-        write_cashflows(&staging, accum, tally.max_term)?;
+        if self.args.no_cashflows {
+            // A previous full run's projection must not sit beside these marks.
+            let stale = self.args.out.join("cashflows.parquet");
+            if stale.is_file() {
+                std::fs::remove_file(&stale)
+                    .map_err(|e| output(format!("{}: {e}", stale.display())))?;
+            }
+        } else {
+            write_cashflows(&staging, accum, tally.max_term)?;
+        }
         let wall = self.clock.elapsed().as_secs_f64();
         let timings = RunTimings {
             timings: json!({
