@@ -831,6 +831,10 @@ pub struct RatePathsInfo {
     /// Antithetic pairs of generated paths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub antithetic: Option<bool>,
+    /// `valuation.path_scheme` of generated paths (`pseudo`, `sobol`,
+    /// `sobol-pca`; docs/qmc.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
     /// Path file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
@@ -847,8 +851,9 @@ impl RatePathsInfo {
         match (&self.sha256, self.seed) {
             (Some(sha), _) => format!("{} sha256 {}", self.source, short(sha)),
             (None, Some(seed)) => format!(
-                "{} seed {seed}{}",
+                "{} {} seed {seed}{}",
                 self.source,
+                self.scheme.as_deref().unwrap_or("pseudo"),
                 if self.antithetic == Some(true) {
                     " antithetic"
                 } else {

@@ -1,6 +1,8 @@
 //! Market data for msr-engine: the initial zero curve (MODEL.md §C.1), the
-//! exact-fit Hull–White path generator (§C.2), the static path (§C.3) and curve
-//! shocks (§C.4). This crate knows nothing about loans.
+//! exact-fit Hull–White path generator (§C.2) with pseudo-random or
+//! quasi-random (scrambled Sobol + Brownian bridge, docs/qmc.md) shocks, the
+//! static path (§C.3) and curve shocks (§C.4). This crate knows nothing about
+//! loans.
 //!
 //! The usual entry point is [`RateModel`]: build it from the configuration,
 //! draw the normals once with [`NormalGenerator`], then generate the base and
@@ -23,16 +25,20 @@
 //! Determinism: path `p` is a pure function of `(inputs, seed, p)`; nothing is
 //! reduced across paths, so results do not depend on the thread count.
 
+pub mod bridge;
 pub mod curve;
 pub mod error;
 pub mod hull_white;
 pub mod model;
 pub mod normals;
 pub mod paths;
+pub mod sobol;
 
+pub use bridge::{BrownianBridge, BrownianPca};
 pub use curve::{key_rate_weight, ZeroCurve, KEY_RATE_TENORS};
 pub use error::RateError;
 pub use hull_white::{hull_white_paths, static_path, HullWhiteModel, PathGenerator, DT};
 pub use model::RateModel;
-pub use normals::{NormalGenerator, Normals};
+pub use normals::{NormalGenerator, Normals, PathScheme, UnknownPathScheme};
 pub use paths::{PathError, PathSet};
+pub use sobol::{inverse_normal_cdf, ScrambledSobol, MAX_SOBOL_DIMS};

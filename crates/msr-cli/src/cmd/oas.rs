@@ -173,7 +173,8 @@ pub(crate) fn provenance_json(
     let num_paths = loaded.rates.paths.num_paths();
     let paths = match &loaded.rates.source {
         PathSource::Generated { seed, antithetic } => json!({
-            "source": "hull_white", "seed": seed, "antithetic": antithetic, "num_paths": num_paths,
+            "source": "hull_white", "scheme": loaded.config.valuation.path_scheme, "seed": seed,
+            "antithetic": antithetic, "num_paths": num_paths,
         }),
         PathSource::File { path } => json!({
             "source": "file", "path": path, "sha256": sha256(path)?, "num_paths": num_paths,

@@ -266,8 +266,8 @@ pub fn summary_json(cmp: &Comparison, seconds_loans: f64, seconds_replines: f64)
 fn paths_json(source: &PathSource, num_paths: usize, config: &Config) -> Value {
     match source {
         PathSource::Generated { seed, antithetic } => json!({
-            "source": "hull_white", "seed": seed, "antithetic": antithetic, "num_paths": num_paths,
-            "oas": config.valuation.oas,
+            "source": "hull_white", "scheme": config.valuation.path_scheme, "seed": seed,
+            "antithetic": antithetic, "num_paths": num_paths, "oas": config.valuation.oas,
         }),
         PathSource::File { path } => json!({
             "source": "file", "path": path, "num_paths": num_paths, "oas": config.valuation.oas,

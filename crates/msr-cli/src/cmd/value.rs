@@ -447,7 +447,7 @@ impl Whole<'_> {
         let p = &self.prov.paths;
         let paths = match &p.sha256 {
             None => json!({
-                "source": p.source, "seed": p.seed, "antithetic": p.antithetic, "num_paths": p.num_paths,
+                "source": p.source, "scheme": p.scheme, "seed": p.seed, "antithetic": p.antithetic, "num_paths": p.num_paths,
             }),
             Some(sha) => json!({
                 "source": p.source, "path": p.path, "sha256": sha, "num_paths": p.num_paths,
