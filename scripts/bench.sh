@@ -6,6 +6,7 @@
 #   --ten-million  also value a 10,000,000-loan book on --ten-million-paths
 #                paths (default 8): the bounded-memory check (peak RSS)
 #   --paths N    rate paths (default 256)
+#   --no-cashflows  time `msr value --no-cashflows` (marks only, same values)
 #   --threads N  worker threads (default: all cores)
 #   --no-build   use the existing release binary
 #
@@ -26,6 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 million=0
+no_cashflows=0
 ten_million=0
 ten_million_paths=8
 paths=256
@@ -34,12 +36,13 @@ build=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --million) million=1 ;;
+        --no-cashflows) no_cashflows=1 ;;
         --ten-million) ten_million=1 ;;
         --ten-million-paths) ten_million_paths="$2"; shift ;;
         --paths) paths="$2"; shift ;;
         --threads) threads="$2"; shift ;;
         --no-build) build=0 ;;
-        -h|--help) sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -94,6 +97,7 @@ for entry in "${books[@]}"; do
     rm -rf "$out"
     args=(value --loans "$file" --num-paths "$book_paths" --out "$out" --quiet)
     [ -n "$threads" ] && args+=(--threads "$threads")
+    [ "$no_cashflows" = 1 ] && args+=(--no-cashflows)
     echo "timing: $msr ${args[*]}" >&2
     start=$(date +%s.%N)
     peak_rss "$msr" "${args[@]}"
