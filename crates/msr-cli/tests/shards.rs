@@ -79,7 +79,15 @@ fn sharded_command(command: &str, tape: &Path, root: &Path, n: u32) -> PathBuf {
         .enumerate()
         .map(|(k, dir)| {
             let shard = format!("{k}/{n}");
-            let mut args = vec![command, "--loans", s(tape), "--out", s(dir), "--shard", &shard];
+            let mut args = vec![
+                command,
+                "--loans",
+                s(tape),
+                "--out",
+                s(dir),
+                "--shard",
+                &shard,
+            ];
             args.extend(RUN);
             args.extend(["--threads", "1"]);
             Command::new(env!("CARGO_BIN_EXE_msr"))
@@ -612,11 +620,19 @@ fn merge_refuses_mixed_or_incomplete_risk_partials() {
     // A scenario file removed after the shard finished.
     let cut = shard_risk("cut", 1, 2, &[]);
     std::fs::remove_file(cut.join("scenario_003.json")).unwrap();
-    refused(&[&r0, &cut], &out, "incomplete partial: scenario_003.json is missing");
+    refused(
+        &[&r0, &cut],
+        &out,
+        "incomplete partial: scenario_003.json is missing",
+    );
     // A changed index (its hash no longer matches the manifest).
     let changed = shard_risk("changed", 1, 2, &[]);
     let index = changed.join("risk_partial.json");
     let text = std::fs::read_to_string(&index).unwrap();
-    std::fs::write(&index, text.replace("\"shock_bp\": 25.0", "\"shock_bp\": 50.0")).unwrap();
+    std::fs::write(
+        &index,
+        text.replace("\"shock_bp\": 25.0", "\"shock_bp\": 50.0"),
+    )
+    .unwrap();
     refused(&[&r0, &changed], &out, "risk_partial.json has sha256");
 }

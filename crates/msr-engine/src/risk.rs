@@ -480,7 +480,8 @@ impl RiskPartial {
                 other.scenarios.len()
             ));
         }
-        for ((name, acc), (other_name, other_acc)) in self.scenarios.iter_mut().zip(&other.scenarios)
+        for ((name, acc), (other_name, other_acc)) in
+            self.scenarios.iter_mut().zip(&other.scenarios)
         {
             if name != other_name {
                 return mismatch(format!("scenario `{name}` against `{other_name}`"));
@@ -642,7 +643,15 @@ pub fn assemble_risk(
                 }
                 let antithetic = inputs.antithetic && p.kind != ScenarioKind::Static;
                 let (v, se, nf) = summarise(acc, antithetic);
-                (v, if p.kind == ScenarioKind::Static { None } else { se }, nf)
+                (
+                    v,
+                    if p.kind == ScenarioKind::Static {
+                        None
+                    } else {
+                        se
+                    },
+                    nf,
+                )
             }
         };
         scenarios.push(Scenario {

@@ -17,8 +17,8 @@ use msr_core::tolerance::{close, IDENTITY_REL};
 use msr_core::{Config, Loan};
 use msr_engine::oas::{OAS_MAX, OAS_MIN};
 use msr_engine::{
-    assemble_risk, risk_partial, run_risk, value_loans, Context, Detail, DiscountedFlows,
-    OasError, OasTarget, RiskError, RiskInputs, RiskPartial, RiskReport, RiskSpec, ScenarioKind,
+    assemble_risk, risk_partial, run_risk, value_loans, Context, Detail, DiscountedFlows, OasError,
+    OasTarget, RiskError, RiskInputs, RiskPartial, RiskReport, RiskSpec, ScenarioKind,
 };
 use msr_model::{Market, ModelParams};
 use msr_rates::{NormalGenerator, Normals, PathSet, RateModel, KEY_RATE_TENORS};
@@ -542,7 +542,10 @@ fn partials_of_a_split_book_merge_into_the_whole_report() {
     let spec = RiskSpec::default();
     let whole = risk_partial(&book.inputs(), &spec, &mut |_| {}).unwrap();
     let report = run_risk(&book.inputs(), &spec, &mut |_| {}).unwrap();
-    assert_eq!(assemble_risk(&book.inputs(), &spec, &whole).unwrap(), report);
+    assert_eq!(
+        assemble_risk(&book.inputs(), &spec, &whole).unwrap(),
+        report
+    );
 
     let cuts = [0..9, 9..9, 9..book.loans.len()];
     let parts: Vec<RiskPartial> = cuts
@@ -571,7 +574,10 @@ fn partials_of_a_split_book_merge_into_the_whole_report() {
         report.scenarios.len()
     );
     assert_eq!(whole.scenarios[0].0, "base");
-    assert!(!whole.scenarios[0].1.cf.is_empty(), "the base keeps CF[p,t]");
+    assert!(
+        !whole.scenarios[0].1.cf.is_empty(),
+        "the base keeps CF[p,t]"
+    );
 
     // A partial of another spec is refused, not mis-assembled.
     let other = RiskSpec {

@@ -775,7 +775,10 @@ pub fn read_risk_index(path: impl AsRef<Path>) -> Result<RiskPartialIndex, IoErr
             if f.contains(['/', '\\']) || f.starts_with('.') || f.is_empty() {
                 return Err(IoError::bad_data(
                     path,
-                    format!("scenario `{}`: `{f}` is not a file of the directory", s.name),
+                    format!(
+                        "scenario `{}`: `{f}` is not a file of the directory",
+                        s.name
+                    ),
                 ));
             }
         }
