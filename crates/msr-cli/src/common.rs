@@ -31,14 +31,19 @@ pub struct InputArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub struct PathArgs {
     /// Use the rate paths in this file (MODEL.md §C.5) instead of generating them.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["num_paths", "seed"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["num_paths", "seed", "path_scheme"])]
     pub rate_paths: Option<PathBuf>,
-    /// Number of Hull–White paths to generate (overrides valuation.num_paths).
-    #[arg(long, value_name = "N")]
+    /// Number of Hull–White paths to generate, 1..=1000000 (overrides valuation.num_paths).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub num_paths: Option<u32>,
     /// Random seed of the path generator (overrides valuation.seed).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// How the shocks are drawn: pseudo, sobol (scrambled Sobol + Brownian
+    /// bridge) or sobol-pca (+ principal components); overrides
+    /// valuation.path_scheme; docs/qmc.md.
+    #[arg(long, value_name = "SCHEME", value_parser = ["pseudo", "sobol", "sobol-pca"])]
+    pub path_scheme: Option<String>,
     /// Option-adjusted spread, annual decimal (overrides valuation.oas).
     #[arg(long, value_name = "X", allow_hyphen_values = true)]
     pub oas: Option<f64>,
@@ -69,6 +74,9 @@ pub fn load_config(path: &Path, flags: &PathArgs) -> Result<Config> {
     }
     if let Some(s) = flags.seed {
         config.valuation.seed = s;
+    }
+    if let Some(scheme) = &flags.path_scheme {
+        config.valuation.path_scheme.clone_from(scheme);
     }
     if let Some(x) = flags.oas {
         config.valuation.oas = x;
@@ -131,8 +139,7 @@ pub fn resolve_rates(config: &Config, flags: &PathArgs) -> Result<Rates> {
         }
         None => {
             let v = &config.valuation;
-            let normals = NormalGenerator::new(v.seed, v.antithetic)
-                .normals(v.num_paths as usize, MAX_MONTHS);
+            let normals = NormalGenerator::from_config(v).normals(v.num_paths as usize, MAX_MONTHS);
             let paths = model.paths(&normals, MAX_MONTHS);
             Ok(Rates {
                 model,
@@ -189,7 +196,8 @@ pub fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
 /// An output directory written through a staging subdirectory: files are
 /// written there and moved into place only when the run succeeds, the
 /// completion marker (`manifest.json`) last. A run that dies leaves the
-/// staging directory, never a complete-looking set of outputs.
+/// staging directory, never a complete-looking set of outputs; the next run
+/// in the same directory removes it (see [`remove_stale_staging`]).
 #[derive(Debug)]
 pub struct Staging {
     out: PathBuf,
@@ -209,7 +217,8 @@ impl Staging {
                 out.display()
             ))
         })?;
-        let dir = out.join(format!(".msr-staging-{}", std::process::id()));
+        remove_stale_staging(out);
+        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         if dir.exists() {
             let _ = std::fs::remove_dir_all(&dir);
         }
@@ -219,6 +228,10 @@ impl Staging {
                 out.display()
             ))
         })?;
+        if let Some(owner) = ProcessId::current() {
+            // Best effort: without it the directory is merely never collected.
+            let _ = std::fs::write(dir.join(STAGING_OWNER), owner.to_line());
+        }
         Ok(Staging {
             out: out.to_path_buf(),
             dir,
@@ -235,20 +248,27 @@ impl Staging {
     /// marker first so a crash in between never shows a complete run).
     ///
     /// # Errors
-    /// Output error when a rename fails.
+    /// Output error when a target exists and is not a regular file (checked
+    /// for every file before any moves: nothing is replaced, the old result
+    /// stays whole), or when a rename fails.
     pub fn commit(mut self, marker: &str) -> Result<()> {
-        let old_marker = self.out.join(marker);
-        if old_marker.exists() {
-            std::fs::remove_file(&old_marker)
-                .map_err(|e| output(format!("{}: {e}", old_marker.display())))?;
-        }
         let mut names: Vec<_> = std::fs::read_dir(&self.dir)
             .map_err(|e| output(format!("{}: {e}", self.dir.display())))?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
             .collect();
         names.sort();
-        names.retain(|n| n != marker);
+        names.retain(|n| n != marker && n != STAGING_OWNER);
         names.push(marker.into());
+        // Before anything moves: a target that exists as a FIFO, a device, a
+        // link or a directory would be replaced by the rename.
+        for name in &names {
+            msr_io::parquet_out::check_replaceable(&self.out.join(name)).map_err(output)?;
+        }
+        let old_marker = self.out.join(marker);
+        if old_marker.exists() {
+            std::fs::remove_file(&old_marker)
+                .map_err(|e| output(format!("{}: {e}", old_marker.display())))?;
+        }
         for name in names {
             let from = self.dir.join(&name);
             if !from.exists() {
@@ -258,9 +278,121 @@ impl Staging {
             std::fs::rename(&from, &to)
                 .map_err(|e| output(format!("{}: cannot move into place: {e}", to.display())))?;
         }
+        let _ = std::fs::remove_file(self.dir.join(STAGING_OWNER));
         let _ = std::fs::remove_dir(&self.dir);
         self.committed = true;
         Ok(())
+    }
+}
+
+/// Staging directories are `OUT/.msr-staging-<pid>`.
+const STAGING_PREFIX: &str = ".msr-staging-";
+
+/// The file in a staging directory naming the process that owns it.
+const STAGING_OWNER: &str = ".owner";
+
+/// A process, identified well enough to tell whether it still runs: the
+/// machine's boot, the pid namespace, the pid and the process's start time
+/// (so a reused pid is not mistaken for the owner). Linux only (`/proc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ProcessId {
+    boot: String,
+    pid_namespace: String,
+    pid: u32,
+    start: String,
+}
+
+impl ProcessId {
+    /// This process.
+    fn current() -> Option<ProcessId> {
+        let pid = std::process::id();
+        let (boot, pid_namespace) = this_boot_and_namespace()?;
+        Some(ProcessId {
+            boot,
+            pid_namespace,
+            pid,
+            start: start_time(pid)?,
+        })
+    }
+
+    fn to_line(&self) -> String {
+        format!(
+            "{} {} {} {}\n",
+            self.boot, self.pid_namespace, self.pid, self.start
+        )
+    }
+
+    fn parse(line: &str) -> Option<ProcessId> {
+        let mut it = line.split_whitespace();
+        let id = ProcessId {
+            boot: it.next()?.to_string(),
+            pid_namespace: it.next()?.to_string(),
+            pid: it.next()?.parse().ok()?,
+            start: it.next()?.to_string(),
+        };
+        it.next().is_none().then_some(id)
+    }
+
+    /// True when this process has surely ended: it ran on this boot and in
+    /// this pid namespace (else we cannot see it, and it may be running on
+    /// another machine or in another container), and no process with its
+    /// pid and start time exists.
+    fn has_ended(&self) -> bool {
+        let Some((boot, ns)) = this_boot_and_namespace() else {
+            return false;
+        };
+        self.boot == boot
+            && self.pid_namespace == ns
+            && start_time(self.pid).as_deref() != Some(self.start.as_str())
+    }
+}
+
+/// The boot id and pid namespace of this process (`/proc`).
+fn this_boot_and_namespace() -> Option<(String, String)> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let ns = ns.to_str()?.replace(char::is_whitespace, "");
+    Some((boot.trim().to_string(), ns))
+}
+
+/// A process's start time in clock ticks since boot (`/proc/<pid>/stat`,
+/// field 22), or `None` if there is no such process.
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Remove the staging directories in `out` left by runs that were killed
+/// (and so could not clean up): those whose owner file names a process of
+/// this machine and pid namespace that no longer runs. A directory without
+/// an owner file, or owned by a process that runs or that this process
+/// cannot see (another host sharing the directory, another container), is
+/// left alone. Failures are ignored: a stale directory is untidy, not wrong.
+pub fn remove_stale_staging(out: &Path) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(STAGING_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let dir = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let owner = std::fs::read_to_string(dir.join(STAGING_OWNER))
+            .ok()
+            .and_then(|line| ProcessId::parse(&line));
+        if owner.is_some_and(|o| o.pid == pid && o.has_ended()) {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
 

@@ -4,10 +4,10 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | internal error (a bug: please report it) |
-//! | 2 | command-line usage error (unknown flag, bad value) |
+//! | 2 | command-line usage error (unknown flag, a value of the wrong type or out of its range) |
 //! | 3 | bad input: a tape, config, path or note file that cannot be used |
-//! | 4 | an output cannot be written (permissions, full disk) |
-//! | 5 | completed and outputs written, but the data needs attention: rejected rows above the configured share, or loans whose valuation was not finite |
+//! | 4 | an output cannot be written (permissions, read-only, full disk, or the path is a FIFO, device, link or directory) |
+//! | 5 | completed and outputs written, but the data needs attention: rejected rows above the configured share, or loans whose valuation was not finite or too large to sum exactly |
 //! | 6 | a request that cannot be met (e.g. an OAS target no spread reaches) |
 //!
 //! docs/errors.md lists them with examples.

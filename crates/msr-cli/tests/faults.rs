@@ -11,13 +11,15 @@
 //! the rest. Fixtures come from the seed corpus `tests/corpus/` at the
 //! repository root (its README lists them).
 //!
-//! Faults are simulated without privileges: the tests run as root, so a
-//! `chmod`ed directory would still be writable; "cannot write" is a path
-//! under a regular file, and "disk full" is a file-size limit
-//! (`ulimit -f`, with SIGXFSZ ignored so `write` fails with EFBIG instead of
-//! killing the process). `/dev/full` is not used: outputs are written to a
-//! temporary sibling and renamed over the target, so `--rejects /dev/full`
-//! would *replace* the device node (see `a_fifo_output_is_not_replaced`).
+//! Faults: the tests run as root, so a `chmod`ed directory would still be
+//! writable. "Cannot write" is a path under a regular file, or a read-only
+//! tmpfs; "disk full" is a file-size limit (`ulimit -f`, with SIGXFSZ
+//! ignored so `write` fails with EFBIG instead of killing the process), and,
+//! where a tmpfs can be mounted (root, `mount` available), a real ENOSPC on
+//! a 256 KiB tmpfs. The tmpfs tests say "skipped" and check nothing where
+//! mounting fails. `/dev/full` is not used: an output path that is a device
+//! or a FIFO is refused (exit 4) rather than written, which
+//! `a_fifo_output_is_not_replaced` shows with FIFOs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -173,6 +175,150 @@ fn unusable_tapes_stop_the_run_before_any_output() {
         ]),
         3,
         &["directory"],
+    );
+}
+
+/// A corrupt Parquet file (not merely truncated) stops the run: a footer
+/// whose row counts disagree (one bit flipped in `valid_20.parquet`, found
+/// by fuzzing: row group 1 claims 9 rows, the file 20), and a page header
+/// overwritten with garbage.
+#[test]
+fn corrupt_parquet_tapes_stop_the_run_before_any_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = std::fs::read(corpus("tapes/valid_20.parquet")).unwrap();
+    let mut footer = original.clone();
+    assert_eq!(
+        footer[7434], 0x10,
+        "the corpus file changed: find the byte again"
+    );
+    footer[7434] = 0x12;
+    // The first page header (it follows the 4-byte magic). Damage inside
+    // a page's values that still decodes cannot be seen without checksums.
+    let mut page = original.clone();
+    for b in &mut page[4..68] {
+        *b = 0xA5;
+    }
+    for (name, bytes, needle) in [
+        (
+            "footer.parquet",
+            footer,
+            "corrupt or truncated Parquet file: the footer says 20 rows but its row groups hold 21",
+        ),
+        ("page.parquet", page, "corrupt or truncated Parquet file"),
+    ] {
+        let tape = tmp.path().join(name);
+        std::fs::write(&tape, bytes).unwrap();
+        let out = tmp.path().join(format!("o_{name}"));
+        for cmd in ["value", "validate"] {
+            let mut args = vec![cmd, "--loans", s(&tape)];
+            let rejects = out.join("rejects.csv");
+            if cmd == "value" {
+                args.extend(["--num-paths", "2", "--out", s(&out)]);
+            } else {
+                args.extend(["--rejects", s(&rejects)]);
+            }
+            fails_with(&msr(&args), 3, &[s(&tape), needle]);
+            assert_no_outputs(&out);
+        }
+    }
+}
+
+/// A CSV file where Parquet is expected, and a tape with extra columns
+/// (ignored: the same loans value the same as without them).
+#[test]
+fn a_csv_is_refused_and_extra_columns_are_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = corpus("tapes/csv_not_parquet.parquet");
+    let out = tmp.path().join("csv");
+    fails_with(
+        &msr(&["value", "--loans", s(&csv), "--out", s(&out)]),
+        3,
+        &[
+            s(&csv),
+            "not a Parquet file (no PAR1 magic; it looks like a text or CSV file)",
+        ],
+    );
+    assert_no_outputs(&out);
+
+    let loans = msr_io::generate_book(6, 5);
+    let plain = tmp.path().join("plain.parquet");
+    write_tape(&plain, &loans, TapeWriteOptions::default()).unwrap();
+    let extra = tmp.path().join("extra.parquet");
+    let notes: Vec<String> = (0..loans.len()).map(|k| format!("note {k}")).collect();
+    msr_io::write_tape_with_extra(
+        &extra,
+        &loans,
+        &[("servicer_note", notes.clone()), ("branch", notes)],
+        TapeWriteOptions::default(),
+    )
+    .unwrap();
+    let mut totals = Vec::new();
+    for tape in [&plain, &extra] {
+        let out = tmp.path().join(tape.file_stem().unwrap());
+        let run = msr(&[
+            "value",
+            "--loans",
+            s(tape),
+            "--num-paths",
+            "4",
+            "--out",
+            s(&out),
+            "-q",
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+        let summary = json(&out.join("summary.json"));
+        assert_eq!(summary["loans_valued"], 6);
+        assert_eq!(summary["rejected_rows"], 0);
+        totals.push(summary["value"].as_f64().unwrap());
+    }
+    assert_eq!(totals[0].to_bits(), totals[1].to_bits());
+}
+
+/// With fewer than two standard-error units the summary line says
+/// `std error n/a` (it printed `$NaN`) and summary.json has `null`.
+#[test]
+fn a_missing_standard_error_reads_n_a() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One path; two antithetic paths are one unit (a pair).
+    for paths in ["1", "2"] {
+        let out = tmp.path().join(paths);
+        let run = msr(&[
+            "value",
+            "--loans",
+            s(&corpus("tapes/valid_20.parquet")),
+            "--num-paths",
+            paths,
+            "--out",
+            s(&out),
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            stdout.contains(&format!("{paths} paths; std error n/a")),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("NaN"), "{stdout}");
+        let summary = json(&out.join("summary.json"));
+        assert!(summary["std_error"].is_null(), "{}", summary["std_error"]);
+    }
+    // With two units it is a dollar amount.
+    let out = tmp.path().join("4");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/valid_20.parquet")),
+        "--num-paths",
+        "4",
+        "--out",
+        s(&out),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("4 paths; std error $"), "{stdout}");
+    assert!(
+        json(&out.join("summary.json"))["std_error"]
+            .as_f64()
+            .unwrap()
+            > 0.0
     );
 }
 
@@ -415,8 +561,18 @@ fn bad_flag_values_are_refused_before_any_work() {
             2,
             "cannot be used with",
         ),
+        // A path count outside 1..=1000000 is a usage error, caught by the parser.
+        (
+            vec!["--num-paths", "0"],
+            2,
+            "invalid value '0' for '--num-paths <N>': 0 is not in 1..=1000000",
+        ),
+        (
+            vec!["--num-paths", "1000001"],
+            2,
+            "1000001 is not in 1..=1000000",
+        ),
         // Values the parser takes but the configuration rules refuse.
-        (vec!["--num-paths", "0"], 3, "valuation.num_paths"),
         (vec!["--oas", "5"], 3, "valuation.oas"),
         (vec!["--oas", "nan"], 3, "valuation.oas"),
     ];
@@ -661,10 +817,12 @@ fn marks_never_carry_a_non_finite_fair_value() {
     }
 }
 
+/// A finite value or balance too large for the exact totals (|x| ≥ 2^63)
+/// is treated like a non-finite one: listed with its inputs, left out of
+/// every total, exit 5 after the outputs are written. (It was summed
+/// silently: a portfolio UPB of −6.04e23 for one loan of upb 1e30, or
+/// $300,000 for two, wrapped.)
 #[test]
-#[ignore = "bug: a finite loan value or UPB beyond ±2^79 (≈6e23) overflows the fixed-point totals \
-            (msr-core/src/fixed.rs): a release build exits 0 with a portfolio UPB of −6.04e23 (one loan of \
-            upb 1e30, which passes every §B rule) or $300,000 (two such loans, wrapped); a test build exits 1"]
 fn a_balance_beyond_the_summable_range_is_not_summed_silently() {
     let tmp = tempfile::tempdir().unwrap();
     let mut loans = msr_io::generate_book(3, 2);
@@ -681,22 +839,39 @@ fn a_balance_beyond_the_summable_range_is_not_summed_silently() {
         "4",
         "--out",
         s(&out),
-        "-q",
     ]);
-    match run.status.code() {
-        // Refused as bad input, or valued and flagged for attention ...
-        Some(3) | Some(5) => {}
-        // ... or summed exactly.
-        Some(0) => {
-            let upb = json(&out.join("summary.json"))["upb"].as_f64().unwrap();
-            let want: f64 = loans.iter().map(|l| l.upb).sum();
-            assert!(
-                (upb - want).abs() <= 1e-9 * want,
-                "summary upb {upb} vs {want}"
-            );
-        }
-        code => panic!("exit {code:?}: {}", stderr(&run)),
+    let err = stderr(&run);
+    assert_eq!(run.status.code(), Some(5), "{err}");
+    assert!(
+        err.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("error: 2 loans had a non-finite valuation"),
+        "{err}"
+    );
+    for l in &loans[..2] {
+        let line = format!(
+            "warning: loan {} left out of the totals: value = ",
+            l.loan_id
+        );
+        assert!(err.contains(&line), "{err}");
     }
+    assert!(
+        err.contains("is beyond the exact-sum range ±2^63 ≈ 9.2e18"),
+        "{err}"
+    );
+    for name in OUTPUTS {
+        assert!(out.join(name).exists(), "{name}");
+    }
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["loans_valued"], 1);
+    assert_eq!(summary["non_finite_loans"], 2);
+    assert_eq!(summary["upb"].as_f64().unwrap(), loans[2].upb);
+    assert!(summary["value"].as_f64().unwrap().is_finite());
+    assert_eq!(summary["non_finite"][0]["upb"].as_f64().unwrap(), 1e30);
+    let marks = std::fs::read_to_string(out.join("marks.csv")).unwrap();
+    assert_eq!(marks.lines().count(), 2, "only the summed loan is marked");
 }
 
 // ---------------------------------------------------------------------------
@@ -765,6 +940,138 @@ fn a_full_disk_is_an_output_error_and_leaves_nothing() {
     );
 }
 
+/// A small tmpfs mounted on a temporary directory, unmounted on drop. Only
+/// as root, and only where `mount` works; `None` otherwise (the test then
+/// says so and checks nothing: the `ulimit -f` test covers a full disk
+/// without privileges).
+struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(dir: &Path, options: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs", s(dir)])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|st| st.success());
+        ok.then(|| Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}
+
+/// A real full disk (ENOSPC on a 256 KiB tmpfs) while `msr value` writes:
+/// exit 4 naming the file, nothing in place, the staging directory gone.
+/// And `validate --rejects` on it.
+#[test]
+fn a_full_tmpfs_is_an_output_error_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&tmp.path().join("small"), "size=256k") else {
+        eprintln!("skipped: cannot mount a tmpfs (not root, or no mount here)");
+        return;
+    };
+    let tape = tmp.path().join("tape.parquet");
+    msr_io::write_generated_book(&tape, 3000, 4, 100_000).unwrap();
+    let out = fs.dir.join("o");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "2",
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    fails_with(&run, 4, &[s(&out), "No space left on device"]);
+    assert_no_outputs(&out);
+    assert!(
+        staging_dirs(&out).is_empty(),
+        "the staging directory is removed"
+    );
+
+    // Fill the rest of it, then write a rejects file there.
+    let filler = fs.dir.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 256 * 1024]);
+    let rejects = fs.dir.join("rejects.csv");
+    let run = msr(&[
+        "validate",
+        "--loans",
+        s(&corpus("tapes/mixed_rejects.parquet")),
+        "--rejects",
+        s(&rejects),
+    ]);
+    fails_with(&run, 4, &[s(&rejects), "No space left on device"]);
+    assert!(!rejects.exists());
+    let mut left: Vec<String> = std::fs::read_dir(&fs.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["filler", "o"], "no temporary file left");
+}
+
+/// A read-only output directory (a read-only tmpfs: as root, `chmod` would
+/// not stop a write): exit 4 naming the directory, before any work.
+#[test]
+fn a_read_only_output_directory_is_an_output_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&tmp.path().join("ro"), "ro,size=64k") else {
+        eprintln!("skipped: cannot mount a tmpfs (not root, or no mount here)");
+        return;
+    };
+    let tape = corpus("tapes/valid_20.parquet");
+    // The directory itself (exists, cannot be written), and one to create in it.
+    fails_with(
+        &msr(&[
+            "value",
+            "--loans",
+            s(&tape),
+            "--num-paths",
+            "2",
+            "--out",
+            s(&fs.dir),
+        ]),
+        4,
+        &[
+            &format!("{}: cannot write to output directory", s(&fs.dir)),
+            "Read-only file system",
+        ],
+    );
+    let sub = fs.dir.join("o");
+    fails_with(
+        &msr(&[
+            "value",
+            "--loans",
+            s(&tape),
+            "--num-paths",
+            "2",
+            "--out",
+            s(&sub),
+        ]),
+        4,
+        &[
+            &format!("{}: cannot create output directory", s(&sub)),
+            "Read-only file system",
+        ],
+    );
+    let rejects = fs.dir.join("rejects.csv");
+    fails_with(
+        &msr(&["validate", "--loans", s(&tape), "--rejects", s(&rejects)]),
+        4,
+        &[s(&rejects), "Read-only file system"],
+    );
+    assert_eq!(std::fs::read_dir(&fs.dir).unwrap().count(), 0);
+}
+
 #[test]
 fn unwritable_outputs_are_output_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -796,7 +1103,14 @@ fn unwritable_outputs_are_output_errors() {
     let dir = tmp.path().join("adir");
     std::fs::create_dir(&dir).unwrap();
     let run = msr(&["validate", "--loans", s(&tape), "--rejects", s(&dir)]);
-    fails_with(&run, 4, &[]);
+    fails_with(
+        &run,
+        4,
+        &[&format!(
+            "{}: exists and is not a regular file (a directory)",
+            s(&dir)
+        )],
+    );
     assert!(dir.is_dir());
     assert_eq!(
         std::fs::read(&blocker).unwrap(),
@@ -805,18 +1119,19 @@ fn unwritable_outputs_are_output_errors() {
     );
 }
 
+/// An output path that exists as a FIFO (or a device, a socket, a link, a
+/// directory) is refused with exit 4 naming it, never replaced by the
+/// staged file's rename (it was: `--rejects /dev/full` would have replaced
+/// the device node). Shown safely with FIFOs in a temporary directory.
 #[test]
-#[ignore = "bug: outputs are written to <name>.tmp and renamed over <name>, so an output that is a FIFO \
-            (or, as root, a device such as /dev/full or /dev/stdout) is replaced by a regular file \
-            (crates/msr-io/src/parquet_out.rs, AtomicFile::commit)"]
 fn a_fifo_output_is_not_replaced() {
     use std::os::unix::fs::FileTypeExt;
     let tmp = tempfile::tempdir().unwrap();
     let fifo = tmp.path().join("rejects.fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
-    // Nobody reads the FIFO: the run must refuse it (exit 4) or write into it,
-    // never replace it.
+    // Nobody reads the FIFO: writing into it would block, so the run must
+    // refuse it at once.
     let mut child = msr_command()
         .args([
             "validate",
@@ -826,21 +1141,66 @@ fn a_fifo_output_is_not_replaced() {
             s(&fifo),
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    let finished = child.try_wait().unwrap().is_some();
+    if !finished {
+        let _ = child.kill();
+    }
+    let run = child.wait_with_output().unwrap();
+    assert!(finished, "the run blocked on the FIFO");
+    fails_with(
+        &run,
+        4,
+        &[
+            &format!("{}: exists and is not a regular file (a FIFO)", s(&fifo)),
+            "refusing to replace it",
+        ],
+    );
+    let is_fifo = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type().is_fifo();
+    assert!(is_fifo(&fifo), "the FIFO was replaced");
+
+    // An output of `msr value` that is a FIFO in the output directory: the
+    // run is refused before anything moves into place (the old result, if
+    // any, stays whole); the FIFO stays.
+    let out = tmp.path().join("o");
+    std::fs::create_dir(&out).unwrap();
+    let marks = out.join("marks.csv");
+    assert!(Command::new("mkfifo")
+        .arg(&marks)
+        .status()
+        .unwrap()
+        .success());
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/valid_20.parquet")),
+        "--num-paths",
+        "2",
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    fails_with(
+        &run,
+        4,
+        &[&format!(
+            "{}: exists and is not a regular file (a FIFO)",
+            s(&marks)
+        )],
+    );
+    assert!(is_fifo(&marks));
+    for name in OUTPUTS.iter().filter(|n| **n != "marks.csv") {
+        assert!(!out.join(name).exists(), "{name} was moved into place");
+    }
     assert!(
-        std::fs::symlink_metadata(&fifo)
-            .unwrap()
-            .file_type()
-            .is_fifo(),
-        "the FIFO was replaced"
+        staging_dirs(&out).is_empty(),
+        "the staging directory is removed"
     );
 }
 
@@ -952,8 +1312,10 @@ fn a_killed_run_leaves_no_complete_looking_output_and_the_next_run_succeeds() {
     child.wait().unwrap();
     assert_no_outputs(&fresh);
 
-    // The next run succeeds and is complete.
+    // The next run succeeds and is complete, and removes the killed run's
+    // staging directory (its process is gone).
     for dir in [&out, &fresh] {
+        assert_eq!(staging_dirs(dir).len(), 1, "{}", dir.display());
         let next = msr(&[
             "value",
             "--loans",
@@ -968,5 +1330,100 @@ fn a_killed_run_leaves_no_complete_looking_output_and_the_next_run_succeeds() {
         let manifest = json(&dir.join("manifest.json"));
         assert_eq!(manifest["inputs"]["loans"]["path"], s(&small));
         assert_eq!(json(&dir.join("summary.json"))["loans_valued"], 20);
+        assert!(
+            staging_dirs(dir).is_empty(),
+            "stale staging directories left in {}",
+            dir.display()
+        );
     }
+}
+
+/// What a staging directory's `.owner` file says of process `pid`: boot
+/// id, pid namespace, pid, start time (clock ticks since boot).
+fn owner_fields(pid: u32) -> [String; 4] {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap();
+    [
+        boot.trim().to_string(),
+        ns.display().to_string(),
+        pid.to_string(),
+        start.to_string(),
+    ]
+}
+
+/// A run removes the staging directories of runs whose process is gone
+/// (its pid no longer runs, or now belongs to a process started later), and
+/// only those: not one whose process still runs, not one it cannot judge
+/// (no owner file, or an owner on another boot or in another pid namespace:
+/// another machine or container sharing the directory), not other entries.
+#[test]
+fn stale_staging_directories_are_removed_only_when_their_run_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    std::fs::create_dir(&out).unwrap();
+    let mut live = Command::new("sleep").arg("60").spawn().unwrap();
+    let mut reused = Command::new("sleep").arg("60").spawn().unwrap();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_owner = owner_fields(gone.id());
+    gone.wait().unwrap();
+    let staging = |name: String, owner: Option<[String; 4]>| {
+        let dir = out.join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("loan_values.parquet.tmp"), "partial").unwrap();
+        if let Some(fields) = owner {
+            std::fs::write(dir.join(".owner"), fields.join(" ") + "\n").unwrap();
+        }
+        dir
+    };
+    let name = |pid: &str| format!(".msr-staging-{pid}");
+    // Removed: the owner has exited; the pid runs but started later.
+    let dead = staging(name(&gone_owner[2]), Some(gone_owner.clone()));
+    let mut earlier = owner_fields(reused.id());
+    earlier[3] = "1".into();
+    let pid_reused = staging(name(&earlier[2]), Some(earlier));
+    // Kept: a running owner; owners this process cannot see; no owner.
+    let running = staging(name(&live.id().to_string()), Some(owner_fields(live.id())));
+    let mut other_boot = gone_owner.clone();
+    other_boot[0] = "00000000-0000-0000-0000-000000000000".into();
+    other_boot[2] = "4000001".into();
+    let foreign_boot = staging(name("4000001"), Some(other_boot));
+    let mut other_ns = gone_owner.clone();
+    other_ns[1] = "pid:[1]".into();
+    other_ns[2] = "4000002".into();
+    let foreign_ns = staging(name("4000002"), Some(other_ns));
+    let no_owner = staging(name("4000003"), None);
+    let not_a_pid = staging(name("abc"), None);
+    std::fs::write(out.join(name("4000004")), "a file, not a directory").unwrap();
+
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&corpus("tapes/valid_20.parquet")),
+        "--num-paths",
+        "2",
+        "--out",
+        s(&out),
+        "-q",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    for child in [&mut live, &mut reused] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(!dead.exists(), "the dead run's staging directory remains");
+    assert!(!pid_reused.exists(), "a reused pid kept a stale directory");
+    for kept in [&running, &foreign_boot, &foreign_ns, &no_owner, &not_a_pid] {
+        assert!(kept.exists(), "{} was removed", kept.display());
+        assert!(kept.join("loan_values.parquet.tmp").exists());
+    }
+    assert!(out.join(name("4000004")).is_file());
+    assert!(out.join("manifest.json").exists());
 }

@@ -80,6 +80,11 @@ pub struct Valuation {
     pub seed: u64,
     /// Antithetic pairs: path `2j+1` uses `−ε` of path `2j`.
     pub antithetic: bool,
+    /// How the shocks are drawn: `"pseudo"` (ChaCha8 streams), `"sobol"`
+    /// (scrambled Sobol points through a Brownian bridge) or `"sobol-pca"`
+    /// (through the principal components); with `antithetic`, path `2j+1` is
+    /// still the negation of path `2j`. See docs/qmc.md.
+    pub path_scheme: String,
 }
 
 impl Default for Valuation {
@@ -90,6 +95,7 @@ impl Default for Valuation {
             num_paths: 256,
             seed: 20261121,
             antithetic: true,
+            path_scheme: "pseudo".into(),
         }
     }
 }
@@ -433,8 +439,13 @@ impl InvestorRule {
 }
 
 /// Investor rules by investor.
+///
+/// A user's `[investors.X]` table need only name the fields it changes: the
+/// others keep investor X's §I default (not another investor's, which is why
+/// this does not use a plain `#[serde(default)]`). Unknown investors and
+/// unknown fields are still refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(from = "PartialInvestors")]
 pub struct Investors {
     /// Fannie Mae.
     #[serde(rename = "FNMA")]
@@ -459,6 +470,65 @@ impl Default for Investors {
             fhlmc: InvestorRule::new(&gse, 0.02, 0.10),
             gnma: InvestorRule::new(&all, 0.10, 0.33),
             pls: InvestorRule::new(&all, 0.0, 0.0),
+        }
+    }
+}
+
+/// An `[investors.X]` table as written: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialRule {
+    pi_advance_states: Option<Vec<String>>,
+    adv_loss_share: Option<f64>,
+    fc_unreimbursed: Option<f64>,
+    comp_int_share: Option<f64>,
+}
+
+impl PartialRule {
+    /// The fields given, over `rule` (the investor's default).
+    fn over(self, mut rule: InvestorRule) -> InvestorRule {
+        if let Some(x) = self.pi_advance_states {
+            rule.pi_advance_states = x;
+        }
+        if let Some(x) = self.adv_loss_share {
+            rule.adv_loss_share = x;
+        }
+        if let Some(x) = self.fc_unreimbursed {
+            rule.fc_unreimbursed = x;
+        }
+        if let Some(x) = self.comp_int_share {
+            rule.comp_int_share = x;
+        }
+        rule
+    }
+}
+
+/// The `[investors]` table as written: any of the four investors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialInvestors {
+    #[serde(rename = "FNMA")]
+    fnma: Option<PartialRule>,
+    #[serde(rename = "FHLMC")]
+    fhlmc: Option<PartialRule>,
+    #[serde(rename = "GNMA")]
+    gnma: Option<PartialRule>,
+    #[serde(rename = "PLS")]
+    pls: Option<PartialRule>,
+}
+
+impl From<PartialInvestors> for Investors {
+    fn from(p: PartialInvestors) -> Investors {
+        let d = Investors::default();
+        let take = |given: Option<PartialRule>, default: InvestorRule| match given {
+            Some(rule) => rule.over(default),
+            None => default,
+        };
+        Investors {
+            fnma: take(p.fnma, d.fnma),
+            fhlmc: take(p.fhlmc, d.fhlmc),
+            gnma: take(p.gnma, d.gnma),
+            pls: take(p.pls, d.pls),
         }
     }
 }
@@ -681,6 +751,13 @@ impl Config {
                 "must be 1..=1000000",
             ));
         }
+        if !["pseudo", "sobol", "sobol-pca"].contains(&v.path_scheme.as_str()) {
+            return Err(invalid(
+                "valuation.path_scheme",
+                format!("{:?}", v.path_scheme),
+                "must be \"pseudo\", \"sobol\" or \"sobol-pca\"",
+            ));
+        }
 
         let c = &self.curve;
         if c.tenors.is_empty() {
@@ -716,11 +793,18 @@ impl Config {
 
         nonneg("hull_white.a", self.hull_white.a)?;
         nonneg("hull_white.sigma", self.hull_white.sigma)?;
-        if self.hull_white.a > 5.0 || self.hull_white.sigma > 1.0 {
+        if self.hull_white.a > 5.0 {
             return Err(invalid(
-                "hull_white",
-                format!("a={}, sigma={}", self.hull_white.a, self.hull_white.sigma),
-                "a must be ≤ 5 and sigma ≤ 1",
+                "hull_white.a",
+                self.hull_white.a,
+                "must be at most 5 (mean reversion per year)",
+            ));
+        }
+        if self.hull_white.sigma > 1.0 {
+            return Err(invalid(
+                "hull_white.sigma",
+                self.hull_white.sigma,
+                "must be at most 1 (normal volatility per year)",
             ));
         }
         finite("mortgage_rate.m0", self.mortgage_rate.m0)?;
@@ -830,11 +914,13 @@ impl Config {
             if !months.is_finite() || months < 1.0 {
                 return Err(invalid(key, months, "must be ≥ 1 month"));
             }
-            if cr.reinstate + 1.0 / months > 1.0 + 1e-12 {
+            let leave = cr.reinstate + 1.0 / months;
+            if leave > 1.0 + 1e-12 {
+                // Both keys: either may be the one to change.
                 return Err(invalid(
-                    key,
-                    months,
-                    "reinstate + 1/fc_months must be at most 1",
+                    &format!("credit.reinstate + 1/{key}"),
+                    leave,
+                    "transition probabilities out of FC must sum to at most 1",
                 ));
             }
         }
@@ -1069,6 +1155,7 @@ mod tests {
             ("[curve]\ntenors = [1.0]\nzero_rates = [0.04, 0.04]\n", "curve.zero_rates"),
             ("[servicing.cost_annual]\nD60 = -5.0\n", "servicing.cost_annual.D60"),
             ("[valuation]\nas_of = \"2026-02-30\"\n", "valuation.as_of"),
+            ("[valuation]\npath_scheme = \"halton\"\n", "valuation.path_scheme"),
             ("[investors.GNMA]\npi_advance_states = [\"C\"]\nadv_loss_share = 0.1\nfc_unreimbursed = 0.3\ncomp_int_share = 1.0\n", "investors.GNMA.pi_advance_states"),
             ("[tape.columns]\nbalance = \"UPB\"\n", "tape.columns.balance"),
         ];

@@ -475,18 +475,23 @@ fn value() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// Does the error name the key `key` of table `table`? (The Hull–White bound
-/// names its table and shows `a=…, sigma=…`, and the foreclosure-timeline
-/// rule blames `fc_months_*` with `reinstate + 1/fc_months` in its text; both
-/// count, and docs/robustness.md notes them.)
+/// Does the error name the key `key` of table `table`? A range error must
+/// name it exactly, as the dotted key `table.key` (alone, or as one term of a
+/// rule over several keys: `credit.cure60 + credit.roll60`,
+/// `credit.reinstate + 1/credit.fc_months_judicial`); a parse error (a
+/// wrong type) names it as TOML does.
 fn names_key(err: &ConfigError, table: &str, key: &str) -> bool {
-    let msg = err.to_string();
-    msg.contains(&format!("{table}.{key}"))
-        || msg.contains(&format!("`{key}`"))
-        || msg.contains(&format!("{key} ="))
-        || (msg.contains(&format!("`{table}`")) && msg.contains(&format!("{key}=")))
-        // `reinstate + 1/fc_months` blames the timeline key but names both.
-        || msg.contains(&format!("{key} + "))
+    let dotted = format!("{table}.{key}");
+    match err {
+        ConfigError::Invalid { key: named, .. } => named
+            .split(" + ")
+            .map(|term| term.trim_start_matches("1/"))
+            .any(|term| term == dotted),
+        _ => {
+            let msg = err.to_string();
+            msg.contains(&format!("`{key}`")) || msg.contains(&format!("{key} ="))
+        }
+    }
 }
 
 proptest! {
@@ -623,17 +628,91 @@ fn each_class_of_bad_config_names_the_key() {
     }
 }
 
-/// The module doc says "a user's file need only name what it changes".
+/// The module doc says "a user's file need only name what it changes": an
+/// `[investors.X]` table too, whose missing fields keep investor X's own §I
+/// default (GNMA's, not FNMA's).
 #[test]
-#[ignore = "bug: an [investors.X] table must spell out all four fields (InvestorRule has no serde default), \
-            contrary to config.rs's module doc; see docs/robustness.md"]
 fn a_partial_investor_table_takes_the_other_defaults() {
     let c = Config::from_toml_str("[investors.GNMA]\nadv_loss_share = 0.2\n").unwrap();
+    let d = Config::default();
     assert_eq!(c.investors.gnma.adv_loss_share, 0.2);
     assert_eq!(
         c.investors.gnma.fc_unreimbursed,
-        Config::default().investors.gnma.fc_unreimbursed
+        d.investors.gnma.fc_unreimbursed
     );
+    assert_eq!(c.investors.gnma.fc_unreimbursed, 0.33);
+    assert_eq!(c.investors.gnma.comp_int_share, 1.0);
+    assert_eq!(
+        c.investors.gnma.pi_advance_states,
+        ["D30", "D60", "D90", "D120", "FC"]
+    );
+    assert_eq!(c.investors.fnma, d.investors.fnma);
+    assert_eq!(c.investors.fhlmc, d.investors.fhlmc);
+    assert_eq!(c.investors.pls, d.investors.pls);
+    // One field of FHLMC only, and an empty PLS table.
+    let c = Config::from_toml_str(
+        "[investors.FHLMC]\npi_advance_states = [\"D30\"]\n[investors.PLS]\n",
+    )
+    .unwrap();
+    assert_eq!(c.investors.fhlmc.pi_advance_states, ["D30"]);
+    assert_eq!(c.investors.fhlmc.adv_loss_share, 0.02);
+    assert_eq!(c.investors.fhlmc.fc_unreimbursed, 0.10);
+    assert_eq!(c.investors.pls, d.investors.pls);
+    // Still validated, and unknown fields and investors still refused.
+    let e = Config::from_toml_str("[investors.PLS]\nfc_unreimbursed = 1.5\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("investors.PLS.fc_unreimbursed"), "{e}");
+    for (doc, needle) in [
+        (
+            "[investors.GNMA]\nadv_loss = 0.2\n",
+            "unknown field `adv_loss`",
+        ),
+        (
+            "[investors.VA]\nadv_loss_share = 0.2\n",
+            "unknown field `VA`",
+        ),
+        (
+            "[investors.GNMA]\nadv_loss_share = \"high\"\n",
+            "adv_loss_share",
+        ),
+    ] {
+        let e = Config::from_toml_str(doc).unwrap_err().to_string();
+        assert!(e.contains(needle) && !e.contains('\n'), "{doc:?}: {e}");
+    }
+    // Round trip: what is written back reads the same.
+    let c = Config::from_toml_str("[investors.GNMA]\nadv_loss_share = 0.2\n").unwrap();
+    assert_eq!(Config::from_toml_str(&c.to_toml_string()).unwrap(), c);
+}
+
+/// The two rules that named a key imprecisely now name the exact dotted
+/// keys (docs/robustness.md, finding 9).
+#[test]
+fn range_errors_name_the_exact_key() {
+    let cases = [
+        (
+            "[hull_white]\na = 6.0\n",
+            "config key `hull_white.a` = 6: must be at most 5 (mean reversion per year)",
+        ),
+        (
+            "[hull_white]\nsigma = 1.5\n",
+            "config key `hull_white.sigma` = 1.5: must be at most 1 (normal volatility per year)",
+        ),
+        (
+            "[credit]\nreinstate = 0.95\n",
+            "config key `credit.reinstate + 1/credit.fc_months_nonjudicial` = 1.0333333333333332: \
+             transition probabilities out of FC must sum to at most 1",
+        ),
+        (
+            "[credit]\nfc_months_judicial = 1.0\n",
+            "config key `credit.reinstate + 1/credit.fc_months_judicial` = 1.02: \
+             transition probabilities out of FC must sum to at most 1",
+        ),
+    ];
+    for (doc, want) in cases {
+        let e = Config::from_toml_str(doc).unwrap_err().to_string();
+        assert_eq!(e, want, "{doc:?}");
+    }
 }
 
 /// What each file of `tests/corpus/configs/` must give: `Ok` or an error

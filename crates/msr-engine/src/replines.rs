@@ -626,7 +626,7 @@ pub fn compare(
         counts[k] += u64::from(loan.loan_count);
         upb[k].push(loan.upb);
         total_upb.add(loan.upb);
-        if res.value.is_finite() {
+        if res.is_finite() {
             value[k].push(res.value);
             total_loans.add(res.value);
         } else {

@@ -20,8 +20,15 @@
 //! re-run and its cells subtracted again (wrapping integer arithmetic, so
 //! exactly); cells too large for the split are re-run and added exactly.
 //! docs/PERFORMANCE.md has the measurements.
+//!
+//! The guard: a loan whose value, a component PV or its standard error is not
+//! finite, or any amount of which the totals would add (its value, components,
+//! UPB, a path value, a monthly field, a cell of `CF`) is beyond
+//! [`msr_core::fixed::MAX_TERM`] (2^63 ≈ 9.2e18, where the exact sums could no
+//! longer hold a book of them), is left out of every total and listed in
+//! [`PortfolioAccum::non_finite`] with its inputs.
 
-use msr_core::fixed::{from_fixed, to_fixed};
+use msr_core::fixed::{add_raw, from_fixed, to_fixed, MAX_TERM, OVERFLOWED};
 use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
 use msr_core::{Config, ExactSum};
 use msr_model::fastmath::{split_fixed, FIXED_SPLIT_LIMIT_UNSCALED};
@@ -63,15 +70,63 @@ pub struct LoanResult {
     pub std_error: Option<f64>,
     /// Mean PV of each component (costs positive), in [`msr_model::COMPONENTS`] order.
     pub pv: [f64; NUM_COMPONENTS],
+    /// False when the guard left the loan out of the totals.
+    summed: bool,
 }
 
 impl LoanResult {
-    /// True if the value and every component are finite.
+    /// True if the loan passed the guard and is in the totals: its value,
+    /// every component and its standard error are finite, and no amount it
+    /// adds to the totals is beyond [`MAX_TERM`]. False exactly for the loans
+    /// listed in [`PortfolioAccum::non_finite`] (the two cases are treated
+    /// alike: a finite value too large to sum exactly is as unusable as an
+    /// infinite one).
     pub fn is_finite(&self) -> bool {
+        self.summed && self.all_finite()
+    }
+
+    fn all_finite(&self) -> bool {
         self.value.is_finite()
             && self.pv.iter().all(|x| x.is_finite())
             && self.std_error.is_none_or(f64::is_finite)
     }
+}
+
+/// How [`NonFinite::what`] says an amount is beyond the exact-sum range.
+const BEYOND: &str = "is beyond the exact-sum range ±2^63 ≈ 9.2e18";
+
+/// `name = x is beyond …` for an amount the guard refuses.
+fn beyond(name: &str, x: f64) -> String {
+    format!("{name} = {x:e} {BEYOND}")
+}
+
+/// The cashflows.parquet name of monthly field `f` (components first).
+fn monthly_name(f: usize) -> &'static str {
+    const REST: [&str; NUM_MONTHLY - NUM_COMPONENTS] = [
+        "net",
+        "pv_net",
+        "upb_C",
+        "upb_D30",
+        "upb_D60",
+        "upb_D90",
+        "upb_D120",
+        "upb_FC",
+        "surviving_loans",
+        "prepaid_loans",
+        "modified_loans",
+        "deed_in_lieu_loans",
+        "liquidated_loans",
+    ];
+    match f.checked_sub(NUM_COMPONENTS) {
+        None => msr_model::COMPONENTS[f].1,
+        Some(r) => REST[r],
+    }
+}
+
+/// True for an amount the totals cannot take: not finite, or `|x| ≥ MAX_TERM`.
+#[inline]
+fn unsummable(x: f64) -> bool {
+    x.is_nan() || x.abs() >= MAX_TERM
 }
 
 /// Totals for one group of loans (an investor, a delinquency status).
@@ -103,13 +158,28 @@ impl GroupAccum {
     }
 }
 
-/// A loan left out of the totals because its valuation was not finite.
+/// A loan left out of the totals because its valuation was not finite, or
+/// an amount of it was beyond the exact-sum range.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NonFinite {
     /// The loan.
     pub loan: Loan,
-    /// Which output was not finite first.
+    /// Which output was not finite first (`value`, `pv_<component>`,
+    /// `std_error`), or which amount was beyond the exact-sum range, with its
+    /// value and the rule (`upb = 1e30 is beyond the exact-sum range …`).
     pub what: String,
+}
+
+impl NonFinite {
+    /// Why the loan was left out, as a phrase: `value is not finite`, or
+    /// `upb = 1e30 is beyond the exact-sum range ±2^63 ≈ 9.2e18`.
+    pub fn reason(&self) -> String {
+        if self.what.contains(BEYOND) {
+            self.what.clone()
+        } else {
+            format!("{} is not finite", self.what)
+        }
+    }
 }
 
 /// Exact, mergeable portfolio aggregates.
@@ -137,7 +207,8 @@ pub struct PortfolioAccum {
     /// Portfolio net cash flow `CF[p,t]`, month-major `[t·P + p]`, as raw
     /// fixed-point sums. Empty without [`Detail::Full`].
     pub cf: Vec<i128>,
-    /// Loans left out because their valuation was not finite.
+    /// Loans left out because their valuation was not finite (or an amount
+    /// was beyond the exact-sum range).
     pub non_finite: Vec<NonFinite>,
 }
 
@@ -198,7 +269,7 @@ impl PortfolioAccum {
             self.cf.resize(o.cf.len(), 0);
         }
         for (a, b) in self.cf.iter_mut().zip(&o.cf) {
-            *a += *b;
+            *a = add_raw(*a, *b);
         }
         self.non_finite.extend(o.non_finite.iter().cloned());
         self.non_finite
@@ -210,9 +281,26 @@ impl PortfolioAccum {
         self.path_values[p].value()
     }
 
-    /// `CF[p,t]` for path `p` and month `t` (1-based).
+    /// `CF[p,t]` for path `p` and month `t` (1-based); NaN if that sum
+    /// overflowed.
     pub fn cf_at(&self, p: usize, t: usize) -> f64 {
         from_fixed(self.cf[(t - 1) * self.num_paths + p])
+    }
+
+    /// True if some sum left the exact range (it then reads as NaN, never as
+    /// a wrapped number). The guard keeps every term below
+    /// [`MAX_TERM`], so this takes more than 65,536 loans at that size.
+    pub fn overflowed(&self) -> bool {
+        let groups = std::iter::once(&self.total)
+            .chain(&self.by_investor)
+            .chain(&self.by_status);
+        groups
+            .flat_map(|g| [g.upb, g.value, g.fee_base])
+            .chain(self.pv)
+            .chain(self.path_values.iter().copied())
+            .chain(self.monthly.iter().flatten().copied())
+            .any(ExactSum::overflowed)
+            || self.cf.contains(&OVERFLOWED)
     }
 }
 
@@ -297,7 +385,8 @@ impl CfSums {
                 *hi = hi.wrapping_sub(h);
                 *lo = lo.wrapping_sub(o);
                 if l < active {
-                    self.big[t * num_paths + b * LANES + l] += to_fixed(x[l]);
+                    let c = &mut self.big[t * num_paths + b * LANES + l];
+                    *c = add_raw(*c, to_fixed(x[l]));
                 }
             }
         }
@@ -312,14 +401,15 @@ impl CfSums {
             for t in 0..self.max_n {
                 let (hi, lo) = (&mut self.hi[start + t], &mut self.lo[start + t]);
                 for l in 0..active {
-                    cf[t * num_paths + b * LANES + l] += ((hi[l] as i128) << 32) + lo[l] as i128;
+                    let c = &mut cf[t * num_paths + b * LANES + l];
+                    *c = add_raw(*c, ((hi[l] as i128) << 32) + lo[l] as i128);
                 }
                 *hi = [0; LANES];
                 *lo = [0; LANES];
             }
         }
         for (c, x) in cf.iter_mut().zip(&mut self.big) {
-            *c += std::mem::take(x);
+            *c = add_raw(*c, std::mem::take(x));
         }
         self.loans = 0;
         self.max_n = 0;
@@ -344,6 +434,9 @@ struct Worker {
     block: BlockAccum,
     /// One block's net cash flows `[t][lane]`.
     net: Vec<[f64; LANES]>,
+    /// The loan being finished's monthly fields, month by month (screened,
+    /// then summed).
+    rows: Vec<[f64; NUM_MONTHLY]>,
     cf: CfSums,
     accum: PortfolioAccum,
 }
@@ -359,6 +452,7 @@ impl Worker {
             scratch: BlockScratch::default(),
             block: BlockAccum::default(),
             net: vec![[0.0; LANES]; months],
+            rows: Vec::with_capacity(months),
             cf: CfSums::new(if full { market.num_blocks() } else { 0 }, months),
             accum: PortfolioAccum::new(paths, months, detail),
         }
@@ -451,26 +545,31 @@ impl Worker {
             .collect()
     }
 
-    /// One loan's result, and its contribution to the totals if finite.
+    /// One loan's result, and its contribution to the totals if it passes
+    /// the guard.
     fn finish(&mut self, ctx: &Context<'_>, k: usize, loan: &Loan, detail: Detail) -> LoanResult {
         let market = ctx.market;
         let full = detail == Detail::Full;
         let np = market.num_paths() as f64;
         let slot = &self.slots[k];
         let value = slot.path_value.iter().sum::<f64>() / np;
-        let result = LoanResult {
+        let mut result = LoanResult {
             value,
             std_error: std_error(&slot.path_value, ctx.antithetic),
             pv: slot.pv.map(|x| x / np),
+            summed: true,
         };
         let n = slot.terms.n;
-        if !result.is_finite() {
-            let what = if !result.value.is_finite() {
-                "value".to_string()
-            } else {
-                let c = result.pv.iter().position(|x| !x.is_finite()).unwrap_or(0);
-                format!("pv_{}", msr_model::COMPONENTS[c].1)
-            };
+        if full {
+            // Read the monthly fields once: screened below, then summed.
+            self.rows.clear();
+            for t in 0..n {
+                let row = slot.monthly.month(&slot.terms, ctx.params, t);
+                self.rows.push(row);
+            }
+        }
+        if let Some(what) = self.screen(ctx, k, loan, &result, full) {
+            result.summed = false;
             self.accum.non_finite.push(NonFinite {
                 loan: loan.clone(),
                 what,
@@ -493,13 +592,13 @@ impl Worker {
         for (a, x) in acc.pv.iter_mut().zip(result.pv) {
             a.add(x);
         }
+        let slot = &self.slots[k];
         for (a, &v) in acc.path_values.iter_mut().zip(&slot.path_value) {
             a.add(v);
         }
         if full {
-            for t in 0..n {
-                let row = slot.monthly.month(&slot.terms, ctx.params, t);
-                for (a, &x) in acc.monthly[t].iter_mut().zip(&row) {
+            for (sums, row) in acc.monthly.iter_mut().zip(&self.rows) {
+                for (a, &x) in sums.iter_mut().zip(row) {
                     a.add(x);
                 }
             }
@@ -514,6 +613,79 @@ impl Worker {
             self.cf.max_n = self.cf.max_n.max(n);
         }
         result
+    }
+
+    /// The guard: `None` if the loan may be summed, else what stops it —
+    /// the first output that is not finite, or the first amount the totals
+    /// would add that is beyond [`MAX_TERM`]. With detail, `self.rows` holds
+    /// the loan's monthly fields; blocks whose `CF` cells were too large for
+    /// the fast split are re-run to look at those cells.
+    fn screen(
+        &mut self,
+        ctx: &Context<'_>,
+        k: usize,
+        loan: &Loan,
+        result: &LoanResult,
+        full: bool,
+    ) -> Option<String> {
+        let name = |c: usize| format!("pv_{}", msr_model::COMPONENTS[c].1);
+        if !result.value.is_finite() {
+            return Some("value".into());
+        }
+        if let Some(c) = result.pv.iter().position(|x| !x.is_finite()) {
+            return Some(name(c));
+        }
+        if !result.std_error.is_none_or(f64::is_finite) {
+            return Some("std_error".into());
+        }
+        if unsummable(result.value) {
+            return Some(beyond("value", result.value));
+        }
+        if let Some(c) = result.pv.iter().position(|&x| unsummable(x)) {
+            return Some(beyond(&name(c), result.pv[c]));
+        }
+        // UPB bounds the fee base `s·UPB` too (s < 0.25).
+        if unsummable(loan.upb) {
+            return Some(beyond("upb", loan.upb));
+        }
+        let slot = &self.slots[k];
+        if let Some(p) = slot.path_value.iter().position(|&v| unsummable(v)) {
+            return Some(beyond(
+                &format!("the value on path {p}"),
+                slot.path_value[p],
+            ));
+        }
+        if !full {
+            return None;
+        }
+        for (t, row) in self.rows.iter().enumerate() {
+            if let Some(f) = row.iter().position(|&x| unsummable(x)) {
+                return Some(beyond(
+                    &format!("month {}'s {} (summed over paths)", t + 1, monthly_name(f)),
+                    row[f],
+                ));
+            }
+        }
+        // Only blocks flagged by the fast split can hold a cell this large.
+        let n = slot.terms.n;
+        for i in 0..self.slots[k].big_blocks.len() {
+            let b = self.slots[k].big_blocks[i];
+            self.run(ctx, k, b, true);
+            let active = ctx.market.active_lanes(b);
+            for (t, cells) in self.net[..n].iter().enumerate() {
+                if let Some(l) = cells[..active].iter().position(|&x| unsummable(x)) {
+                    return Some(beyond(
+                        &format!(
+                            "the net cash flow of path {}, month {}",
+                            b * LANES + l,
+                            t + 1
+                        ),
+                        cells[l],
+                    ));
+                }
+            }
+        }
+        None
     }
 }
 
@@ -568,4 +740,45 @@ pub fn value_loans(
         accum.merge(&a);
     }
     (results, accum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msr_model::MonthlyField;
+
+    /// The guard's names for monthly fields are cashflows.parquet's.
+    #[test]
+    fn monthly_names_follow_the_field_order() {
+        assert_eq!(monthly_name(0), "fee");
+        assert_eq!(monthly_name(NUM_COMPONENTS - 1), "liq_loss");
+        assert_eq!(monthly_name(MonthlyField::Net as usize), "net");
+        assert_eq!(monthly_name(MonthlyField::UpbC as usize), "upb_C");
+        assert_eq!(monthly_name(MonthlyField::UpbFc as usize), "upb_FC");
+        assert_eq!(
+            monthly_name(MonthlyField::Surviving as usize),
+            "surviving_loans"
+        );
+        assert_eq!(
+            monthly_name(MonthlyField::Liquidated as usize),
+            "liquidated_loans"
+        );
+    }
+
+    #[test]
+    fn unsummable_is_nan_inf_or_at_least_2_63() {
+        for x in [
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            MAX_TERM,
+            -MAX_TERM,
+            1e30,
+        ] {
+            assert!(unsummable(x), "{x}");
+        }
+        for x in [0.0, -1e18, 9.2e18, -9.2e18] {
+            assert!(!unsummable(x), "{x}");
+        }
+    }
 }

@@ -7,10 +7,13 @@
 //! Then the non-finite guard: a loan whose valuation is not finite is
 //! reported in `PortfolioAccum::non_finite` with its inputs and left out of
 //! every total. It is reachable with valid inputs (a path file's discount of
-//! 1e308, `servicing.cost_inflation = 1e10`); both are tested here.
+//! 1e308, `servicing.cost_inflation = 1e10`); both are tested here. So is
+//! its range check: a finite amount too large for the exact totals
+//! (≥ 2^63) is reported the same way.
 //!
-//! Tests marked `#[ignore = "bug: ..."]` pin defects found while writing
-//! these (docs/robustness.md has the list); run them with `--ignored`.
+//! The last section pins defects found while writing these (docs/robustness.md,
+//! findings 1 and 2): totals beyond the fixed-point range, and `0·∞` in the
+//! roll and the CPR hidden behind their caps. All are fixed; the tests run.
 
 use msr_core::loan::{DqState, Investor, Loan};
 use msr_core::schedule::balance_factor;
@@ -509,32 +512,51 @@ fn a_non_finite_loan_is_reported_and_left_out_of_every_total() {
 #[test]
 fn a_valid_config_can_overflow_and_is_caught() {
     // cost_inflation need only be finite and > -1: (1 + 1e10)^((t−1)/12)
-    // overflows from month 371 on, so a 480-month loan's cost is infinite.
+    // overflows from month 371 on, so a 480-month loan's cost is infinite;
+    // a 300-month loan's is finite but ~1e250, beyond what the totals can
+    // sum (it was summed, saturated, before the range guard); a one-year
+    // loan's is ordinary.
     let mut c = Config::default();
     c.servicing.cost_inflation = 1e10;
     c.validate().unwrap();
     let mut l = loan("INFL");
     l.remaining_term = 480;
+    let mut ok = loan("OK");
+    ok.remaining_term = 12;
     let (res, acc) = value_book(
         &c,
         &static_path(&c),
-        &[l.clone(), loan("OK")],
+        &[l.clone(), loan("MID"), ok],
         false,
         Detail::Full,
     );
-    assert!(!res[0].is_finite());
-    assert_eq!(acc.non_finite.len(), 1);
+    assert!(!res[0].is_finite() && !res[0].value.is_finite());
+    assert!(!res[1].is_finite() && res[1].value.is_finite());
+    assert!(res[2].is_finite());
+    assert_eq!(acc.non_finite.len(), 2);
     assert_eq!(acc.non_finite[0].loan.loan_id, "INFL");
+    assert_eq!(acc.non_finite[1].loan.loan_id, "MID");
+    assert!(
+        acc.non_finite[1].what.starts_with("value = -")
+            && acc.non_finite[1]
+                .what
+                .ends_with("is beyond the exact-sum range ±2^63 ≈ 9.2e18"),
+        "{}",
+        acc.non_finite[1].what
+    );
     assert_eq!(acc.total.records, 1);
+    assert_eq!(acc.total.value.value(), {
+        let mut s = msr_core::ExactSum::ZERO;
+        s.add(res[2].value);
+        s.value()
+    });
 }
 
 // ---------------------------------------------------------------------------
-// Defects (see docs/robustness.md)
+// Defects found here, now fixed (docs/robustness.md, findings 1 and 2)
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "bug: a finite loan value or UPB beyond ±2^79 (≈6e23) saturates or overflows ExactSum \
-            (msr-core/src/fixed.rs:29,50): the totals are silently wrong; upb = 1e30 passes every §B rule"]
 fn totals_beyond_the_fixed_point_range_are_refused() {
     // Valid inputs whose loan values are finite but beyond 6e23: a balance of
     // 1e30 (§B only asks for > 0); an OAS of −1 (the accepted minimum) and
@@ -562,18 +584,37 @@ fn totals_beyond_the_fixed_point_range_are_refused() {
     let mut wrong = Vec::new();
     for (c, l) in cases {
         c.validate().unwrap();
-        let (res, acc) = value_book(
-            &c,
-            &static_path(&c),
-            std::slice::from_ref(&l),
-            false,
-            Detail::Full,
-        );
-        assert!(res[0].is_finite(), "{}: {:?}", l.loan_id, res[0]);
+        // Next to an ordinary two-year loan, which must be summed exactly as
+        // if alone (the accumulators' month counts differ: compare its months).
+        let mut plain = loan("PLAIN");
+        plain.remaining_term = 24;
+        let book = [l.clone(), plain];
+        let paths = static_path(&c);
+        let (res, acc) = value_book(&c, &paths, &book, false, Detail::Full);
+        let (alone, alone_acc) = value_book(&c, &paths, &book[1..], false, Detail::Full);
+        let zero =
+            |xs: &[msr_core::ExactSum; msr_model::NUM_MONTHLY]| xs.iter().all(|x| x.value() == 0.0);
+        // The value is finite: it is not the NaN/inf guard that catches it.
+        assert!(res[0].value.is_finite(), "{}: {:?}", l.loan_id, res[0]);
         // Either the loan is reported (and not summed) or the totals are right.
-        let reported = acc.non_finite.len() == 1 && acc.total.records == 0;
-        let summed = close(acc.total.upb.value(), l.upb, 1e-12, 0.0)
-            && close(acc.total.value.value(), res[0].value, 1e-12, 0.0);
+        let reported = acc.non_finite.len() == 1
+            && acc.non_finite[0].loan == l
+            && !res[0].is_finite()
+            && acc.total.records == 1
+            && acc.total == alone_acc.total
+            && acc.path_values == alone_acc.path_values
+            && acc.monthly[..24] == alone_acc.monthly[..]
+            && acc.monthly[24..].iter().all(zero)
+            && acc.cf[..24] == alone_acc.cf[..]
+            && acc.cf[24..].iter().all(|&x| x == 0)
+            && res[1] == alone[0];
+        let summed = close(acc.total.upb.value(), l.upb + book[1].upb, 1e-12, 0.0)
+            && close(
+                acc.total.value.value(),
+                res[0].value + res[1].value,
+                1e-12,
+                0.0,
+            );
         if !(reported || summed) {
             wrong.push(format!(
                 "{}: value {:e} summed as {:e}",
@@ -582,13 +623,77 @@ fn totals_beyond_the_fixed_point_range_are_refused() {
                 acc.total.value.value()
             ));
         }
+        assert!(!acc.overflowed(), "{}", l.loan_id);
+        if reported {
+            let why = acc.non_finite[0].reason();
+            assert!(
+                why.contains("is beyond the exact-sum range ±2^63"),
+                "{}: {why}",
+                l.loan_id
+            );
+        }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// Each amount the guard screens, with what it says.
 #[test]
-#[ignore = "bug: 0·inf in the roll rate (base_roll = 0 with a falling house-price index) is NaN, \
-            and f64::min turns it into roll_cap (msr-model/src/loan_terms.rs LoanTerms::prepare, the roll)"]
+fn the_guard_names_the_amount_beyond_the_exact_sum_range() {
+    let c = Config::default();
+    let paths = static_path(&c);
+    let mut huge = loan("HUGE");
+    huge.upb = 1e30;
+    let (_, acc) = value_book(&c, &paths, &[huge], false, Detail::Values);
+    // The value (~1e28) is checked before the balance.
+    let what = &acc.non_finite[0].what;
+    assert!(what.starts_with("value = 1.2"), "{what}");
+    assert!(
+        what.ends_with("e28 is beyond the exact-sum range ±2^63 ≈ 9.2e18"),
+        "{what}"
+    );
+    // A balance of 1e19 (value ~1e17, within range) is caught by the UPB.
+    let mut big = loan("BIG");
+    big.upb = 1e19;
+    let (res, acc) = value_book(&c, &paths, &[big], false, Detail::Full);
+    assert!(
+        res[0].value.abs() < 1e18 && !res[0].is_finite(),
+        "{:?}",
+        res[0]
+    );
+    assert_eq!(
+        acc.non_finite[0].what,
+        "upb = 1e19 is beyond the exact-sum range ±2^63 ≈ 9.2e18"
+    );
+    assert_eq!(acc.total.records, 0);
+    assert!(
+        acc.cf.iter().all(|&x| x == 0),
+        "its cash flows are taken back out"
+    );
+    assert!(acc.monthly.iter().flatten().all(|x| x.value() == 0.0));
+    // Just below the bound a balance is summed exactly.
+    let mut edge = loan("EDGE");
+    edge.upb = 9e18;
+    edge.servicing_fee = 0.0;
+    edge.escrow_monthly = 0.0;
+    let (res, acc) = value_book(&quiet(c.clone()), &paths, &[edge], false, Detail::Values);
+    assert!(res[0].is_finite(), "{:?}", acc.non_finite);
+    assert_eq!(acc.total.upb.value(), 9e18);
+    // A non-finite one keeps its plain name and reason.
+    let mut inflation = Config::default();
+    inflation.servicing.cost_inflation = 1e10;
+    let mut l = loan("INF");
+    l.remaining_term = 480;
+    let (_, acc) = value_book(&inflation, &paths, &[l], false, Detail::Full);
+    let nf = &acc.non_finite[0];
+    assert!(
+        nf.what == "value" || nf.what.starts_with("pv_"),
+        "{}",
+        nf.what
+    );
+    assert_eq!(nf.reason(), format!("{} is not finite", nf.what));
+}
+
+#[test]
 fn a_zero_base_roll_means_no_delinquency_even_when_prices_fall() {
     let mut c = Config::default();
     c.credit.base_roll = 0.0;
@@ -616,12 +721,14 @@ fn a_zero_base_roll_means_no_delinquency_even_when_prices_fall() {
 }
 
 #[test]
-#[ignore = "bug: 0·inf in the CPR (cpr_multiplier = 0 with a refinance term that overflows) is NaN, \
-            and the min with cpr_cap turns it into the cap (msr-model/src/loan_terms.rs LoanTerms::cpr_lanes)"]
 fn a_zero_cpr_multiplier_means_no_prepayment() {
     let mut c = Config::default();
     c.prepay.cpr_multiplier = 0.0;
     c.prepay.refi_fico = 1000.0;
+    // The CPR governs payoffs from C only; D30 pays off at pp30 (§D.3),
+    // which the multiplier does not scale: switch that off too, so every
+    // payoff would be the CPR's.
+    c.credit.pp30 = 0.0;
     c.validate().unwrap();
     let mut l = loan("CPR");
     l.fico = 850;
@@ -643,8 +750,6 @@ fn a_zero_cpr_multiplier_means_no_prepayment() {
 }
 
 #[test]
-#[ignore = "bug: 0·inf in the roll rate (roll_multiplier = 0 with a FICO term that overflows) is NaN, \
-            and f64::min turns it into roll_cap (msr-model/src/loan_terms.rs LoanTerms::prepare, the roll)"]
 fn a_zero_roll_multiplier_means_no_delinquency() {
     let mut c = Config::default();
     c.credit.roll_multiplier = 0.0;
@@ -665,4 +770,25 @@ fn a_zero_roll_multiplier_means_no_delinquency() {
         0.0,
         "loans rolled with roll_multiplier = 0"
     );
+}
+
+/// A CPR floating point cannot form (a refinance FICO factor of e^1500 = ∞
+/// times an S-curve of exactly 0, with `refi_midpoint` = 300) is NaN, and
+/// the NaN reaches the guard: the loan is reported, not prepaid at the cap.
+#[test]
+fn an_undefined_cpr_is_reported_not_capped() {
+    let mut c = Config::default();
+    c.prepay.refi_fico = 1000.0;
+    c.prepay.refi_midpoint = 300.0;
+    c.validate().unwrap();
+    let mut l = loan("NAN");
+    l.fico = 850;
+    let (res, acc) = value_book(&c, &static_path(&c), &[l, loan("OK")], false, Detail::Full);
+    assert!(res[0].value.is_nan(), "{:?}", res[0]);
+    assert_eq!(acc.non_finite.len(), 1);
+    assert_eq!(acc.non_finite[0].loan.loan_id, "NAN");
+    // At FICO 700 the same configuration is ordinary: the S-curve is 0 and
+    // so is the refinance term.
+    assert!(res[1].is_finite());
+    assert_eq!(acc.total.records, 1);
 }

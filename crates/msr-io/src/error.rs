@@ -123,6 +123,16 @@ pub enum IoError {
         /// The problem.
         problem: String,
     },
+    /// An output path exists and is not a regular file (a FIFO, a device, a
+    /// socket, a symbolic link, a directory): writing the output would
+    /// replace it, so it is refused.
+    #[error("{}: exists and is not a regular file ({kind}); refusing to replace it with an output", file.display())]
+    NotRegularFile {
+        /// The output path.
+        file: PathBuf,
+        /// What it is ("a FIFO", "a character device", ...).
+        kind: &'static str,
+    },
     /// A CSV file could not be written or read.
     #[error("{}: CSV: {detail}", file.display())]
     Csv {
@@ -169,6 +179,7 @@ impl IoError {
             | IoError::PathValue { file, .. }
             | IoError::PathTooShort { file, .. }
             | IoError::BadData { file, .. }
+            | IoError::NotRegularFile { file, .. }
             | IoError::Csv { file, .. }
             | IoError::Json { file, .. } => file,
         }

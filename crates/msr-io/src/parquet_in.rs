@@ -82,9 +82,12 @@ pub(crate) fn open_parquet(path: &Path) -> Result<(File, ArrowReaderMetadata), I
     Ok((file, metadata))
 }
 
-/// Reject footers whose counts or byte ranges are impossible (negative, or
-/// past the end of the file) before the decoder trips over them.
+/// Reject footers whose counts or byte ranges are impossible (negative, past
+/// the end of the file, or row-group counts that do not add up to the file's
+/// own count) before the decoder trips over them.
 fn check_footer(path: &Path, metadata: &ArrowReaderMetadata, len: u64) -> Result<(), IoError> {
+    let declared = metadata.metadata().file_metadata().num_rows();
+    let mut in_groups: i64 = 0;
     for (g, group) in metadata.metadata().row_groups().iter().enumerate() {
         if group.num_rows() < 0 {
             return Err(corrupt(
@@ -92,6 +95,7 @@ fn check_footer(path: &Path, metadata: &ArrowReaderMetadata, len: u64) -> Result
                 format!("row group {g} has {} rows", group.num_rows()),
             ));
         }
+        in_groups = in_groups.saturating_add(group.num_rows());
         for (c, column) in group.columns().iter().enumerate() {
             let start = column
                 .dictionary_page_offset()
@@ -108,6 +112,12 @@ fn check_footer(path: &Path, metadata: &ArrowReaderMetadata, len: u64) -> Result
                 ));
             }
         }
+    }
+    if in_groups != declared {
+        return Err(corrupt(
+            path,
+            format!("the footer says {declared} rows but its row groups hold {in_groups}"),
+        ));
     }
     Ok(())
 }
@@ -536,8 +546,9 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<Table, IoError> {
         })
         .collect();
     let roots: Vec<usize> = (0..fields.len()).collect();
+    let declared = info_from(&metadata).num_rows;
     let mut num_rows = 0;
-    if info_from(&metadata).num_rows > 0 && !roots.is_empty() {
+    if declared > 0 && !roots.is_empty() {
         let mut reader = batch_reader(path, &file, &metadata, &roots, None)?;
         while let Some(batch) = next_batch(path, &mut reader)? {
             num_rows += batch.num_rows();
@@ -568,6 +579,12 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<Table, IoError> {
                     _ => return Err(bad()),
                 }
             }
+        }
+        if num_rows as u64 != declared {
+            return Err(corrupt(
+                path,
+                format!("the file holds {num_rows} rows where its footer says {declared}"),
+            ));
         }
     }
     let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();

@@ -4,7 +4,11 @@
 //! Every writer here goes through [`AtomicFile`]: the bytes go to
 //! `<name>.tmp` in the same directory and are renamed over `<name>` only when
 //! everything succeeded, so a reader never sees a half-written output and a
-//! failed run leaves no partial file behind.
+//! failed run leaves no partial file behind. An output path that already
+//! exists as something other than a regular file (a FIFO, a device such as
+//! `/dev/full`, a socket, a symbolic link, a directory) is refused
+//! ([`IoError::NotRegularFile`], see [`check_replaceable`]) rather than
+//! replaced by the rename.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -33,8 +37,10 @@ impl AtomicFile {
     /// Create `<path>.tmp` (truncating a stale one) to be renamed to `path`.
     ///
     /// # Errors
-    /// [`IoError::Io`] when the temporary file cannot be created, or
-    /// [`IoError::BadData`] when `path` has no file name.
+    /// [`IoError::Io`] when the temporary file cannot be created,
+    /// [`IoError::BadData`] when `path` has no file name, or
+    /// [`IoError::NotRegularFile`] when `path` or `<path>.tmp` exists and is
+    /// not a regular file.
     pub fn create(path: impl AsRef<Path>) -> Result<AtomicFile, IoError> {
         let path = path.as_ref();
         let name = path
@@ -43,6 +49,10 @@ impl AtomicFile {
         let mut tmp_name = name.to_os_string();
         tmp_name.push(".tmp");
         let tmp = path.with_file_name(tmp_name);
+        // Before creating anything: opening a FIFO at the temporary name for
+        // writing would block, and renaming over a FIFO or device replaces it.
+        check_replaceable(path)?;
+        check_replaceable(&tmp)?;
         let file = File::create(&tmp).map_err(|e| IoError::io(&tmp, "create", e))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
@@ -106,6 +116,58 @@ impl Drop for AtomicFile {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// Refuse an output path that exists and is not a regular file: writing
+/// the output by rename would replace a FIFO, a device (`/dev/full`,
+/// `/dev/stdout`'s link), a socket, a symbolic link or a directory. A path
+/// that does not exist, or a regular file, is fine.
+///
+/// # Errors
+/// [`IoError::NotRegularFile`] naming the path and what it is.
+pub fn check_replaceable(path: &Path) -> Result<(), IoError> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        // Absent (or unreadable: creating it will say why).
+        return Ok(());
+    };
+    let kind = file_kind(&meta.file_type());
+    match kind {
+        None => Ok(()),
+        Some(kind) => Err(IoError::NotRegularFile {
+            file: path.to_path_buf(),
+            kind,
+        }),
+    }
+}
+
+/// What a file type is, in words, when it is not a regular file.
+fn file_kind(t: &std::fs::FileType) -> Option<&'static str> {
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    if t.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO");
+        }
+        if t.is_char_device() {
+            return Some("a character device");
+        }
+        if t.is_block_device() {
+            return Some("a block device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("a special file")
 }
 
 /// Write `path` atomically: `write` gets the open temporary file; on `Ok`

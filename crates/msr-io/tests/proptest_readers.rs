@@ -879,9 +879,6 @@ proptest! {
 /// Every single-byte ±1 edit of a footer varint that leaves the footer
 /// readable but inconsistent must be refused.
 #[test]
-#[ignore = "bug: a footer whose row-group row counts disagree with the file's num_rows (or with the rows \
-            the pages hold) is read without error (crates/msr-io/src/parquet_in.rs, check_footer; \
-            crates/msr-io/src/tape.rs checks only for more rows than declared, not fewer)"]
 fn a_footer_whose_row_counts_disagree_is_refused() {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let original = std::fs::read(corpus().join("tapes/valid_20.parquet")).unwrap();
@@ -923,6 +920,88 @@ fn a_footer_whose_row_counts_disagree_is_refused() {
         }
     }
     assert!(inconsistent > 0, "no edit made the counts disagree");
+    assert!(accepted.is_empty(), "{accepted:#?}");
+}
+
+/// A footer rewritten so its counts agree with each other but not with the
+/// pages: a row group (and the file) claiming one row more, or one fewer,
+/// than the row group holds. The reader must refuse it, whichever way.
+#[test]
+fn a_footer_whose_counts_disagree_with_the_pages_is_refused() {
+    use parquet::file::metadata::{FileMetaData, ParquetMetaData, ParquetMetaDataWriter};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let name = corpus().join("tapes/valid_20.parquet");
+    let original = std::fs::read(&name).unwrap();
+    let footer_len = u32::from_le_bytes(
+        original[original.len() - 8..original.len() - 4]
+            .try_into()
+            .unwrap(),
+    );
+    let data = &original[..original.len() - 8 - footer_len as usize];
+    let meta = SerializedFileReader::new(std::fs::File::open(&name).unwrap())
+        .unwrap()
+        .metadata()
+        .clone();
+    assert!(
+        meta.num_row_groups() >= 2,
+        "valid_20 has several row groups"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tape.parquet");
+    let mut accepted = Vec::new();
+    for group in [0, 1, meta.num_row_groups() - 1] {
+        for delta in [1i64, -1] {
+            let groups: Vec<_> = meta
+                .row_groups()
+                .iter()
+                .enumerate()
+                .map(|(g, rg)| {
+                    let rows = rg.num_rows() + if g == group { delta } else { 0 };
+                    rg.clone()
+                        .into_builder()
+                        .set_num_rows(rows)
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            let f = meta.file_metadata();
+            let file = FileMetaData::new(
+                f.version(),
+                f.num_rows() + delta,
+                f.created_by().map(str::to_string),
+                f.key_value_metadata().cloned(),
+                f.schema_descr_ptr(),
+                f.column_orders().cloned(),
+            );
+            let edited = ParquetMetaData::new(file, groups);
+            let mut bytes = data.to_vec();
+            ParquetMetaDataWriter::new(&mut bytes, &edited)
+                .finish()
+                .unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            match read_all(&path) {
+                Ok(read) => accepted.push(format!(
+                    "row group {group} {delta:+}: read {} rows of {} declared",
+                    read.rows_read, read.num_rows
+                )),
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(
+                        msg.starts_with(&path.display().to_string()) && !msg.contains('\n'),
+                        "{msg}"
+                    );
+                    assert!(msg.contains("corrupt"), "{msg}");
+                }
+            }
+            // The generic table reader too.
+            if let Ok(table) = msr_io::read_table(&path) {
+                accepted.push(format!(
+                    "read_table, row group {group} {delta:+}: {} rows",
+                    table.num_rows
+                ));
+            }
+        }
+    }
     assert!(accepted.is_empty(), "{accepted:#?}");
 }
 

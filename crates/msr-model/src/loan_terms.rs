@@ -44,9 +44,10 @@ pub struct LoanTerms {
     pub bal_end: Vec<f64>,
     /// Roll rate C → D30 in month t.
     pub roll: Vec<f64>,
-    /// `turnover_cpr · ramp · seas` of month t.
+    /// `turnover_cpr · ramp · seas` of month t (0 when `cpr_multiplier` is 0).
     pub turnover_base: Vec<f64>,
-    /// `refi_max_cpr · ramp · e^{refi_fico·(fico−700)/100}` of month t.
+    /// `refi_max_cpr · ramp · e^{refi_fico·(fico−700)/100}` of month t (0 when
+    /// `cpr_multiplier` is 0).
     pub refi_base: Vec<f64>,
     /// New advance per unit of mass in a P&I-advancing state, `Bal·(c−s)/12 + sched_prin`.
     pub pi_advance: Vec<f64>,
@@ -83,12 +84,6 @@ pub(crate) struct MonthCoefs {
     pub bal_end: f64,
 }
 
-/// `x.min(bound)` for a bound that is never NaN (the same result).
-#[inline(always)]
-fn min_bound(x: f64, bound: f64) -> f64 {
-    Scalar.min_sel(x, bound)
-}
-
 impl LoanTerms {
     /// CPR of month `t` (0-based index) of §D.1, given the path's market
     /// factors for that month ([`crate::Market::factors`]) and the burnout factor
@@ -106,7 +101,12 @@ impl LoanTerms {
     }
 
     /// [`LoanTerms::cpr`] on every lane of a vector (the one definition; the
-    /// `min`s are selects, identical to `f64::min` for a non-NaN bound).
+    /// `min`s are selects, identical to `f64::min` for non-NaN operands).
+    ///
+    /// The cap is the select's *first* operand, so a NaN CPR stays NaN (and
+    /// the loan is reported as not finite) instead of becoming `cpr_cap`; the
+    /// lock-in and burnout products cannot be NaN (their factors are ≥ 0 and
+    /// one of each pair is finite and positive).
     #[inline(always)]
     pub(crate) fn cpr_lanes<S: Math>(
         &self,
@@ -125,8 +125,8 @@ impl LoanTerms {
         let logistic = s.div(one, s.add(one, s.mul(s.splat(self.refi_c), refi_m)));
         let refi = s.mul(s.mul(s.splat(self.refi_base[t]), logistic), burn);
         s.min_sel(
-            s.mul(s.splat(p.cpr_multiplier), s.add(turnover, refi)),
             s.splat(p.cpr_cap),
+            s.mul(s.splat(p.cpr_multiplier), s.add(turnover, refi)),
         )
     }
 
@@ -156,11 +156,15 @@ impl LoanTerms {
         self.refi_c = (-p.refi_slope * (100.0 * c - p.refi_midpoint)).exp();
         self.burn_c = (-100.0 * p.burnout * c).exp();
         let fico_factor = (p.refi_fico * (loan.fico as f64 - 700.0) / 100.0).exp();
+        // A zero multiplier switches prepayment off: zero bases make the CPR
+        // exactly 0 (the same bits as `0·(turnover + refi)` whenever that is
+        // a number) even where a factor overflows (`0·∞`, docs/model.md §8).
+        let cpr_off = p.cpr_multiplier == 0.0;
 
         fill_balance_factors(c, loan.remaining_term, &mut self.factors);
         // `ModelParams::roll` with its loan-constant FICO factor hoisted: the
         // same operations in the same order, so the same bits (tested below).
-        let roll_fico = p.base_roll * ((p.fico_beta * (700.0 - loan.fico as f64)) / 100.0).exp();
+        let roll_fico = p.roll_fico(loan.fico);
         self.coefs.clear();
         for v in [
             &mut self.bal,
@@ -186,12 +190,15 @@ impl LoanTerms {
             self.pmt.push(bal * i + sched_prin);
             self.bal_end.push(b0 * b_t);
             let cltv = loan.ltv * b_prev / p.hpi[t - 1];
-            let raw = roll_fico * ((p.ltv_beta * (cltv - 80.0)) / 100.0).exp();
-            self.roll
-                .push(min_bound(raw * p.roll_multiplier, p.roll_cap));
-            self.turnover_base
-                .push(p.turnover_cpr * ramp * p.seasonal(t as u32));
-            self.refi_base.push(p.refi_max_cpr * ramp * fico_factor);
+            self.roll.push(p.roll_at(roll_fico, loan.fico, cltv));
+            if cpr_off {
+                self.turnover_base.push(0.0);
+                self.refi_base.push(0.0);
+            } else {
+                self.turnover_base
+                    .push(p.turnover_cpr * ramp * p.seasonal(t as u32));
+                self.refi_base.push(p.refi_max_cpr * ramp * fico_factor);
+            }
             self.pi_advance.push(bal * (c - s) / 12.0 + sched_prin);
         }
         self.fill_coefs(p);

@@ -194,9 +194,170 @@ impl ModelParams {
     /// `b_prev = b_{t-1}` (§D.2).
     pub fn roll(&self, fico: i32, ltv: f64, b_prev: f64, t: u32) -> f64 {
         let cltv = ltv * b_prev / self.hpi[t as usize - 1];
-        let raw = self.base_roll
-            * ((self.fico_beta * (700.0 - fico as f64)) / 100.0).exp()
-            * ((self.ltv_beta * (cltv - 80.0)) / 100.0).exp();
-        (raw * self.roll_multiplier).min(self.roll_cap)
+        self.roll_at(self.roll_fico(fico), fico, cltv)
+    }
+
+    /// The loan-constant part of the roll, `base_roll·e^{fico_beta·(700 − fico)/100}`.
+    #[inline]
+    pub fn roll_fico(&self, fico: i32) -> f64 {
+        self.base_roll * ((self.fico_beta * (700.0 - fico as f64)) / 100.0).exp()
+    }
+
+    /// The roll of §D.2 given its loan-constant part `roll_fico`
+    /// ([`ModelParams::roll_fico`]) and the month's `cltv`:
+    /// `min(roll_fico·e^{ltv_beta·(cltv − 80)/100}·roll_multiplier, roll_cap)`.
+    ///
+    /// The product is taken in the extended reals (docs/model.md §8): where
+    /// floating point gives `0·∞` (a zero `base_roll` or `roll_multiplier`
+    /// next to a FICO or CLTV factor that overflows, or an underflowed factor
+    /// next to an overflowed one) it is recomputed in log space
+    /// ([`ModelParams::roll_exact`]) instead of letting the NaN become the cap.
+    /// Otherwise the operations and their order are the spec's, so the bits
+    /// are unchanged.
+    #[inline]
+    pub fn roll_at(&self, roll_fico: f64, fico: i32, cltv: f64) -> f64 {
+        let raw = roll_fico * ((self.ltv_beta * (cltv - 80.0)) / 100.0).exp();
+        let roll = raw * self.roll_multiplier;
+        if roll.is_nan() {
+            return self.roll_exact(fico, cltv);
+        }
+        if roll < self.roll_cap {
+            roll
+        } else {
+            self.roll_cap
+        }
+    }
+
+    /// The roll computed in log space, for the cases floating point cannot
+    /// multiply out: `0` when `base_roll` or `roll_multiplier` is 0 (the term
+    /// is switched off, whatever the other factors); a zero sensitivity
+    /// (`fico_beta` or `ltv_beta` = 0) contributes a factor of exactly 1;
+    /// otherwise `min(base_roll·roll_multiplier·e^{f + l}, roll_cap)` with `f`,
+    /// `l` the FICO and CLTV exponents (through logarithms where the direct
+    /// product over- or underflows), which is 0 or the cap when `f + l` is ∓∞. NaN only when the exponents are +∞ and −∞ at once
+    /// (both sensitivities beyond ±4e305): the product is then undefined, and
+    /// the loan's valuation is reported as not finite rather than capped.
+    #[cold]
+    pub fn roll_exact(&self, fico: i32, cltv: f64) -> f64 {
+        if self.base_roll == 0.0 || self.roll_multiplier == 0.0 {
+            return 0.0;
+        }
+        let exponent = |beta: f64, x: f64| {
+            if beta == 0.0 {
+                0.0
+            } else {
+                (beta * x) / 100.0
+            }
+        };
+        let e =
+            exponent(self.fico_beta, 700.0 - fico as f64) + exponent(self.ltv_beta, cltv - 80.0);
+        // Directly where that is a number, else wholly in logs.
+        let direct = self.base_roll * e.exp() * self.roll_multiplier;
+        let roll = if direct.is_finite() && direct > 0.0 {
+            direct
+        } else {
+            (self.base_roll.ln() + self.roll_multiplier.ln() + e).exp()
+        };
+        if roll < self.roll_cap || roll.is_nan() {
+            roll
+        } else {
+            self.roll_cap
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(edit: impl FnOnce(&mut Config)) -> ModelParams {
+        let mut c = Config::default();
+        edit(&mut c);
+        c.validate().unwrap();
+        ModelParams::from_config(&c)
+    }
+
+    /// A zero factor switches the roll off even where another factor
+    /// overflows (`0·∞` in floating point).
+    #[test]
+    fn a_zero_factor_gives_no_roll() {
+        let p = params(|c| {
+            c.credit.base_roll = 0.0;
+            c.credit.fico_beta = 200.0;
+        });
+        assert!(
+            p.roll_fico(300).is_nan(),
+            "0·e^800 is NaN in floating point"
+        );
+        assert_eq!(p.roll(300, 80.0, 1.0, 1), 0.0);
+        let p = params(|c| {
+            c.credit.roll_multiplier = 0.0;
+            c.credit.ltv_beta = 500.0;
+        });
+        assert_eq!(p.roll(700, 300.0, 1.0, 1), 0.0);
+        // A zero multiplier with finite factors: 0 by plain arithmetic.
+        assert_eq!(p.roll(700, 80.0, 1.0, 1), 0.0);
+    }
+
+    /// An underflowed factor times an overflowed one is their true product.
+    #[test]
+    fn an_underflow_times_an_overflow_is_the_true_product() {
+        // FICO 300: e^{−200·4} = e^{−800} underflows to 0; LTV 240 at the
+        // start: e^{493.75·160/100} = e^{790} overflows; the product is e^{−10}.
+        let p = params(|c| {
+            c.credit.fico_beta = -200.0;
+            c.credit.ltv_beta = 100.0 * 790.0 / 160.0;
+            c.credit.roll_cap = 1.0;
+        });
+        assert_eq!(p.roll_fico(300), 0.0);
+        let want = 0.005 * (-10.0f64).exp();
+        let got = p.roll(300, 240.0, 1.0, 1);
+        assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
+        // The same exponents the other way round reach the cap.
+        let p = params(|c| {
+            c.credit.fico_beta = 200.0;
+            c.credit.ltv_beta = -100.0 * 790.0 / 160.0;
+            c.credit.roll_cap = 0.5;
+        });
+        assert!(p.roll_fico(300).is_infinite());
+        assert_eq!(p.roll(300, 240.0, 1.0, 1), 0.5);
+    }
+
+    /// A zero CLTV sensitivity is a factor of 1 even for an infinite CLTV
+    /// (a house-price index that underflows to 0).
+    #[test]
+    fn a_zero_sensitivity_ignores_an_infinite_cltv() {
+        let p = params(|c| {
+            c.credit.ltv_beta = 0.0;
+            c.credit.hpa = -1.0 + 1e-12;
+        });
+        assert_eq!(p.hpi[479], 0.0);
+        assert_eq!(p.roll(700, 80.0, 1.0, 1), 0.005);
+        assert_eq!(p.roll(700, 80.0, 0.5, 480), 0.005);
+    }
+
+    /// Exponents of +∞ and −∞ at once have no product: NaN, so the loan is
+    /// reported rather than rolled at the cap.
+    #[test]
+    fn infinite_exponents_of_both_signs_are_undefined() {
+        let p = params(|c| {
+            c.credit.fico_beta = 1e306;
+            c.credit.ltv_beta = -1e306;
+        });
+        assert!(p.roll(300, 300.0, 1.0, 1).is_nan());
+    }
+
+    /// The fast path's bits are the spec formula's, in its order.
+    #[test]
+    fn ordinary_rolls_are_the_spec_formula() {
+        let p = params(|c| c.credit.roll_multiplier = 1.3);
+        for (fico, ltv, b, t) in [(620, 97.0, 0.9, 5u32), (810, 55.5, 0.2, 300)] {
+            let cltv = ltv * b / p.hpi[t as usize - 1];
+            let raw = p.base_roll
+                * ((p.fico_beta * (700.0 - fico as f64)) / 100.0).exp()
+                * ((p.ltv_beta * (cltv - 80.0)) / 100.0).exp();
+            let want = (raw * p.roll_multiplier).min(p.roll_cap);
+            assert_eq!(p.roll(fico, ltv, b, t).to_bits(), want.to_bits());
+        }
     }
 }

@@ -416,8 +416,9 @@ pub fn run(args: &OasArgs) -> Result<ExitCode> {
         println!("outputs in {}", args.out.display());
         for nf in &accum.non_finite {
             eprintln!(
-                "warning: loan {} left out of the totals: {} is not finite",
-                nf.loan.loan_id, nf.what
+                "warning: loan {} left out of the totals: {}",
+                nf.loan.loan_id,
+                nf.reason()
             );
         }
     }

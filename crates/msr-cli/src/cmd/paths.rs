@@ -16,7 +16,7 @@ pub struct PathsArgs {
     #[arg(long, value_name = "FILE", default_value = "configs/default.toml")]
     pub config: PathBuf,
     /// Number of paths (overrides valuation.num_paths).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub num_paths: Option<u32>,
     /// Seed (overrides valuation.seed).
     #[arg(long, value_name = "S")]

@@ -151,8 +151,9 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
         }
         for nf in &non_finite {
             eprintln!(
-                "warning: {} left out of the comparison: {} is not finite",
-                nf.loan.loan_id, nf.what
+                "warning: {} left out of the comparison: {}",
+                nf.loan.loan_id,
+                nf.reason()
             );
         }
     }

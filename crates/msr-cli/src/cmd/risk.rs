@@ -553,8 +553,9 @@ fn non_finite_json(report: &RiskReport) -> Value {
 fn warn_risk_non_finite(report: &RiskReport) {
     for nf in &report.non_finite {
         eprintln!(
-            "warning: loan {} left out of the totals: {} is not finite",
-            nf.loan.loan_id, nf.what
+            "warning: loan {} left out of the totals: {}",
+            nf.loan.loan_id,
+            nf.reason()
         );
     }
     for s in report.scenarios.iter().filter(|s| s.non_finite > 0) {

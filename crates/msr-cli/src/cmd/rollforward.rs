@@ -57,7 +57,7 @@ pub struct RollforwardArgs {
     pub input: InputArgs,
     /// Number of Hull–White paths of every valuation (default: the current
     /// config's valuation.num_paths).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub num_paths: Option<u32>,
     /// Random seed of the paths of every valuation (default: the current
     /// config's valuation.seed).
@@ -217,10 +217,10 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
         );
         for nf in &rf.non_finite {
             eprintln!(
-                "warning: loan {} counted as 0 in the valuation of {}: {} is not finite",
+                "warning: loan {} counted as 0 in the valuation of {}: {}",
                 nf.loan.loan.loan_id,
                 nf.run.describe(),
-                nf.loan.what
+                nf.loan.reason()
             );
         }
     }

@@ -243,3 +243,77 @@ fn tapes_carry_extra_text_columns() {
         "{e}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_not_a_regular_file_is_refused_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let link = dir.path().join("link.csv");
+    std::fs::write(dir.path().join("target.csv"), "kept").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("target.csv"), &link).unwrap();
+    let sub = dir.path().join("adir");
+    std::fs::create_dir(&sub).unwrap();
+    // A FIFO at the temporary name would block `File::create`: refused too.
+    let tmp_fifo = dir.path().join("x.csv.tmp");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&tmp_fifo)
+        .status()
+        .unwrap()
+        .success());
+    let cases = [
+        (fifo.clone(), fifo.clone(), "a FIFO"),
+        (link.clone(), link.clone(), "a symbolic link"),
+        (sub.clone(), sub.clone(), "a directory"),
+        (dir.path().join("x.csv"), tmp_fifo.clone(), "a FIFO"),
+        (
+            std::path::PathBuf::from("/dev/null"),
+            std::path::PathBuf::from("/dev/null"),
+            "a character device",
+        ),
+    ];
+    for (target, named, kind) in cases {
+        let e = atomic_write(&target, |_| Ok(())).unwrap_err();
+        assert!(matches!(e, IoError::NotRegularFile { .. }), "{e:?}");
+        let msg = one_line_naming(&e, &named);
+        assert_eq!(
+            msg,
+            format!(
+                "{}: exists and is not a regular file ({kind}); refusing to replace it with an output",
+                named.display()
+            )
+        );
+    }
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), "kept");
+    assert!(std::fs::symlink_metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    // A regular file is replaced as before.
+    let plain = dir.path().join("plain.csv");
+    std::fs::write(&plain, "old").unwrap();
+    atomic_write(&plain, |f| {
+        use std::io::Write;
+        f.write_all(b"new").map_err(|e| IoError::Io {
+            file: plain.clone(),
+            action: "write".into(),
+            source: e,
+        })
+    })
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(&plain).unwrap(), "new");
+}
