@@ -1,14 +1,13 @@
 //! End-to-end tests of the `msr` binary, each in its own temporary directory.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use msr_core::tolerance::{close, SPEC_ABS_DOLLARS, SPEC_REL};
 use msr_io::{read_table, write_tape, TapeWriteOptions};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
+use support::{json, msr, ok, repo, s};
 
 fn golden() -> PathBuf {
     let dir = repo().join("../shared/spec/golden");
@@ -18,32 +17,6 @@ fn golden() -> PathBuf {
         dir.display()
     );
     dir
-}
-
-fn msr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_msr"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run msr")
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

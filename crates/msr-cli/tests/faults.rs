@@ -27,9 +27,8 @@ use std::time::{Duration, Instant};
 
 use msr_io::{read_table, write_tape, TapeWriteOptions};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
+use support::{json, repo, s};
 
 fn corpus(name: &str) -> PathBuf {
     let path = repo().join("tests/corpus").join(name);
@@ -47,16 +46,8 @@ fn msr(args: &[&str]) -> Output {
     msr_command().args(args).output().expect("run msr")
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The exit code is `code`, stderr is one `error:` line containing every

@@ -2,37 +2,9 @@
 //! directory, on a small synthetic tape and few paths.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn msr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_msr"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run msr")
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+mod support;
+use support::{json, msr, ok, s};
 
 /// A 30-loan synthetic tape in `dir`.
 fn tape(dir: &Path) -> PathBuf {

@@ -5,13 +5,16 @@
 //! schema and rollforward.csv its blocks; rejected rows are written per tape
 //! and left out; bad inputs give the documented exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
 use msr_core::schedule::balance_factor;
 use msr_core::Loan;
 use msr_io::{generate_book, write_tape, TapeWriteOptions};
 use serde_json::Value;
+
+mod support;
+use support::{json, msr, ok, s};
 
 /// The contract: beginning + Σ changes = ending to the cent.
 const CENT: f64 = 0.005;
@@ -22,36 +25,6 @@ const STEPS: [&str; 5] = [
     "market",
     "assumptions",
 ];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn msr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_msr"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run msr")
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn keys(v: &Value) -> Vec<&str> {
     let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

@@ -7,33 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use msr_io::{read_table, write_tape, TableColumn, TapeWriteOptions};
-use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn msr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_msr"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run msr")
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod support;
+use support::{json, msr, ok, repo, s};
 
 /// Common flags of every valuation in these tests.
 const RUN: [&str; 5] = ["--num-paths", "16", "--quiet", "--run-id", "nightly-test"];
@@ -108,10 +84,6 @@ fn sharded_command(command: &str, tape: &Path, root: &Path, n: u32) -> PathBuf {
     args.extend(parts.iter().rev().map(|p| s(p)));
     ok(&msr(&args));
     merged
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A table's columns with floats as bit patterns (nulls as `None`).
