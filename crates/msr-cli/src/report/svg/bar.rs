@@ -203,22 +203,9 @@ impl BarChart {
                     );
                 }
             }
-            for (i, line) in wrapped[c].iter().enumerate() {
-                svg.text(
-                    cx,
-                    plot.bottom + 16.0 + 14.0 * i as f64,
-                    line,
-                    TextStyle::new("middle", "#333", 11.5),
-                );
-            }
+            category_label(&mut svg, cx, &plot, &wrapped[c]);
         }
-        svg.line(
-            plot.left,
-            plot.top,
-            plot.left,
-            plot.bottom,
-            Stroke::solid(AXIS, 1.0),
-        );
+        left_axis_line(&mut svg, &plot);
         svg.finish()
     }
 

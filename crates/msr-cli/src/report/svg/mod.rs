@@ -602,6 +602,29 @@ fn value_axis_x(svg: &mut Svg, plot: &Plot, scale: &Scale, ticks: &[f64], labels
     }
 }
 
+/// A category's label, one or two lines, under the plot and centred on `cx`.
+fn category_label(svg: &mut Svg, cx: f64, plot: &Plot, lines: &[String]) {
+    for (i, line) in lines.iter().enumerate() {
+        svg.text(
+            cx,
+            plot.bottom + 16.0 + 14.0 * i as f64,
+            line,
+            TextStyle::new("middle", "#333", 11.5),
+        );
+    }
+}
+
+/// The value axis's line along the plot's left edge.
+fn left_axis_line(svg: &mut Svg, plot: &Plot) {
+    svg.line(
+        plot.left,
+        plot.top,
+        plot.left,
+        plot.bottom,
+        Stroke::solid(AXIS, 1.0),
+    );
+}
+
 fn finite_or_zero(v: f64) -> f64 {
     if v.is_finite() {
         v

@@ -155,22 +155,9 @@ impl Waterfall {
                     Stroke::dashed(AXIS, 1.0),
                 );
             }
-            for (k, line) in wrapped[i].iter().enumerate() {
-                svg.text(
-                    cx,
-                    plot.bottom + 16.0 + 14.0 * k as f64,
-                    line,
-                    TextStyle::new("middle", "#333", 11.5),
-                );
-            }
+            category_label(&mut svg, cx, &plot, &wrapped[i]);
         }
-        svg.line(
-            plot.left,
-            plot.top,
-            plot.left,
-            plot.bottom,
-            Stroke::solid(AXIS, 1.0),
-        );
+        left_axis_line(&mut svg, &plot);
         svg.finish()
     }
 }
