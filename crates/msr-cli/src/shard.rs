@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::Result;
+use clap::Args;
 use msr_core::config::Tape;
 use msr_core::{Config, Loan, Reject};
 use msr_io::partial::{RatePathsInfo, ShardBy, ShardPlan, ShardSpec};
@@ -14,6 +15,20 @@ use serde_json::Value;
 
 use crate::common::{sha256, timestamp, InputArgs, PathSource};
 use crate::exit::{input, CliError, Failure};
+
+/// `--shard K/N` and `--run-id`, shared by `msr value` and `msr risk`.
+#[derive(Debug, Clone, Args)]
+pub struct ShardArgs {
+    /// Run only shard K of N of the tape (K counted from 0: 0/4 .. 3/4) and
+    /// write a partial result into --out for `msr merge` (docs/cluster.md).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<ShardSpec>,
+    /// Run id carried by the outputs and the manifest (and every mark).
+    /// Default: a hash of the inputs and the start time; with --shard, of
+    /// the inputs only (tape, config, seed, paths), so every shard agrees.
+    #[arg(long, value_name = "ID", value_parser = parse_run_id)]
+    pub run_id: Option<String>,
+}
 
 /// Check a `--run-id` value.
 ///

@@ -31,8 +31,8 @@ use msr_engine::{
 };
 use msr_io::partial::{
     read_partial_sums, read_risk_index, ConfigInput, Partial, PartialInputs, PartialManifest,
-    RiskPartialIndex, ShardSpec, ShardTally, ShardTimings, TapeInput, PARTIAL_FORMAT,
-    PARTIAL_MANIFEST, RISK_PARTIAL_INDEX, RISK_PARTIAL_KIND,
+    RiskPartialIndex, ShardTally, ShardTimings, TapeInput, PARTIAL_FORMAT, PARTIAL_MANIFEST,
+    RISK_PARTIAL_INDEX, RISK_PARTIAL_KIND,
 };
 use serde_json::{json, Value};
 
@@ -41,7 +41,7 @@ use super::oas::{data_checks, load, provenance_json, Loaded};
 use crate::common::{resolve_rates, sha256, timestamp, InputArgs, PathArgs, RunArgs, Staging};
 use crate::exit::{input, output, CliError, Failure};
 use crate::outputs::{accum_to_partial, partial_to_accum};
-use crate::shard::{parse_run_id, Provenance, ShardSlice};
+use crate::shard::{Provenance, ShardArgs, ShardSlice};
 
 /// Flags of `msr risk`: those of `msr value`.
 #[derive(Debug, Args)]
@@ -59,16 +59,8 @@ pub struct RiskArgs {
     /// With --shard, only shard 0 writes them (the merge copies them).
     #[arg(long)]
     pub export_paths: bool,
-    /// Run every scenario on shard K of N of the tape only (K counted from
-    /// 0) and write a partial result into --out for `msr merge`
-    /// (docs/cluster.md).
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<ShardSpec>,
-    /// Run id of the report (and of every shard of a sharded run). Default:
-    /// a hash of the inputs and the start time; with --shard, of the inputs
-    /// only, so every shard agrees.
-    #[arg(long, value_name = "ID", value_parser = parse_run_id)]
-    pub run_id: Option<String>,
+    #[command(flatten)]
+    pub sharding: ShardArgs,
 }
 
 /// Progress: a bar on a terminal; one line per scenario on stderr otherwise
@@ -140,14 +132,14 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
     }
     let started = SystemTime::now();
     let clock = Instant::now();
-    let export_paths = args.export_paths && args.shard.is_none_or(|s| s.index == 0);
+    let export_paths = args.export_paths && args.sharding.shard.is_none_or(|s| s.index == 0);
     let (loaded, staging) = load(
         &args.input,
         &args.paths,
         &args.run,
         &args.out,
         export_paths,
-        args.shard,
+        args.sharding.shard,
     )?;
     let normals = loaded.rates.normals.as_ref().ok_or_else(|| {
         CliError::new(
@@ -170,8 +162,8 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         loaded.rates.paths.num_paths(),
     )?;
     let run_id = prov.run_id(
-        args.run_id.as_ref(),
-        args.shard.is_some(),
+        args.sharding.run_id.as_ref(),
+        args.sharding.shard.is_some(),
         &loaded.config,
         started,
         "|risk",

@@ -21,9 +21,8 @@ use clap::Args;
 use msr_core::Config;
 use msr_engine::{value_loans, Context, Detail, PortfolioAccum};
 use msr_io::partial::{
-    ConfigInput, PartialInputs, PartialManifest, ShardBy, ShardPlan, ShardSpec, ShardTally,
-    ShardTimings, TapeInput, PARTIAL_CF, PARTIAL_FORMAT, PARTIAL_KIND, PARTIAL_MANIFEST,
-    PARTIAL_SUMS,
+    ConfigInput, PartialInputs, PartialManifest, ShardBy, ShardPlan, ShardTally, ShardTimings,
+    TapeInput, PARTIAL_CF, PARTIAL_FORMAT, PARTIAL_KIND, PARTIAL_MANIFEST, PARTIAL_SUMS,
 };
 use msr_io::tape::TapeOptions;
 use msr_io::{
@@ -42,7 +41,7 @@ use crate::outputs::{
     summary_document, warn_non_finite, write_cashflows, GroupMarks, Marks, RunTimings,
     SummarySettings,
 };
-use crate::shard::{keep_rows, parse_run_id, Provenance};
+use crate::shard::{keep_rows, Provenance, ShardArgs};
 
 /// Flags of `msr value`.
 #[derive(Debug, Args)]
@@ -60,15 +59,8 @@ pub struct ValueArgs {
     /// With --shard, only shard 0 writes them (the merge copies them).
     #[arg(long)]
     pub export_paths: bool,
-    /// Value only shard K of N (K counted from 0: 0/4 .. 3/4) and write a
-    /// partial result into --out for `msr merge` (see docs/cluster.md).
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<ShardSpec>,
-    /// Run id carried by every mark and the manifest. Default: a hash of the
-    /// inputs and the start time; with --shard, of the inputs only (tape,
-    /// config, seed, paths), so every shard of a run agrees.
-    #[arg(long, value_name = "ID", value_parser = parse_run_id)]
-    pub run_id: Option<String>,
+    #[command(flatten)]
+    pub sharding: ShardArgs,
     /// Also write marks_by_COLUMN.csv: the marks summed by the value of this
     /// column of the tape (e.g. pool_id, custodian; strings or integers, a
     /// null value is the group `(null)`), and carry the column into
@@ -122,7 +114,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let clock = Instant::now();
     let threads = init_threads(args.run.threads)?;
     let config = load_config(&args.input.config, &args.paths)?;
-    let plan = match args.shard {
+    let plan = match args.sharding.shard {
         None => None,
         Some(s) => Some(ShardPlan::new(
             &msr_io::parquet_info(&args.input.loans).map_err(input)?,
@@ -157,8 +149,8 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
 
     let staging = Staging::create(&args.out)?;
     let run_id = prov.run_id(
-        args.run_id.as_ref(),
-        args.shard.is_some(),
+        args.sharding.run_id.as_ref(),
+        args.sharding.shard.is_some(),
         &config,
         started,
         "",
