@@ -11,7 +11,7 @@ use msr_benches::{book, loan_with_term, Setup};
 use msr_engine::{value_loans, Context, Detail};
 use msr_model::simd::{detected, Level};
 use msr_model::{
-    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, MonthlyLanes, LANES,
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, MonthlyLanes, NetCells, LANES,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -79,7 +79,7 @@ fn kernel(c: &mut Criterion) {
                         &mut out,
                         Some(BlockDetail {
                             monthly: &mut monthly,
-                            net: &mut net,
+                            net: NetCells::Write(&mut net),
                         }),
                     );
                     v += out.pv_net[0] + net[MONTHS - 1][0];

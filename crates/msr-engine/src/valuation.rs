@@ -11,9 +11,10 @@
 //! block's market factors and `CF` sums stay in cache across the group, running
 //! the kernel ([`msr_model::run_block`]) for each loan and block. With
 //! [`Detail::Full`] the kernel keeps each loan's monthly sums per lane
-//! ([`msr_model::MonthlyLanes`], reduced once per loan-month) and returns the
-//! block's net cash flows, which go straight into the worker's `CF[p,t]` sums
-//! in exact fixed point ([`msr_model::add_fixed_lanes`]: the same integers as
+//! ([`msr_model::MonthlyLanes`], reduced once per loan-month) and adds the
+//! block's net cash flows, in its month loop, straight into the worker's
+//! `CF[p,t]` sums in exact fixed point ([`msr_model::NetCells::AddFixed`],
+//! as [`msr_model::add_fixed_lanes`] would: the same integers as
 //! [`msr_core::fixed::to_fixed`], as two `i64` halves, eight cells per SIMD
 //! instruction; flushed into the `i128` matrix of [`PortfolioAccum`] when the
 //! worker hands its accumulator over). A loan found not finite afterwards is
@@ -33,8 +34,8 @@ use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
 use msr_core::{Config, ExactSum};
 use msr_model::fastmath::{split_fixed, FIXED_SPLIT_LIMIT_UNSCALED};
 use msr_model::{
-    add_fixed_lanes, run_block, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market,
-    ModelParams, MonthlyLanes, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    run_block, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market, ModelParams, MonthlyLanes,
+    NetCells, LANES, NUM_COMPONENTS, NUM_MONTHLY,
 };
 use rayon::prelude::*;
 
@@ -343,15 +344,8 @@ impl CfSums {
         }
     }
 
-    /// Add block `b` of one loan's net cash flows (`net[t][lane]`, `t < n`).
-    /// Returns `false` if a cell was too large for the split (added clamped:
-    /// the caller fixes it with [`CfSums::fix_block`]).
-    fn add_block(&mut self, b: usize, net: &[[f64; LANES]]) -> bool {
-        let cells = b * self.months..b * self.months + net.len();
-        add_fixed_lanes(net, &mut self.hi[cells.clone()], &mut self.lo[cells])
-    }
-
-    /// Undo [`CfSums::add_block`] of the same `net` exactly (wrapping).
+    /// Undo the kernel's fixed-point add ([`NetCells::AddFixed`]) of the same
+    /// `net` exactly (wrapping).
     #[allow(clippy::needless_range_loop)]
     fn sub_block(&mut self, b: usize, net: &[[f64; LANES]]) {
         let start = b * self.months;
@@ -365,7 +359,7 @@ impl CfSums {
         }
     }
 
-    /// For a block [`CfSums::add_block`] flagged: move each cell too large for
+    /// For a block whose fixed-point add was flagged: move each cell too large for
     /// the split from the split sums to the exact `i128` sums.
     #[allow(clippy::needless_range_loop)]
     fn fix_block(&mut self, market: &Market, b: usize, net: &[[f64; LANES]]) {
@@ -482,7 +476,7 @@ impl Worker {
                 &mut self.block,
                 Some(BlockDetail {
                     monthly,
-                    net: &mut self.net[..terms.n],
+                    net: NetCells::Write(&mut self.net[..terms.n]),
                 }),
             );
         } else {
@@ -496,6 +490,29 @@ impl Worker {
                 None,
             );
         }
+    }
+
+    /// Run block `b` of the loan in `slot` with detail, adding its net cash
+    /// flows straight into the `CF` sums. Returns `false` if a cell was too
+    /// large for the split (it was added clamped: [`CfSums::fix_block`] fixes it).
+    fn run_adding(&mut self, ctx: &Context<'_>, slot: usize, b: usize) -> bool {
+        let Slot { terms, monthly, .. } = &mut self.slots[slot];
+        let cells = b * self.cf.months..b * self.cf.months + terms.n;
+        run_block::<true>(
+            terms,
+            ctx.params,
+            ctx.market,
+            b,
+            &mut self.scratch,
+            &mut self.block,
+            Some(BlockDetail {
+                monthly,
+                net: NetCells::AddFixed {
+                    hi: &mut self.cf.hi[cells.clone()],
+                    lo: &mut self.cf.lo[cells],
+                },
+            }),
+        )
     }
 
     /// Value up to [`GROUP`] loans, block by block; results in input order.
@@ -525,7 +542,15 @@ impl Worker {
         for b in 0..market.num_blocks() {
             let active = market.active_lanes(b);
             for k in 0..loans.len() {
-                self.run(ctx, k, b, full);
+                // With detail the net cash flows are added to the CF sums in
+                // the kernel, while the block's sums are in cache; taken back
+                // out below if the loan turns out not to be finite.
+                let fits = if full {
+                    self.run_adding(ctx, k, b)
+                } else {
+                    self.run(ctx, k, b, false);
+                    true
+                };
                 let slot = &mut self.slots[k];
                 for l in 0..active {
                     slot.path_value[b * LANES + l] = self.block.pv_net[l];
@@ -533,9 +558,7 @@ impl Worker {
                         *acc += self.block.pv[c][l];
                     }
                 }
-                // Added now, while the block's sums are in cache; taken back
-                // out below if the loan turns out not to be finite.
-                if full && !self.cf.add_block(b, &self.net[..slot.terms.n]) {
+                if !fits {
                     slot.big_blocks.push(b);
                 }
             }

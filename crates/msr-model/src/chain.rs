@@ -107,10 +107,10 @@ pub(crate) fn step_lanes<S: Math>(
 
 /// Single monthly mortality from an annual CPR: `1 − (1 − CPR)^(1/12)`.
 ///
-/// Computed as `−expm1(log1p(−CPR)/12)` with inline polynomials
-/// ([`crate::fastmath::smm_from_cpr`]): a few ulps relative to SMM, no libm
-/// call, so the kernel's lane loops vectorise, and the same bits in the kernel
-/// (any instruction set) and in scalar callers.
+/// Computed by [`crate::fastmath::smm_from_cpr`] (tables and a polynomial,
+/// within 1e-13 relative of the exact value), with no libm call, so the
+/// kernel's lane loops vectorise, and the same bits in the kernel (any
+/// instruction set) and in scalar callers.
 #[inline(always)]
 pub fn smm_from_cpr(cpr: f64) -> f64 {
     crate::fastmath::smm_from_cpr(cpr)

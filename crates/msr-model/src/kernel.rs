@@ -12,12 +12,16 @@
 //! A block runs in two passes over its months:
 //! 1. **prepayment** (§D.1): CPR and then SMM for every month, into a scratch
 //!    column. Months are independent here apart from the one-multiply burnout
-//!    recurrence, so the out-of-order core overlaps the long SMM computation
-//!    ([`crate::fastmath::smm_from_cpr`]: a log, an exp and one division) of
-//!    many months.
+//!    recurrence, so the out-of-order core overlaps the long CPR and SMM
+//!    computations (a reciprocal by Newton–Raphson for the S-curve, then
+//!    [`crate::fastmath::smm_from_cpr`]'s table lookups and polynomial; no
+//!    division, which on this hardware cost a quarter of the kernel's time)
+//!    of many months.
 //! 2. **chain and cash flows** (§D.3, §E): the delinquency chain, advances,
 //!    the ten components and their discounted sums, and with `DETAIL` the
-//!    per-lane monthly sums ([`MonthlyLanes`]) and the lane's net cash flow.
+//!    per-lane monthly sums ([`MonthlyLanes`]) and the lane's net cash flow
+//!    (written, or added to the exact `CF` sums in the same loop:
+//!    [`NetCells`]).
 //!
 //! The public entry points dispatch once per call to a copy of the same code
 //! compiled for AVX-512 or AVX2+FMA when the CPU has them (`crate::simd`); every
@@ -251,17 +255,35 @@ pub struct BlockScratch {
 pub struct BlockDetail<'a> {
     /// Monthly sums, added to (lanes past the block's active paths add zero).
     pub monthly: &'a mut MonthlyLanes,
-    /// Each lane's undiscounted net cash flow, `net[t-1][lane]`; at least
-    /// `terms.n` rows, overwritten.
-    pub net: &'a mut [[f64; LANES]],
+    /// Where each lane's undiscounted net cash flow goes; at least `terms.n`
+    /// rows.
+    pub net: NetCells<'a>,
+}
+
+/// The destination of a block's net cash flows `net[t-1][lane]`.
+#[derive(Debug)]
+pub enum NetCells<'a> {
+    /// Written (overwriting).
+    Write(&'a mut [[f64; LANES]]),
+    /// Added in exact fixed point to running sums, in the kernel's month loop
+    /// (no second pass): what [`add_fixed_lanes`] does with the written cells.
+    AddFixed {
+        /// High halves.
+        hi: &'a mut [[i64; LANES]],
+        /// Low halves.
+        lo: &'a mut [[i64; LANES]],
+    },
 }
 
 /// Value one loan on one block of paths.
 ///
 /// `out` receives the block's per-lane PVs. With `DETAIL` (pass
 /// `Some(detail)`), also adds the month's cash flows of the block's active
-/// lanes into `detail.monthly` and writes each lane's net cash flow to
-/// `detail.net`; `detail` is ignored without `DETAIL`.
+/// lanes into `detail.monthly` and writes or adds each lane's net cash flow
+/// as `detail.net` says; `detail` is ignored without `DETAIL`.
+///
+/// Returns `false` only with [`NetCells::AddFixed`] when some cell's
+/// magnitude reached the split's limit (as [`add_fixed_lanes`]).
 ///
 /// # Panics
 /// With `DETAIL` and no `detail`, or if `terms` was not prepared for this
@@ -274,7 +296,7 @@ pub fn run_block<const DETAIL: bool>(
     scratch: &mut BlockScratch,
     out: &mut BlockAccum,
     detail: Option<BlockDetail<'_>>,
-) {
+) -> bool {
     run_block_at::<DETAIL>(
         crate::simd::level(),
         terms,
@@ -284,7 +306,7 @@ pub fn run_block<const DETAIL: bool>(
         scratch,
         out,
         detail,
-    );
+    )
 }
 
 /// [`run_block`] with the instruction-set level chosen by the caller (for
@@ -302,7 +324,7 @@ pub fn run_block_at<const DETAIL: bool>(
     scratch: &mut BlockScratch,
     out: &mut BlockAccum,
     detail: Option<BlockDetail<'_>>,
-) {
+) -> bool {
     assert!(
         level <= crate::simd::detected(),
         "{} not supported by this CPU",
@@ -321,7 +343,7 @@ pub fn run_block_at<const DETAIL: bool>(
         out,
         detail,
     };
-    crate::simd::run_block_at::<DETAIL>(level, args);
+    crate::simd::run_block_at::<DETAIL>(level, args)
 }
 
 /// The arguments of one block, bundled for the dispatch in `crate::simd`.
@@ -337,7 +359,7 @@ pub(crate) struct BlockArgs<'a, 'd> {
 
 /// The kernel body, compiled once per instruction set by `crate::simd`.
 #[inline(always)]
-pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs<'_, '_>) {
+pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs<'_, '_>) -> bool {
     let BlockArgs {
         terms,
         p,
@@ -361,12 +383,25 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
     match detail {
         Some(d) if DETAIL => {
             let BlockDetail { monthly, net } = d;
-            assert!(
-                monthly.rows.len() >= n && net.len() >= n,
-                "detail buffers too short"
-            );
+            assert!(monthly.rows.len() >= n, "detail buffers too short");
             monthly.paths += active as f64;
-            cash_flow_pass::<true, S>(
+            let rows = &mut monthly.rows[..n];
+            match net {
+                NetCells::Write(net) => {
+                    assert!(net.len() >= n, "detail buffers too short");
+                    let sink = NetSink::Write(&mut net[..n]);
+                    cash_flow_pass::<true, false, S>(s, terms, p, cash, smm, &mask, out, rows, sink)
+                }
+                NetCells::AddFixed { hi, lo } => {
+                    assert!(hi.len() >= n && lo.len() >= n, "detail buffers too short");
+                    let sink = NetSink::AddFixed(&mut hi[..n], &mut lo[..n]);
+                    cash_flow_pass::<true, true, S>(s, terms, p, cash, smm, &mask, out, rows, sink)
+                }
+            }
+        }
+        _ => {
+            assert!(!DETAIL, "run_block::<true> needs detail buffers");
+            cash_flow_pass::<false, false, S>(
                 s,
                 terms,
                 p,
@@ -374,15 +409,22 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
                 smm,
                 &mask,
                 out,
-                &mut monthly.rows[..n],
-                &mut net[..n],
-            );
-        }
-        _ => {
-            assert!(!DETAIL, "run_block::<true> needs detail buffers");
-            cash_flow_pass::<false, S>(s, terms, p, cash, smm, &mask, out, &mut [], &mut []);
+                &mut [],
+                NetSink::Write(&mut []),
+            )
         }
     }
+}
+
+/// One month of a block's net cash flows, by lane.
+type NetRow = [f64; LANES];
+/// One month of a block's fixed-point `CF` halves, by lane.
+type FixedRow = [i64; LANES];
+
+/// [`NetCells`] narrowed to the block's months.
+enum NetSink<'a> {
+    Write(&'a mut [[f64; LANES]]),
+    AddFixed(&'a mut [[i64; LANES]], &'a mut [[i64; LANES]]),
 }
 
 /// Pass 1: SMM of every month (§D.1), with the burnout recurrence. `CAPPED`
@@ -411,9 +453,12 @@ fn prepayment_pass<const CAPPED: bool, S: Lanes>(
 }
 
 /// Pass 2: the chain, advances and components of every month (§D.3, §E).
+/// With `FIXED` (and `DETAIL`) the net cash flows go into `sink`'s
+/// fixed-point sums instead of being written; returns `false` if one of them
+/// reached the split's limit.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn cash_flow_pass<const DETAIL: bool, S: Lanes>(
+fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
     s: S,
     terms: &LoanTerms,
     p: &ModelParams,
@@ -422,8 +467,13 @@ fn cash_flow_pass<const DETAIL: bool, S: Lanes>(
     mask: &[f64; LANES],
     out: &mut BlockAccum,
     monthly: &mut [LaneRow],
-    net: &mut [[f64; LANES]],
-) {
+    sink: NetSink<'_>,
+) -> bool {
+    let (net, hi, lo): (&mut [NetRow], &mut [FixedRow], &mut [FixedRow]) = match sink {
+        NetSink::Write(net) => (net, &mut [], &mut []),
+        NetSink::AddFixed(hi, lo) => (&mut [], hi, lo),
+    };
+    let mut worst = s.splat(0.0);
     let n = terms.n;
     let coefs = &terms.coefs[..n];
     let smm = &smm[..n];
@@ -560,7 +610,15 @@ fn cash_flow_pass<const DETAIL: bool, S: Lanes>(
             );
             let costs = s.add(s.add(cost, adv_finance), s.add(comp_int, liq_loss));
             let month_net = s.sub(income, costs);
-            s.store(&mut net[t], month_net);
+            if FIXED {
+                let (a, b) = split_fixed_lanes(s, month_net);
+                let (h, o) = (s.load_u(&hi[t]), s.load_u(&lo[t]));
+                s.store_u(&mut hi[t], s.add_u(h, a));
+                s.store_u(&mut lo[t], s.add_u(o, b));
+                worst = s.max_sel(s.abs(month_net), worst);
+            } else {
+                s.store(&mut net[t], month_net);
+            }
             let fields = [
                 pc,
                 p30,
@@ -591,6 +649,13 @@ fn cash_flow_pass<const DETAIL: bool, S: Lanes>(
     );
     let costs = s.add(s.add(pv[6], pv[7]), s.add(pv[8], pv[9]));
     s.store(&mut out.pv_net, s.sub(income, costs));
+    if FIXED {
+        let mut w = [0.0; LANES];
+        s.store(&mut w, worst);
+        w.iter().all(|&m| m < FIXED_SPLIT_LIMIT_UNSCALED)
+    } else {
+        true
+    }
 }
 
 /// Add one block's net cash flows, in exact fixed point
@@ -713,7 +778,7 @@ mod tests {
                         &mut out,
                         Some(BlockDetail {
                             monthly: &mut monthly,
-                            net: &mut net,
+                            net: NetCells::Write(&mut net),
                         }),
                     );
                     let mut values = BlockAccum::default();

@@ -4,8 +4,13 @@
 use msr_core::loan::Loan;
 use msr_core::schedule::fill_balance_factors;
 
+use crate::fastmath::recip_lanes;
 use crate::params::{InvestorParams, ModelParams};
 use crate::simd::{Math, Scalar};
+
+/// Largest denominator of the S-curve's logistic passed to the reciprocal;
+/// beyond it the logistic is 0.
+const LOGISTIC_MAX_DENOM: f64 = 1e300;
 
 /// Loan constants and month arrays (index `t-1` for month `t`).
 #[derive(Debug, Clone, Default)]
@@ -122,7 +127,18 @@ impl LoanTerms {
             s.splat(self.turnover_base[t]),
             s.min_sel(s.mul(s.splat(self.lock_c), lock_m), one),
         );
-        let logistic = s.div(one, s.add(one, s.mul(s.splat(self.refi_c), refi_m)));
+        // 1/(1 + a) without a division (`recip_lanes`, within an ulp of the
+        // quotient). Denominators beyond 1e300 (∞ included) give exactly 0,
+        // as the quotient rounds to (nearly) 0 there, so `∞·0` stays NaN as
+        // with a division; a NaN denominator stays NaN.
+        let denom = s.add(one, s.mul(s.splat(self.refi_c), refi_m));
+        let big = s.splat(LOGISTIC_MAX_DENOM);
+        let logistic = s.select_lt(
+            big,
+            denom,
+            s.splat(0.0),
+            recip_lanes(s, s.min_sel(big, denom)),
+        );
         let refi = s.mul(s.mul(s.splat(self.refi_base[t]), logistic), burn);
         s.min_sel(
             s.splat(p.cpr_cap),

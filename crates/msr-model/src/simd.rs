@@ -79,6 +79,12 @@ pub(crate) trait Math: Copy {
     fn shr52(self, a: Self::U) -> Self::U;
     /// Shift left by 52.
     fn shl52(self, a: Self::U) -> Self::U;
+    /// Logical shift right by 48 (the exponent and top four mantissa bits).
+    fn shr48(self, a: Self::U) -> Self::U;
+    /// `table[i & 7]` in each lane (an in-register permute on AVX-512).
+    fn lookup8(self, table: &'static [f64; 8], i: Self::U) -> Self::F;
+    /// `table[i & 15]` in each lane (a two-register permute on AVX-512).
+    fn lookup16(self, table: &'static [f64; 16], i: Self::U) -> Self::F;
 }
 
 /// [`Math`] on exactly [`LANES`] lanes, with loads and stores.
@@ -204,6 +210,18 @@ impl Math for Scalar {
     fn shl52(self, a: u64) -> u64 {
         a << 52
     }
+    #[inline(always)]
+    fn shr48(self, a: u64) -> u64 {
+        a >> 48
+    }
+    #[inline(always)]
+    fn lookup8(self, table: &'static [f64; 8], i: u64) -> f64 {
+        table[(i & 7) as usize]
+    }
+    #[inline(always)]
+    fn lookup16(self, table: &'static [f64; 16], i: u64) -> f64 {
+        table[(i & 15) as usize]
+    }
 }
 
 /// [`LANES`] lanes as plain arrays, one [`Scalar`] op per lane: the baseline.
@@ -313,6 +331,18 @@ impl Math for Portable {
     #[inline(always)]
     fn shl52(self, a: Self::U) -> Self::U {
         lanewise!(a => a << 52)
+    }
+    #[inline(always)]
+    fn shr48(self, a: Self::U) -> Self::U {
+        lanewise!(a => a >> 48)
+    }
+    #[inline(always)]
+    fn lookup8(self, table: &'static [f64; 8], i: Self::U) -> Self::F {
+        lanewise!(i => table[(i & 7) as usize])
+    }
+    #[inline(always)]
+    fn lookup16(self, table: &'static [f64; 16], i: Self::U) -> Self::F {
+        lanewise!(i => table[(i & 15) as usize])
     }
 }
 
@@ -463,6 +493,26 @@ mod x86 {
         fn shl52(self, a: __m512i) -> __m512i {
             unsafe { _mm512_slli_epi64::<52>(a) }
         }
+        #[inline(always)]
+        fn shr48(self, a: __m512i) -> __m512i {
+            unsafe { _mm512_srli_epi64::<48>(a) }
+        }
+        #[inline(always)]
+        fn lookup8(self, table: &'static [f64; 8], i: __m512i) -> __m512d {
+            // vpermpd reads the low three bits of each index.
+            unsafe { _mm512_permutexvar_pd(i, _mm512_loadu_pd(table.as_ptr())) }
+        }
+        #[inline(always)]
+        fn lookup16(self, table: &'static [f64; 16], i: __m512i) -> __m512d {
+            // vpermt2pd reads the low four bits: bit 3 picks the register.
+            unsafe {
+                _mm512_permutex2var_pd(
+                    _mm512_loadu_pd(table.as_ptr()),
+                    i,
+                    _mm512_loadu_pd(table.as_ptr().add(8)),
+                )
+            }
+        }
     }
 
     // SAFETY: as for `Math for Avx512`.
@@ -600,6 +650,29 @@ mod x86 {
         fn shl52(self, a: Self::U) -> Self::U {
             halves!(a => unsafe { _mm256_slli_epi64::<52>(a) })
         }
+        #[inline(always)]
+        fn shr48(self, a: Self::U) -> Self::U {
+            halves!(a => unsafe { _mm256_srli_epi64::<48>(a) })
+        }
+        #[inline(always)]
+        fn lookup8(self, table: &'static [f64; 8], i: Self::U) -> Self::F {
+            // Gathers with the index masked to the table: always in bounds.
+            halves!(i => unsafe {
+                _mm256_i64gather_pd::<8>(
+                    table.as_ptr(),
+                    _mm256_and_si256(i, _mm256_set1_epi64x(7)),
+                )
+            })
+        }
+        #[inline(always)]
+        fn lookup16(self, table: &'static [f64; 16], i: Self::U) -> Self::F {
+            halves!(i => unsafe {
+                _mm256_i64gather_pd::<8>(
+                    table.as_ptr(),
+                    _mm256_and_si256(i, _mm256_set1_epi64x(15)),
+                )
+            })
+        }
     }
 
     // SAFETY: as for `Math for Avx2`.
@@ -636,12 +709,12 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
-    pub(super) unsafe fn run_block_avx512<const DETAIL: bool>(args: BlockArgs<'_, '_>) {
+    pub(super) unsafe fn run_block_avx512<const DETAIL: bool>(args: BlockArgs<'_, '_>) -> bool {
         run_block_body::<DETAIL, _>(Avx512 { _private: () }, args)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn run_block_avx2<const DETAIL: bool>(args: BlockArgs<'_, '_>) {
+    pub(super) unsafe fn run_block_avx2<const DETAIL: bool>(args: BlockArgs<'_, '_>) -> bool {
         run_block_body::<DETAIL, _>(Avx2 { _private: () }, args)
     }
 
@@ -731,7 +804,7 @@ pub fn level() -> Level {
 ///
 /// # Panics
 /// If `level` exceeds [`detected`].
-pub(crate) fn run_block_at<const DETAIL: bool>(level: Level, args: BlockArgs<'_, '_>) {
+pub(crate) fn run_block_at<const DETAIL: bool>(level: Level, args: BlockArgs<'_, '_>) -> bool {
     assert!(
         level <= detected(),
         "{} is not supported by this CPU",

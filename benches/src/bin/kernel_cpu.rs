@@ -1,0 +1,122 @@
+//! The kernel's cost per loan-path-month in *CPU* time of this thread, for a
+//! shared machine where wall-clock benchmarks (criterion) swing with the
+//! other load and the hypervisor's steal time.
+//!
+//! One generated loan, 360 months × 256 paths (32 blocks), at every
+//! instruction-set level this CPU has, in three modes:
+//! * `values`: PVs only (`run_block::<false>`, the OAS solve and risk mode);
+//! * `detail`: PVs, monthly sums and each lane's net cash flow;
+//! * `detail+cf`: `detail` with the net cash flows added to the exact
+//!   fixed-point `CF[p,t]` sums in the month loop (`NetCells::AddFixed`),
+//!   i.e. everything `msr value` does per LPM.
+//!
+//! Each figure is the best of `REPS` repetitions of `ROUNDS` passes over the
+//! 32 blocks, timed with the thread's scheduler run time
+//! (`/proc/thread-self/schedstat`, which excludes time stolen by the
+//! hypervisor). Run with
+//! `cargo run --release -p msr-benches --bin kernel_cpu [REPS]`.
+
+use msr_benches::{loan_with_term, Setup};
+use msr_model::simd::{detected, Level};
+use msr_model::{
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, MonthlyLanes, NetCells, LANES,
+};
+use std::hint::black_box;
+
+const PATHS: usize = 256;
+const MONTHS: usize = 360;
+const ROUNDS: usize = 20;
+
+/// This thread's run time in nanoseconds (first field of schedstat).
+fn thread_ns() -> u64 {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .expect("/proc/thread-self/schedstat (Linux)");
+    s.split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("schedstat run time")
+}
+
+fn main() {
+    let reps: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse().expect("REPS must be a number"))
+        .unwrap_or(7);
+    let setup = Setup::new(PATHS, MONTHS);
+    let loan = loan_with_term(MONTHS as u32);
+    let mut terms = LoanTerms::default();
+    let h = setup.config.credit.fc_hazard(loan.state_code());
+    terms.prepare(&loan, &setup.params, h);
+    let blocks = setup.market.num_blocks();
+    let mut scratch = BlockScratch::default();
+    let mut out = BlockAccum::default();
+    let mut monthly = MonthlyLanes::default();
+    let mut net = vec![[0.0; LANES]; MONTHS];
+    let mut hi = vec![[0i64; LANES]; MONTHS * blocks];
+    let mut lo = vec![[0i64; LANES]; MONTHS * blocks];
+    let lpm = (ROUNDS * PATHS * MONTHS) as f64;
+
+    println!("mode        level     ns/LPM (CPU)  LPM per CPU-second");
+    for level in Level::ALL.into_iter().filter(|&l| l <= detected()) {
+        if level == Level::Portable {
+            continue; // ~50x slower: a correctness fallback, not a target
+        }
+        for mode in ["values", "detail", "detail+cf"] {
+            let mut best = f64::INFINITY;
+            for _ in 0..reps {
+                let start = thread_ns();
+                let mut v = 0.0;
+                for _ in 0..ROUNDS {
+                    monthly.reset(MONTHS);
+                    for block in 0..blocks {
+                        if mode == "values" {
+                            run_block_at::<false>(
+                                level,
+                                &terms,
+                                &setup.params,
+                                &setup.market,
+                                block,
+                                &mut scratch,
+                                &mut out,
+                                None,
+                            );
+                        } else {
+                            let cells = block * MONTHS..(block + 1) * MONTHS;
+                            let net = if mode == "detail" {
+                                NetCells::Write(&mut net)
+                            } else {
+                                NetCells::AddFixed {
+                                    hi: &mut hi[cells.clone()],
+                                    lo: &mut lo[cells],
+                                }
+                            };
+                            let fits = run_block_at::<true>(
+                                level,
+                                &terms,
+                                &setup.params,
+                                &setup.market,
+                                block,
+                                &mut scratch,
+                                &mut out,
+                                Some(BlockDetail {
+                                    monthly: &mut monthly,
+                                    net,
+                                }),
+                            );
+                            assert!(fits);
+                        }
+                        v += out.pv_net[0];
+                    }
+                }
+                black_box(v);
+                let ns = (thread_ns() - start) as f64 / lpm;
+                best = best.min(ns);
+            }
+            println!(
+                "{mode:<11} {:<9} {best:>8.3}      {:.3e}",
+                level.name(),
+                1e9 / best
+            );
+        }
+    }
+}
