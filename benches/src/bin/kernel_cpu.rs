@@ -2,7 +2,7 @@
 //! shared machine where wall-clock benchmarks (criterion) swing with the
 //! other load and the hypervisor's steal time.
 //!
-//! One generated loan, 360 months × 256 paths (32 blocks), at every
+//! One generated loan, 360 months × 256 paths (32 blocks; PATHS to change), at every
 //! instruction-set level this CPU has, in three modes:
 //! * `values`: PVs only (`run_block::<false>`, the OAS solve and risk mode);
 //! * `detail`: PVs, monthly sums and each lane's net cash flow;
@@ -10,11 +10,11 @@
 //!   fixed-point `CF[p,t]` sums in the month loop (`NetCells::AddFixed`),
 //!   i.e. everything `msr value` does per LPM.
 //!
-//! Each figure is the best of `REPS` repetitions of `ROUNDS` passes over the
-//! 32 blocks, timed with the thread's scheduler run time
+//! Each figure is the best of `REPS` repetitions of about 1e8 loan-path-months
+//! (passes over the blocks), timed with the thread's scheduler run time
 //! (`/proc/thread-self/schedstat`, which excludes time stolen by the
 //! hypervisor). Run with
-//! `cargo run --release -p msr-benches --bin kernel_cpu [REPS]`.
+//! `cargo run --release -p msr-benches --bin kernel_cpu [REPS [PATHS]]`.
 
 use msr_benches::{loan_with_term, Setup};
 use msr_model::simd::{detected, Level};
@@ -23,9 +23,10 @@ use msr_model::{
 };
 use std::hint::black_box;
 
-const PATHS: usize = 256;
 const MONTHS: usize = 360;
-const ROUNDS: usize = 20;
+/// Loan-path-months per repetition: ~1 s of CPU, so the scheduler's tick
+/// (the resolution of schedstat's run time, a few ms) is below 1 %.
+const LPM_PER_REP: usize = 100_000_000;
 
 /// This thread's run time in nanoseconds (first field of schedstat).
 fn thread_ns() -> u64 {
@@ -42,7 +43,11 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("REPS must be a number"))
         .unwrap_or(7);
-    let setup = Setup::new(PATHS, MONTHS);
+    let paths: usize = std::env::args()
+        .nth(2)
+        .map(|a| a.parse().expect("PATHS must be a number"))
+        .unwrap_or(256);
+    let setup = Setup::new(paths, MONTHS);
     let loan = loan_with_term(MONTHS as u32);
     let mut terms = LoanTerms::default();
     let h = setup.config.credit.fc_hazard(loan.state_code());
@@ -54,7 +59,8 @@ fn main() {
     let mut net = vec![[0.0; LANES]; MONTHS];
     let mut hi = vec![[0i64; LANES]; MONTHS * blocks];
     let mut lo = vec![[0i64; LANES]; MONTHS * blocks];
-    let lpm = (ROUNDS * PATHS * MONTHS) as f64;
+    let rounds = LPM_PER_REP.div_ceil(paths * MONTHS);
+    let lpm = (rounds * paths * MONTHS) as f64;
 
     println!("mode        level     ns/LPM (CPU)  LPM per CPU-second");
     for level in Level::ALL.into_iter().filter(|&l| l <= detected()) {
@@ -66,7 +72,7 @@ fn main() {
             for _ in 0..reps {
                 let start = thread_ns();
                 let mut v = 0.0;
-                for _ in 0..ROUNDS {
+                for _ in 0..rounds {
                     monthly.reset(MONTHS);
                     for block in 0..blocks {
                         if mode == "values" {

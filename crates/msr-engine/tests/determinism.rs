@@ -160,7 +160,7 @@ fn cf_matrix_matches_monthly_net() {
 #[test]
 fn huge_cash_flows_take_the_exact_path() {
     // Cash flows of ~1e11 dollars per path-month: beyond the kernel's split
-    // fixed-point range (1.7e10), so every such cell is added with `to_fixed`.
+    // fixed-point range (2^15 dollars), so every such cell is added with `to_fixed`.
     let mut loans = msr_io::generate_book(12, SEED + 2);
     for l in loans.iter_mut().step_by(3) {
         l.upb *= 1e9;

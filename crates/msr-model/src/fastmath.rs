@@ -76,8 +76,9 @@ const EXPM1_C: [f64; 12] = [
 ];
 
 /// Magnitude (in fixed-point units, `x·2^48`) from which [`split_fixed`]
-/// clamps: 2^82, i.e. |x| ≥ 2^34 ≈ 1.7e10 dollars in one loan-path-month.
-pub const FIXED_SPLIT_LIMIT: f64 = 4_835_703_278_458_516_698_824_704.0;
+/// is out of range: 2^63, i.e. |x| ≥ 2^15 = 32,768 dollars in one
+/// loan-path-month (where the packed `f64 → i64` conversion ends).
+pub const FIXED_SPLIT_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
 /// [`FIXED_SPLIT_LIMIT`] in the unit of the term (exact: a power of two).
 pub const FIXED_SPLIT_LIMIT_UNSCALED: f64 = FIXED_SPLIT_LIMIT / FIXED_SCALE;
@@ -330,8 +331,8 @@ const RECIP_MAGIC: u64 = 0x7fde_6238_22fc_16e6;
 /// exact integer-valued `i64`s.
 ///
 /// Exact (equal to `msr_core::fixed::to_fixed(x)`) while `|x| <`
-/// [`FIXED_SPLIT_LIMIT_UNSCALED`]; larger magnitudes (and NaN) are clamped
-/// to the limit, and the caller must redo them with `to_fixed`.
+/// [`FIXED_SPLIT_LIMIT_UNSCALED`]; larger magnitudes (and NaN) give the
+/// halves of `i64::MIN`, and the caller must redo them with `to_fixed`.
 #[inline(always)]
 pub fn split_fixed(x: f64) -> (i64, i64) {
     let (hi, lo) = split_fixed_lanes(Scalar, x);
@@ -341,28 +342,14 @@ pub fn split_fixed(x: f64) -> (i64, i64) {
 /// [`split_fixed`] on every lane (results as `u64` bit patterns of the `i64`s).
 #[inline(always)]
 pub(crate) fn split_fixed_lanes<S: Math>(s: S, x: S::F) -> (S::U, S::U) {
-    let limit = s.splat(FIXED_SPLIT_LIMIT);
-    let scaled = s.mul(x, s.splat(FIXED_SCALE));
-    let scaled = s.min_sel(scaled, limit);
-    let scaled = s.max_sel(scaled, s.neg(limit));
-    let t = s.trunc(scaled);
-    let hi = s.floor(s.mul(t, s.splat(1.0 / 4_294_967_296.0)));
-    // Exact: the difference is an integer in [0, 2^32).
-    let lo = s.mul_add(s.neg(hi), s.splat(4_294_967_296.0), t);
-    (f64_int_to_i64(s, hi), f64_int_to_i64(s, lo))
-}
-
-/// An integer-valued `f64` with |v| < 2^51 as the bits of an `i64` (exact),
-/// without the packed `f64 → i64` conversion that AVX2 lacks.
-#[inline(always)]
-fn f64_int_to_i64<S: Math>(s: S, v: S::F) -> S::U {
-    let magic = s.splat(ROUND_MAGIC);
-    s.sub_u(s.to_bits(s.add(v, magic)), s.to_bits(magic))
+    // Scaling by a power of two is exact.
+    s.split_trunc(s.mul(x, s.splat(FIXED_SCALE)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LANES;
 
     /// Reference `1 − (1 − c)^(1/12)` from libm's correctly-rounded-ish
     /// `ln_1p`/`exp_m1` (each < 1 ulp), so within ~2 ulps relative.
@@ -492,6 +479,7 @@ mod tests {
     #[test]
     fn split_fixed_matches_to_fixed() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let out = (0xffff_ffff_8000_0000u64 as i64, 0);
         for i in 0..200_000 {
             state ^= state >> 12;
             state ^= state << 25;
@@ -501,6 +489,10 @@ mod tests {
             let x = if r & 1 == 0 { mag } else { -mag };
             let x = if i % 97 == 0 { x.trunc() } else { x };
             let (hi, lo) = split_fixed(x);
+            if x.abs() >= FIXED_SPLIT_LIMIT_UNSCALED {
+                assert_eq!((hi, lo), out, "{x:e}");
+                continue;
+            }
             assert!((0..1i64 << 32).contains(&lo), "{x}");
             let got = ((hi as i128) << 32) + lo as i128;
             assert_eq!(got, msr_core::fixed::to_fixed(x), "{x:e}");
@@ -512,8 +504,8 @@ mod tests {
             -1e-300,
             2f64.powi(-48),
             -(2f64.powi(-48)),
-            1.5e10,
-            -1.5e10,
+            32_767.999_999,
+            -32_767.999_999,
         ] {
             let (hi, lo) = split_fixed(x);
             assert_eq!(
@@ -521,6 +513,35 @@ mod tests {
                 msr_core::fixed::to_fixed(x),
                 "{x:e}"
             );
+        }
+        for x in [32_768.0, -32_768.0, 1.5e10, f64::INFINITY, f64::NAN] {
+            assert_eq!(split_fixed(x), out, "{x:e}");
+        }
+    }
+
+    /// Every instruction-set level splits like the scalar code, in and out
+    /// of range.
+    #[test]
+    fn split_is_the_same_at_every_level() {
+        use crate::simd::{detected, Level};
+        let xs: [f64; LANES] = [
+            0.5,
+            -3.25e4,
+            32_768.0,
+            -1e300,
+            f64::NAN,
+            1e-9,
+            -7.0,
+            12_345.678,
+        ];
+        let want: Vec<(i64, i64)> = xs.iter().map(|&x| split_fixed(x)).collect();
+        for level in Level::ALL.into_iter().filter(|&l| l <= detected()) {
+            let rows = [xs];
+            let mut hi = [[0i64; LANES]];
+            let mut lo = [[0i64; LANES]];
+            crate::simd::add_fixed_lanes_at(level, &rows, &mut hi, &mut lo);
+            let got: Vec<(i64, i64)> = (0..LANES).map(|l| (hi[0][l], lo[0][l])).collect();
+            assert_eq!(got, want, "{}", level.name());
         }
     }
 }

@@ -184,26 +184,48 @@ impl MonthlyLanes {
     /// Month `t` (0-based) summed over the lanes of every block added so far:
     /// components first, then the [`MonthlyField`]s.
     pub fn month(&self, terms: &LoanTerms, p: &ModelParams, t: usize) -> [f64; NUM_MONTHLY] {
-        let sum = |row: &LaneRow| -> [f64; NUM_LANE_FIELDS] {
-            std::array::from_fn(|f| row[f].iter().sum())
-        };
-        let s = sum(&self.rows[t]);
+        let prev = (t > 0).then(|| lane_sums(&self.rows[t - 1]));
+        self.expand(terms, p, t, &lane_sums(&self.rows[t]), prev.as_ref())
+    }
+
+    /// Every month's fields, `0..n`, into `out` (cleared first): the same
+    /// values as [`MonthlyLanes::month`] for each month, with each month's
+    /// lane sums formed once.
+    pub fn months(&self, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) {
+        out.clear();
+        let mut prev: Option<[f64; NUM_LANE_FIELDS]> = None;
+        for (t, row) in self.rows[..terms.n].iter().enumerate() {
+            let sums = lane_sums(row);
+            out.push(self.expand(terms, p, t, &sums, prev.as_ref()));
+            prev = Some(sums);
+        }
+    }
+
+    /// Month `t`'s fields from its lane sums and the previous month's.
+    fn expand(
+        &self,
+        terms: &LoanTerms,
+        p: &ModelParams,
+        t: usize,
+        s: &[f64; NUM_LANE_FIELDS],
+        prev: Option<&[f64; NUM_LANE_FIELDS]>,
+    ) -> [f64; NUM_MONTHLY] {
         // Start-of-month D120 and FC masses (summed over paths).
-        let (d120, fc) = if t == 0 {
-            let start = |k: usize| {
-                if terms.start_state == k {
-                    self.paths
-                } else {
-                    0.0
-                }
-            };
-            (start(4), start(5))
-        } else {
-            let prev = sum(&self.rows[t - 1]);
-            (
+        let (d120, fc) = match prev {
+            None => {
+                let start = |k: usize| {
+                    if terms.start_state == k {
+                        self.paths
+                    } else {
+                        0.0
+                    }
+                };
+                (start(4), start(5))
+            }
+            Some(prev) => (
                 prev[LaneField::Pi0 as usize + 4],
                 prev[LaneField::Pi0 as usize + 5],
-            )
+            ),
         };
         let c = &terms.coefs[t];
         let pi = |k: usize| s[LaneField::Pi0 as usize + k];
@@ -242,6 +264,11 @@ impl MonthlyLanes {
         out[MonthlyField::Liquidated as usize] = terms.count * (terms.h * fc);
         out
     }
+}
+
+/// A month's per-lane sums reduced over lanes, in a fixed order.
+fn lane_sums(row: &LaneRow) -> [f64; NUM_LANE_FIELDS] {
+    std::array::from_fn(|f| row[f].iter().sum())
 }
 
 /// Caller-owned scratch of [`run_block`] (the SMM column of a block).
@@ -664,8 +691,9 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
 /// [`crate::fastmath::split_fixed`]), wrapping.
 ///
 /// Returns `false` if some cell's magnitude reached the split's limit
-/// ([`crate::fastmath::FIXED_SPLIT_LIMIT_UNSCALED`], 1.7e10 dollars per
-/// loan-path-month; it was added clamped): the caller must then subtract
+/// ([`crate::fastmath::FIXED_SPLIT_LIMIT_UNSCALED`], 32,768 dollars per
+/// loan-path-month; it was added as the halves of `i64::MIN`): the caller must
+/// then subtract
 /// [`crate::fastmath::split_fixed`] of that cell and add its exact `to_fixed` elsewhere. The
 /// cash flows must be finite.
 ///
@@ -797,8 +825,12 @@ mod tests {
                     bits.extend(out.pv_net.iter().map(|x| x.to_bits()));
                     bits.extend(net.iter().flatten().map(|x| x.to_bits()));
                 }
-                for t in 0..terms.n {
-                    bits.extend(monthly.month(&terms, &params, t).map(f64::to_bits));
+                let mut all = Vec::new();
+                monthly.months(&terms, &params, &mut all);
+                for (t, row) in all.iter().enumerate() {
+                    let one = monthly.month(&terms, &params, t);
+                    assert_eq!(row.map(f64::to_bits), one.map(f64::to_bits), "month {t}");
+                    bits.extend(one.map(f64::to_bits));
                 }
                 results.push(bits);
             }
@@ -813,7 +845,7 @@ mod tests {
         let rows: Vec<[f64; LANES]> = (0..50)
             .map(|t| {
                 std::array::from_fn(|l| {
-                    ((t * 8 + l) as f64 * 0.7316).sin() * 10f64.powi((t % 12) as i32 - 3)
+                    ((t * 8 + l) as f64 * 0.7316).sin() * 10f64.powi((t % 12) as i32 - 7)
                 })
             })
             .collect();
@@ -828,7 +860,7 @@ mod tests {
             }
         }
         let mut big = rows.clone();
-        big[3][5] = 2e10;
+        big[3][5] = 4e4;
         assert!(!add_fixed_lanes(&big, &mut hi, &mut lo));
     }
 }

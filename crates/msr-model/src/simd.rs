@@ -85,6 +85,44 @@ pub(crate) trait Math: Copy {
     fn lookup8(self, table: &'static [f64; 8], i: Self::U) -> Self::F;
     /// `table[i & 15]` in each lane (a two-register permute on AVX-512).
     fn lookup16(self, table: &'static [f64; 16], i: Self::U) -> Self::F;
+    /// `t = trunc(v)` as an `i64` split into `(t >> 32, t & (2^32 − 1))`
+    /// (arithmetic shift; both as `u64` bit patterns) when `|v| < 2^63`; for
+    /// larger magnitudes and NaN, the halves of `i64::MIN` (what x86's
+    /// `cvttpd2qq` gives there).
+    fn split_trunc(self, v: Self::F) -> (Self::U, Self::U);
+}
+
+/// `i64::MIN >> 32` (arithmetic): the high half of an out-of-range
+/// [`Math::split_trunc`].
+const SPLIT_OUT_HI: u64 = 0xffff_ffff_8000_0000;
+/// `2^63` as `f64`.
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// [`Math::split_trunc`] from exact floating-point steps (for instruction
+/// sets without a packed `f64 → i64` conversion): `trunc`, then the high half
+/// by a floor of `t·2^-32` and the low half by an exact FMA, each converted
+/// with the `1.5·2^52` bias.
+#[inline(always)]
+fn split_trunc_float<S: Math>(s: S, v: S::F) -> (S::U, S::U) {
+    let bound = s.splat(TWO_63);
+    // Clamped so every step stays finite; out-of-range lanes are replaced.
+    let c = s.max_sel(s.min_sel(v, bound), s.neg(bound));
+    let t = s.trunc(c);
+    let hi = s.floor(s.mul(t, s.splat(1.0 / 4_294_967_296.0)));
+    // Exact: the difference is an integer in [0, 2^32).
+    let lo = s.mul_add(s.neg(hi), s.splat(4_294_967_296.0), t);
+    let magic = s.splat(6_755_399_441_055_744.0);
+    let to_int = |x: S::F| s.sub_u(s.to_bits(s.add(x, magic)), s.to_bits(magic));
+    let (hi, lo) = (to_int(hi), to_int(lo));
+    let in_range = |x: S::U, out: u64| {
+        s.to_bits(s.select_lt(
+            s.abs(v),
+            s.splat(TWO_63),
+            s.from_bits(x),
+            s.from_bits(s.splat_u(out)),
+        ))
+    };
+    (in_range(hi, SPLIT_OUT_HI), in_range(lo, 0))
 }
 
 /// [`Math`] on exactly [`LANES`] lanes, with loads and stores.
@@ -222,6 +260,15 @@ impl Math for Scalar {
     fn lookup16(self, table: &'static [f64; 16], i: u64) -> f64 {
         table[(i & 15) as usize]
     }
+    #[inline(always)]
+    fn split_trunc(self, v: f64) -> (u64, u64) {
+        if v.abs() < TWO_63 {
+            let t = v as i64;
+            ((t >> 32) as u64, (t & 0xffff_ffff) as u64)
+        } else {
+            (SPLIT_OUT_HI, 0)
+        }
+    }
 }
 
 /// [`LANES`] lanes as plain arrays, one [`Scalar`] op per lane: the baseline.
@@ -343,6 +390,11 @@ impl Math for Portable {
     #[inline(always)]
     fn lookup16(self, table: &'static [f64; 16], i: Self::U) -> Self::F {
         lanewise!(i => table[(i & 15) as usize])
+    }
+    #[inline(always)]
+    fn split_trunc(self, v: Self::F) -> (Self::U, Self::U) {
+        let halves: [(u64, u64); LANES] = lanewise!(v => Scalar.split_trunc(v));
+        (halves.map(|h| h.0), halves.map(|h| h.1))
     }
 }
 
@@ -513,6 +565,17 @@ mod x86 {
                 )
             }
         }
+        #[inline(always)]
+        fn split_trunc(self, v: __m512d) -> (__m512i, __m512i) {
+            // vcvttpd2qq truncates, and gives i64::MIN out of range or for NaN.
+            unsafe {
+                let t = _mm512_cvttpd_epi64(v);
+                (
+                    _mm512_srai_epi64::<32>(t),
+                    _mm512_and_si512(t, _mm512_set1_epi64(0xffff_ffff)),
+                )
+            }
+        }
     }
 
     // SAFETY: as for `Math for Avx512`.
@@ -673,6 +736,10 @@ mod x86 {
                 )
             })
         }
+        #[inline(always)]
+        fn split_trunc(self, v: Self::F) -> (Self::U, Self::U) {
+            split_trunc_float(self, v)
+        }
     }
 
     // SAFETY: as for `Math for Avx2`.
@@ -827,9 +894,27 @@ pub(crate) fn add_fixed_lanes(
     hi: &mut [[i64; LANES]],
     lo: &mut [[i64; LANES]],
 ) -> bool {
-    match level() {
+    add_fixed_lanes_at(level(), net, hi, lo)
+}
+
+/// [`add_fixed_lanes`] at a given level (tests compare the levels).
+///
+/// # Panics
+/// If this CPU lacks `level`.
+pub(crate) fn add_fixed_lanes_at(
+    level: Level,
+    net: &[[f64; LANES]],
+    hi: &mut [[i64; LANES]],
+    lo: &mut [[i64; LANES]],
+) -> bool {
+    assert!(
+        level <= detected(),
+        "{} is not supported by this CPU",
+        level.name()
+    );
+    match level {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `level()` never exceeds `detected()`, which checked the features.
+        // SAFETY: checked above that the CPU has every feature the copy enables.
         Level::Avx512 => unsafe { x86::add_fixed_lanes_avx512(net, hi, lo) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
