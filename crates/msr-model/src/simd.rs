@@ -111,18 +111,27 @@ fn split_trunc_float<S: Math>(s: S, v: S::F) -> (S::U, S::U) {
     let hi = s.floor(s.mul(t, s.splat(1.0 / 4_294_967_296.0)));
     // Exact: the difference is an integer in [0, 2^32).
     let lo = s.mul_add(s.neg(hi), s.splat(4_294_967_296.0), t);
+    // (No closures here: they would not inherit the caller's target features
+    // and would be called out of line.)
+    let (hi, lo) = (int_valued_to_i64(s, hi), int_valued_to_i64(s, lo));
+    let ok = s.abs(v);
+    let limit = s.splat(TWO_63);
+    let hi = s.select_lt(
+        ok,
+        limit,
+        s.from_bits(hi),
+        s.from_bits(s.splat_u(SPLIT_OUT_HI)),
+    );
+    let lo = s.select_lt(ok, limit, s.from_bits(lo), s.from_bits(s.splat_u(0)));
+    (s.to_bits(hi), s.to_bits(lo))
+}
+
+/// An integer-valued `f64` with |v| < 2^51 as the bits of an `i64` (exact),
+/// by the `1.5·2^52` bias.
+#[inline(always)]
+fn int_valued_to_i64<S: Math>(s: S, v: S::F) -> S::U {
     let magic = s.splat(6_755_399_441_055_744.0);
-    let to_int = |x: S::F| s.sub_u(s.to_bits(s.add(x, magic)), s.to_bits(magic));
-    let (hi, lo) = (to_int(hi), to_int(lo));
-    let in_range = |x: S::U, out: u64| {
-        s.to_bits(s.select_lt(
-            s.abs(v),
-            s.splat(TWO_63),
-            s.from_bits(x),
-            s.from_bits(s.splat_u(out)),
-        ))
-    };
-    (in_range(hi, SPLIT_OUT_HI), in_range(lo, 0))
+    s.sub_u(s.to_bits(s.add(v, magic)), s.to_bits(magic))
 }
 
 /// [`Math`] on exactly [`LANES`] lanes, with loads and stores.
