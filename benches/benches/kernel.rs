@@ -7,11 +7,11 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use msr_benches::{book, loan_with_term, Setup};
+use msr_benches::{book, Setup};
 use msr_engine::{value_loans, Context, Detail};
 use msr_model::simd::{detected, Level};
 use msr_model::{
-    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, MonthlyLanes, NetCells, LANES,
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, LANES,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -28,10 +28,7 @@ fn levels() -> Vec<Level> {
 
 fn kernel(c: &mut Criterion) {
     let setup = Setup::new(PATHS, MONTHS);
-    let loan = loan_with_term(MONTHS as u32);
-    let mut terms = LoanTerms::default();
-    let h = setup.config.credit.fc_hazard(loan.state_code());
-    terms.prepare(&loan, &setup.params, h);
+    let terms = setup.loan_terms(MONTHS as u32);
     let blocks = setup.market.num_blocks();
     let mut scratch = BlockScratch::default();
     let mut out = BlockAccum::default();

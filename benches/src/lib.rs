@@ -6,7 +6,7 @@
 
 use msr_core::loan::Loan;
 use msr_core::Config;
-use msr_model::{Market, ModelParams};
+use msr_model::{LoanTerms, Market, ModelParams};
 use msr_rates::{NormalGenerator, RateModel};
 
 /// Seed of every generated fixture.
@@ -45,6 +45,18 @@ impl Setup {
             params,
             market,
         }
+    }
+}
+
+impl Setup {
+    /// The prepared terms of [`loan_with_term`]`(months)`: the one loan the
+    /// kernel benchmarks run.
+    pub fn loan_terms(&self, months: u32) -> LoanTerms {
+        let loan = loan_with_term(months);
+        let mut terms = LoanTerms::default();
+        let h = self.config.credit.fc_hazard(loan.state_code());
+        terms.prepare(&loan, &self.params, h);
+        terms
     }
 }
 

@@ -16,10 +16,10 @@
 //! hypervisor). Run with
 //! `cargo run --release -p msr-benches --bin kernel_cpu [REPS [PATHS]]`.
 
-use msr_benches::{loan_with_term, Setup};
+use msr_benches::Setup;
 use msr_model::simd::{detected, Level};
 use msr_model::{
-    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, MonthlyLanes, NetCells, LANES,
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, LANES,
 };
 use std::hint::black_box;
 
@@ -48,10 +48,7 @@ fn main() {
         .map(|a| a.parse().expect("PATHS must be a number"))
         .unwrap_or(256);
     let setup = Setup::new(paths, MONTHS);
-    let loan = loan_with_term(MONTHS as u32);
-    let mut terms = LoanTerms::default();
-    let h = setup.config.credit.fc_hazard(loan.state_code());
-    terms.prepare(&loan, &setup.params, h);
+    let terms = setup.loan_terms(MONTHS as u32);
     let blocks = setup.market.num_blocks();
     let mut scratch = BlockScratch::default();
     let mut out = BlockAccum::default();

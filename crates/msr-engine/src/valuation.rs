@@ -465,25 +465,15 @@ impl Worker {
         std::mem::replace(&mut self.accum, empty)
     }
 
-    /// Run block `b` of the loan in `slot` (with detail: into `self.net` and
-    /// the slot's monthly sums).
-    fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, full: bool) {
+    /// Run block `b` of the loan in `slot`. With detail its monthly sums go
+    /// to the slot and its net cash flows to `self.net` (`add`: false) or
+    /// straight into the `CF` sums (`add`: true). Returns `false` if, added,
+    /// a cell was too large for the split (it was added out of range:
+    /// [`CfSums::fix_block`] fixes it).
+    fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, full: bool, add: bool) -> bool {
         let Slot { terms, monthly, .. } = &mut self.slots[slot];
-        if full {
-            run_block::<true>(
-                terms,
-                ctx.params,
-                ctx.market,
-                b,
-                &mut self.scratch,
-                &mut self.block,
-                Some(BlockDetail {
-                    monthly,
-                    net: NetCells::Write(&mut self.net[..terms.n]),
-                }),
-            );
-        } else {
-            run_block::<false>(
+        if !full {
+            return run_block::<false>(
                 terms,
                 ctx.params,
                 ctx.market,
@@ -493,14 +483,15 @@ impl Worker {
                 None,
             );
         }
-    }
-
-    /// Run block `b` of the loan in `slot` with detail, adding its net cash
-    /// flows straight into the `CF` sums. Returns `false` if a cell was too
-    /// large for the split (it was added out of range: [`CfSums::fix_block`] fixes it).
-    fn run_adding(&mut self, ctx: &Context<'_>, slot: usize, b: usize) -> bool {
-        let Slot { terms, monthly, .. } = &mut self.slots[slot];
-        let cells = b * self.cf.months..b * self.cf.months + terms.n;
+        let net = if add {
+            let cells = b * self.cf.months..b * self.cf.months + terms.n;
+            NetCells::AddFixed {
+                hi: &mut self.cf.hi[cells.clone()],
+                lo: &mut self.cf.lo[cells],
+            }
+        } else {
+            NetCells::Write(&mut self.net[..terms.n])
+        };
         run_block::<true>(
             terms,
             ctx.params,
@@ -508,13 +499,7 @@ impl Worker {
             b,
             &mut self.scratch,
             &mut self.block,
-            Some(BlockDetail {
-                monthly,
-                net: NetCells::AddFixed {
-                    hi: &mut self.cf.hi[cells.clone()],
-                    lo: &mut self.cf.lo[cells],
-                },
-            }),
+            Some(BlockDetail { monthly, net }),
         )
     }
 
@@ -548,12 +533,7 @@ impl Worker {
                 // With detail the net cash flows are added to the CF sums in
                 // the kernel, while the block's sums are in cache; taken back
                 // out below if the loan turns out not to be finite.
-                let fits = if full {
-                    self.run_adding(ctx, k, b)
-                } else {
-                    self.run(ctx, k, b, false);
-                    true
-                };
+                let fits = self.run(ctx, k, b, full, true);
                 let slot = &mut self.slots[k];
                 for l in 0..active {
                     slot.path_value[b * LANES + l] = self.block.pv_net[l];
@@ -600,7 +580,7 @@ impl Worker {
                 // Re-run the loan (same inputs, same bits) and take its cash
                 // flows back out of the CF sums.
                 for b in 0..market.num_blocks() {
-                    self.run(ctx, k, b, true);
+                    self.run(ctx, k, b, true, false);
                     self.cf.sub_block(b, &self.net[..n]);
                 }
             }
@@ -628,7 +608,7 @@ impl Worker {
             // consumed above and are reset before the slot's next loan.
             for i in 0..self.slots[k].big_blocks.len() {
                 let b = self.slots[k].big_blocks[i];
-                self.run(ctx, k, b, true);
+                self.run(ctx, k, b, true, false);
                 self.cf.fix_block(market, b, &self.net[..n]);
             }
             self.cf.loans += 1;
@@ -692,7 +672,7 @@ impl Worker {
         let n = slot.terms.n;
         for i in 0..self.slots[k].big_blocks.len() {
             let b = self.slots[k].big_blocks[i];
-            self.run(ctx, k, b, true);
+            self.run(ctx, k, b, true, false);
             let active = ctx.market.active_lanes(b);
             for (t, cells) in self.net[..n].iter().enumerate() {
                 if let Some(l) = cells[..active].iter().position(|&x| unsummable(x)) {
