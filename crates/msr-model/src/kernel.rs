@@ -638,11 +638,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
             let costs = s.add(s.add(cost, adv_finance), s.add(comp_int, liq_loss));
             let month_net = s.sub(income, costs);
             if FIXED {
-                let (a, b) = split_fixed_lanes(s, month_net);
-                let (h, o) = (s.load_u(&hi[t]), s.load_u(&lo[t]));
-                s.store_u(&mut hi[t], s.add_u(h, a));
-                s.store_u(&mut lo[t], s.add_u(o, b));
-                worst = s.max_sel(s.abs(month_net), worst);
+                worst = add_fixed_row(s, month_net, &mut hi[t], &mut lo[t], worst);
             } else {
                 s.store(&mut net[t], month_net);
             }
@@ -676,13 +672,32 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
     );
     let costs = s.add(s.add(pv[6], pv[7]), s.add(pv[8], pv[9]));
     s.store(&mut out.pv_net, s.sub(income, costs));
-    if FIXED {
-        let mut w = [0.0; LANES];
-        s.store(&mut w, worst);
-        w.iter().all(|&m| m < FIXED_SPLIT_LIMIT_UNSCALED)
-    } else {
-        true
-    }
+    !FIXED || within_split(s, worst)
+}
+
+/// Add one row of net cash flows `x` to the split fixed-point sums; returns
+/// the running largest magnitude (`worst`, for [`within_split`]).
+#[inline(always)]
+fn add_fixed_row<S: Lanes>(
+    s: S,
+    x: S::F,
+    hi: &mut [i64; LANES],
+    lo: &mut [i64; LANES],
+    worst: S::F,
+) -> S::F {
+    let (a, b) = split_fixed_lanes(s, x);
+    let (h, o) = (s.load_u(hi), s.load_u(lo));
+    s.store_u(hi, s.add_u(h, a));
+    s.store_u(lo, s.add_u(o, b));
+    s.max_sel(s.abs(x), worst)
+}
+
+/// Whether every lane of `worst` is inside the split's exact range.
+#[inline(always)]
+fn within_split<S: Lanes>(s: S, worst: S::F) -> bool {
+    let mut w = [0.0; LANES];
+    s.store(&mut w, worst);
+    w.iter().all(|&m| m < FIXED_SPLIT_LIMIT_UNSCALED)
 }
 
 /// Add one block's net cash flows, in exact fixed point
@@ -721,15 +736,9 @@ pub(crate) fn add_fixed_lanes_body<S: Lanes>(
 ) -> bool {
     let mut worst = s.splat(0.0);
     for ((x, h), o) in net.iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
-        let x = s.load(x);
-        let (a, b) = split_fixed_lanes(s, x);
-        s.store_u(h, s.add_u(s.load_u(h), a));
-        s.store_u(o, s.add_u(s.load_u(o), b));
-        worst = s.max_sel(s.abs(x), worst);
+        worst = add_fixed_row(s, s.load(x), h, o, worst);
     }
-    let mut w = [0.0; LANES];
-    s.store(&mut w, worst);
-    w.iter().all(|&m| m < FIXED_SPLIT_LIMIT_UNSCALED)
+    within_split(s, worst)
 }
 
 #[cfg(test)]
