@@ -8,18 +8,25 @@
 //! * `detail`: PVs, monthly sums and each lane's net cash flow;
 //! * `detail+cf`: `detail` with the net cash flows added to the exact
 //!   fixed-point `CF[p,t]` sums in the month loop (`NetCells::AddFixed`),
-//!   i.e. everything `msr value` does per LPM.
+//!   i.e. everything `msr value` does per LPM;
+//!
+//! each also `+rate`: with the note rate's factors resolved beforehand
+//! ([`msr_model::RateFactors`], what the engine does for a rate several loans
+//! share), and a `resolve` line: the cost of resolving them, per path-month
+//! (paid once per note rate and worker chunk, not per loan).
 //!
 //! Each figure is the best of `REPS` repetitions of about 1e8 loan-path-months
 //! (passes over the blocks), timed with the thread's scheduler run time
 //! (`/proc/thread-self/schedstat`, which excludes time stolen by the
 //! hypervisor). Run with
-//! `cargo run --release -p msr-benches --bin kernel_cpu [REPS [PATHS]]`.
+//! `cargo run --release -p msr-benches --bin kernel_cpu [REPS [PATHS [ONLY]]]`;
+//! `ONLY` keeps the `mode/level` pairs containing it (`detail+cf/avx512`,
+//! `avx512`, ...), so more repetitions of one figure fit in the same time.
 
 use msr_benches::Setup;
 use msr_model::simd::{detected, Level};
 use msr_model::{
-    run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, LANES,
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, RateFactors, LANES,
 };
 use std::hint::black_box;
 
@@ -47,6 +54,7 @@ fn main() {
         .nth(2)
         .map(|a| a.parse().expect("PATHS must be a number"))
         .unwrap_or(256);
+    let only = std::env::args().nth(3).unwrap_or_default();
     let setup = Setup::new(paths, MONTHS);
     let terms = setup.loan_terms(MONTHS as u32);
     let blocks = setup.market.num_blocks();
@@ -59,12 +67,39 @@ fn main() {
     let rounds = LPM_PER_REP.div_ceil(paths * MONTHS);
     let lpm = (rounds * paths * MONTHS) as f64;
 
-    println!("mode        level     ns/LPM (CPU)  LPM per CPU-second");
+    println!("mode            level     ns/LPM (CPU)  LPM per CPU-second");
     for level in Level::ALL.into_iter().filter(|&l| l <= detected()) {
         if level == Level::Portable {
             continue; // ~50x slower: a correctness fallback, not a target
         }
-        for mode in ["values", "detail", "detail+cf"] {
+        let mut rates = RateFactors::default();
+        if format!("resolve/{}", level.name()).contains(&only) {
+            let mut best = f64::INFINITY;
+            for _ in 0..reps {
+                let start = thread_ns();
+                for _ in 0..rounds {
+                    rates.resolve_at(level, &terms, &setup.market, MONTHS);
+                }
+                black_box(&rates);
+                best = best.min((thread_ns() - start) as f64 / lpm);
+            }
+            println!(
+                "{:<15} {:<9} {best:>8.3}      {:.3e}   (per path-month, once per rate)",
+                "resolve",
+                level.name(),
+                1e9 / best
+            );
+        }
+        rates.resolve_at(level, &terms, &setup.market, MONTHS);
+        let modes = ["values", "detail", "detail+cf"]
+            .into_iter()
+            .flat_map(|m| [(m, false), (m, true)]);
+        for (mode, resolved) in modes {
+            let name = format!("{mode}{}", if resolved { "+rate" } else { "" });
+            if !format!("{name}/{}", level.name()).contains(&only) {
+                continue;
+            }
+            let rates = resolved.then_some(&rates);
             let mut best = f64::INFINITY;
             for _ in 0..reps {
                 let start = thread_ns();
@@ -78,6 +113,7 @@ fn main() {
                                 &terms,
                                 &setup.params,
                                 &setup.market,
+                                rates,
                                 block,
                                 &mut scratch,
                                 &mut out,
@@ -98,6 +134,7 @@ fn main() {
                                 &terms,
                                 &setup.params,
                                 &setup.market,
+                                rates,
                                 block,
                                 &mut scratch,
                                 &mut out,
@@ -116,7 +153,7 @@ fn main() {
                 best = best.min(ns);
             }
             println!(
-                "{mode:<11} {:<9} {best:>8.3}      {:.3e}",
+                "{name:<15} {:<9} {best:>8.3}      {:.3e}",
                 level.name(),
                 1e9 / best
             );

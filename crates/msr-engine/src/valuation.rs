@@ -34,8 +34,8 @@ use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
 use msr_core::{Config, ExactSum};
 use msr_model::fastmath::{split_fixed, FIXED_SPLIT_LIMIT_UNSCALED};
 use msr_model::{
-    run_block, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market, ModelParams, MonthlyLanes,
-    NetCells, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    run_block, run_block_with, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market,
+    ModelParams, MonthlyLanes, NetCells, RateFactors, LANES, NUM_COMPONENTS, NUM_MONTHLY,
 };
 use rayon::prelude::*;
 
@@ -317,6 +317,12 @@ const FLUSH_EVERY: usize = 4096;
 /// group of 1 took 7.7 s, of 2 7.9–8.1 s, of 4 8.1–8.8 s and of 8 11.8 s.
 const GROUP: usize = 1;
 
+/// Loans of one note rate, in one worker's chunk, from which the rate's
+/// prepayment factors are resolved once ([`RateFactors`]) rather than in
+/// each loan's kernel: resolving costs about as much as the part of one
+/// loan's prepayment pass it saves, so two loans already gain.
+const RATE_RUN_MIN: usize = 2;
+
 /// A worker's running `CF[p,t]` sums, block-major like the kernel's output
 /// (`[block·months + t][lane]`), each cell held as two wrapping `i64` halves
 /// (`value = hi·2^32 + lo`, see [`msr_model::add_fixed_lanes`]) so adding a
@@ -436,6 +442,10 @@ struct Worker {
     rows: Vec<[f64; NUM_MONTHLY]>,
     cf: CfSums,
     accum: PortfolioAccum,
+    /// The current note rate's resolved prepayment factors, and the months
+    /// to resolve for (`None`: the kernel uses the market's factors).
+    rates: RateFactors,
+    rate_months: Option<usize>,
 }
 
 impl Worker {
@@ -452,7 +462,42 @@ impl Worker {
             rows: Vec::with_capacity(months),
             cf: CfSums::new(if full { market.num_blocks() } else { 0 }, months),
             accum: PortfolioAccum::new(paths, months, detail),
+            rates: RateFactors::default(),
+            rate_months: None,
         }
+    }
+
+    /// Value one chunk of loans; results in input order. The loans are taken
+    /// note rate by note rate (the totals are exact sums and the loans left
+    /// out are listed by id, so the order changes no output), and each rate
+    /// held by at least [`RATE_RUN_MIN`] of them has its prepayment factors
+    /// resolved once.
+    fn value_chunk(
+        &mut self,
+        ctx: &Context<'_>,
+        chunk: &[Loan],
+        detail: Detail,
+    ) -> Vec<LoanResult> {
+        let rate = |i: usize| chunk[i].note_rate.to_bits();
+        let mut order: Vec<usize> = (0..chunk.len()).collect();
+        order.sort_by_key(|&i| rate(i));
+        let mut results: Vec<Option<LoanResult>> = (0..chunk.len()).map(|_| None).collect();
+        for run in order.chunk_by(|&a, &b| rate(a) == rate(b)) {
+            self.rate_months = (run.len() >= RATE_RUN_MIN).then(|| {
+                let longest = run.iter().map(|&i| chunk[i].remaining_term as usize).max();
+                longest.unwrap_or(0).min(ctx.market.months())
+            });
+            for group in run.chunks(GROUP) {
+                let loans: Vec<&Loan> = group.iter().map(|&i| &chunk[i]).collect();
+                for (&i, r) in group.iter().zip(self.value_group(ctx, &loans, detail)) {
+                    results[i] = Some(r);
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every loan valued"))
+            .collect()
     }
 
     /// Hand over the accumulated totals (with the CF sums flushed), leaving
@@ -472,16 +517,31 @@ impl Worker {
     /// [`CfSums::fix_block`] fixes it).
     fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, full: bool, add: bool) -> bool {
         let Slot { terms, monthly, .. } = &mut self.slots[slot];
+        let blocks = ctx.market.num_blocks();
+        let rates =
+            (self.rate_months.is_some() && self.rates.serves(terms, blocks)).then_some(&self.rates);
         if !full {
-            return run_block::<false>(
-                terms,
-                ctx.params,
-                ctx.market,
-                b,
-                &mut self.scratch,
-                &mut self.block,
-                None,
-            );
+            return match rates {
+                Some(r) => run_block_with::<false>(
+                    terms,
+                    ctx.params,
+                    ctx.market,
+                    r,
+                    b,
+                    &mut self.scratch,
+                    &mut self.block,
+                    None,
+                ),
+                None => run_block::<false>(
+                    terms,
+                    ctx.params,
+                    ctx.market,
+                    b,
+                    &mut self.scratch,
+                    &mut self.block,
+                    None,
+                ),
+            };
         }
         let net = if add {
             let cells = b * self.cf.months..b * self.cf.months + terms.n;
@@ -492,22 +552,21 @@ impl Worker {
         } else {
             NetCells::Write(&mut self.net[..terms.n])
         };
-        run_block::<true>(
-            terms,
-            ctx.params,
-            ctx.market,
-            b,
-            &mut self.scratch,
-            &mut self.block,
-            Some(BlockDetail { monthly, net }),
-        )
+        let detail = Some(BlockDetail { monthly, net });
+        let (scratch, out) = (&mut self.scratch, &mut self.block);
+        match rates {
+            Some(r) => {
+                run_block_with::<true>(terms, ctx.params, ctx.market, r, b, scratch, out, detail)
+            }
+            None => run_block::<true>(terms, ctx.params, ctx.market, b, scratch, out, detail),
+        }
     }
 
     /// Value up to [`GROUP`] loans, block by block; results in input order.
     fn value_group(
         &mut self,
         ctx: &Context<'_>,
-        loans: &[Loan],
+        loans: &[&Loan],
         detail: Detail,
     ) -> Vec<LoanResult> {
         let market = ctx.market;
@@ -526,6 +585,11 @@ impl Worker {
             slot.path_value.resize(num_paths, 0.0);
             slot.pv = [0.0; NUM_COMPONENTS];
             slot.big_blocks.clear();
+            if let Some(n) = self.rate_months {
+                if !self.rates.serves(&slot.terms, market.num_blocks()) {
+                    self.rates.resolve(&slot.terms, market, n);
+                }
+            }
         }
         for b in 0..market.num_blocks() {
             let active = market.active_lanes(b);
@@ -547,7 +611,7 @@ impl Worker {
             }
         }
         (0..loans.len())
-            .map(|k| self.finish(ctx, k, &loans[k], detail))
+            .map(|k| self.finish(ctx, k, loans[k], detail))
             .collect()
     }
 
@@ -727,10 +791,7 @@ pub fn value_loans(
             || None::<Worker>,
             |slot, chunk| {
                 let worker = slot.get_or_insert_with(|| Worker::new(ctx, detail));
-                let results = chunk
-                    .chunks(GROUP)
-                    .flat_map(|group| worker.value_group(ctx, group, detail))
-                    .collect();
+                let results = worker.value_chunk(ctx, chunk, detail);
                 (results, worker.take_accum(ctx, detail))
             },
         )

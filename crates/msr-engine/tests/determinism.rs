@@ -200,3 +200,45 @@ fn non_finite_loans_leave_no_trace_in_the_totals() {
         assert_same_accum(&got, &want, "without the non-finite loan");
     }
 }
+
+/// Loans sharing a note rate have its prepayment factors resolved once per
+/// worker chunk (`RateFactors`); a loan valued alone does not. Both give the
+/// same bits, per loan and in the totals, and the loans left out are still
+/// listed by id although the worker takes them rate by rate.
+#[test]
+fn shared_rate_factors_change_no_bit() {
+    let mut loans = msr_io::generate_book(60, SEED + 4);
+    for (i, l) in loans.iter_mut().enumerate() {
+        l.note_rate = [0.0625, 0.03, 0.045][i % 3];
+    }
+    // Two loans that cannot be summed, in one worker chunk (16 loans here),
+    // the second with the lower rate, so the worker takes it first.
+    for (i, rate) in [(3, 0.0625), (9, 0.03)] {
+        loans[i].upb = 1e305;
+        loans[i].note_rate = rate;
+        loans[i].loan_id = format!("BAD{i}");
+    }
+    let s = setup(&loans, 19);
+    let mut alone_acc: Option<PortfolioAccum> = None;
+    let mut alone = Vec::new();
+    for loan in &loans {
+        let (r, a) = run(&s, std::slice::from_ref(loan), 1, Detail::Full);
+        alone.extend(r);
+        match &mut alone_acc {
+            Some(acc) => acc.merge(&a),
+            None => alone_acc = Some(a),
+        }
+    }
+    let alone_acc = alone_acc.unwrap();
+    for threads in [1, 2] {
+        let (together, acc) = run(&s, &loans, threads, Detail::Full);
+        assert_eq!(by_id(&loans, &together), by_id(&loans, &alone));
+        assert_same_accum(&acc, &alone_acc, "rate by rate against one at a time");
+        let ids: Vec<&str> = acc
+            .non_finite
+            .iter()
+            .map(|x| x.loan.loan_id.as_str())
+            .collect();
+        assert_eq!(ids, ["BAD3", "BAD9"]);
+    }
+}

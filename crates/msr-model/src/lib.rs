@@ -9,6 +9,9 @@
 //!   block of paths streams contiguous memory).
 //! * [`LoanTerms`]: one loan's constants and its path-independent month arrays
 //!   (schedule, roll rate, ramp and seasonality), hoisted out of the path loop.
+//! * [`RateFactors`]: the prepayment factors that depend on a loan only through
+//!   its note rate, resolved once per rate for every path-month and shared by
+//!   the loans with that rate.
 //! * [`kernel::run_block`]: one loan over one block of [`LANES`] paths for all its
 //!   months — the hot loop, allocation-free and branch-light so the lane loops
 //!   vectorise.
@@ -25,12 +28,15 @@ pub mod kernel;
 pub mod loan_terms;
 pub mod market;
 pub mod params;
+pub mod rate_factors;
 pub mod simd;
 
 pub use kernel::{
-    add_fixed_lanes, run_block, run_block_at, BlockAccum, BlockDetail, BlockScratch, Component,
-    MonthlyField, MonthlyLanes, NetCells, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    add_fixed_lanes, run_block, run_block_at, run_block_with, BlockAccum, BlockDetail,
+    BlockScratch, Component, MonthlyField, MonthlyLanes, NetCells, COMPONENTS, LANES,
+    NUM_COMPONENTS, NUM_MONTHLY,
 };
 pub use loan_terms::LoanTerms;
 pub use market::Market;
 pub use params::ModelParams;
+pub use rate_factors::RateFactors;

@@ -122,11 +122,24 @@ impl LoanTerms {
         burn: S::F,
         p: &ModelParams,
     ) -> S::F {
+        let (lockin, logistic) = self.rate_factors_lanes(s, lock_m, refi_m);
+        self.cpr_from_factors_lanes(s, t, lockin, logistic, burn, p)
+    }
+
+    /// The note-rate part of a month's CPR on every lane: the lock-in factor
+    /// `min(lock_c·lock_m, 1)` and the S-curve's logistic `1/(1 + refi_c·refi_m)`.
+    /// They depend on the loan only through its note rate (`lock_c`,
+    /// `refi_c`), so loans with the same rate can share them
+    /// ([`crate::RateFactors`]).
+    #[inline(always)]
+    pub(crate) fn rate_factors_lanes<S: Math>(
+        &self,
+        s: S,
+        lock_m: S::F,
+        refi_m: S::F,
+    ) -> (S::F, S::F) {
         let one = s.splat(1.0);
-        let turnover = s.mul(
-            s.splat(self.turnover_base[t]),
-            s.min_sel(s.mul(s.splat(self.lock_c), lock_m), one),
-        );
+        let lockin = s.min_sel(s.mul(s.splat(self.lock_c), lock_m), one);
         // 1/(1 + a) without a division (`recip_lanes`, within an ulp of the
         // quotient). Denominators beyond 1e300 (∞ included) give exactly 0,
         // as the quotient rounds to (nearly) 0 there, so `∞·0` stays NaN as
@@ -139,11 +152,39 @@ impl LoanTerms {
             s.splat(0.0),
             recip_lanes(s, s.min_sel(big, denom)),
         );
+        (lockin, logistic)
+    }
+
+    /// Month `t`'s CPR from the note-rate factors
+    /// ([`LoanTerms::rate_factors_lanes`]) and the burnout factor: the loan's
+    /// own part (its turnover and refinancing bases, the multiplier and cap).
+    #[inline(always)]
+    pub(crate) fn cpr_from_factors_lanes<S: Math>(
+        &self,
+        s: S,
+        t: usize,
+        lockin: S::F,
+        logistic: S::F,
+        burn: S::F,
+        p: &ModelParams,
+    ) -> S::F {
+        let turnover = s.mul(s.splat(self.turnover_base[t]), lockin);
         let refi = s.mul(s.mul(s.splat(self.refi_base[t]), logistic), burn);
         s.min_sel(
             s.splat(p.cpr_cap),
             s.mul(s.splat(p.cpr_multiplier), s.add(turnover, refi)),
         )
+    }
+
+    /// The bits of the constants [`LoanTerms::rate_factors_lanes`] and
+    /// [`LoanTerms::burn_step_lanes`] use: loans with equal keys have equal
+    /// note-rate factors on every path.
+    pub fn rate_key(&self) -> [u64; 3] {
+        [
+            self.lock_c.to_bits(),
+            self.refi_c.to_bits(),
+            self.burn_c.to_bits(),
+        ]
     }
 
     /// [`LoanTerms::burn_step`] on every lane of a vector.

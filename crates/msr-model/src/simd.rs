@@ -35,6 +35,9 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::kernel::{add_fixed_lanes_body, run_block_body, BlockArgs, LANES};
+use crate::loan_terms::LoanTerms;
+use crate::market::{Market, PrepayLanes};
+use crate::rate_factors::resolve_body;
 
 /// Arithmetic on a vector of `f64` (`F`) with a matching vector of `u64` bit
 /// patterns (`U`). Each method is one IEEE-exact operation, so every
@@ -795,6 +798,26 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+    pub(super) unsafe fn resolve_rate_factors_avx512(
+        terms: &LoanTerms,
+        market: &Market,
+        n: usize,
+        rows: &mut [PrepayLanes],
+    ) {
+        resolve_body(Avx512 { _private: () }, terms, market, n, rows)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn resolve_rate_factors_avx2(
+        terms: &LoanTerms,
+        market: &Market,
+        n: usize,
+        rows: &mut [PrepayLanes],
+    ) {
+        resolve_body(Avx2 { _private: () }, terms, market, n, rows)
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
     pub(super) unsafe fn add_fixed_lanes_avx512(
         net: &[[f64; LANES]],
         hi: &mut [[i64; LANES]],
@@ -929,5 +952,32 @@ pub(crate) fn add_fixed_lanes_at(
         // SAFETY: as above.
         Level::Avx2 => unsafe { x86::add_fixed_lanes_avx2(net, hi, lo) },
         _ => add_fixed_lanes_body(Portable, net, hi, lo),
+    }
+}
+
+/// [`crate::RateFactors::resolve`]'s body at `level`.
+///
+/// # Panics
+/// If this CPU lacks `level`.
+pub(crate) fn resolve_rate_factors_at(
+    level: Level,
+    terms: &LoanTerms,
+    market: &Market,
+    n: usize,
+    rows: &mut [PrepayLanes],
+) {
+    assert!(
+        level <= detected(),
+        "{} is not supported by this CPU",
+        level.name()
+    );
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: checked above that the CPU has every feature the copy enables.
+        Level::Avx512 => unsafe { x86::resolve_rate_factors_avx512(terms, market, n, rows) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Level::Avx2 => unsafe { x86::resolve_rate_factors_avx2(terms, market, n, rows) },
+        _ => resolve_body(Portable, terms, market, n, rows),
     }
 }
