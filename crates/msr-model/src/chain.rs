@@ -29,7 +29,7 @@ pub struct Step {
 /// `smm`, roll from current `roll`, foreclosure completion hazard `h`.
 #[inline(always)]
 pub fn step(pi: &Masses, smm: f64, roll: f64, h: f64, p: &ModelParams) -> Step {
-    let s = step_lanes(Scalar, pi, smm, roll, h, p);
+    let s = step_lanes(Scalar, pi, smm, roll, 1.0 - roll, h, p);
     Step {
         pi: s.pi,
         pp_mass: s.pp_mass,
@@ -51,13 +51,14 @@ pub(crate) struct StepLanes<F> {
 
 /// [`step`] on every lane of a vector: the one definition of §D.3, used by the
 /// kernel on SIMD vectors and by [`step`] on scalars (so both give the same
-/// bits).
+/// bits). `keep` is `1 − roll` (the kernel has it precomputed per month).
 #[inline(always)]
 pub(crate) fn step_lanes<S: Math>(
     s: S,
     pi: &[S::F; 6],
     smm: S::F,
     roll: f64,
+    keep: f64,
     h: f64,
     p: &ModelParams,
 ) -> StepLanes<S::F> {
@@ -68,7 +69,7 @@ pub(crate) fn step_lanes<S: Math>(
     let c_stay = s.mul_add(s.neg(c), smm, c);
     let new_c = s.mul_add(
         c_stay,
-        k(1.0 - roll),
+        k(keep),
         s.mul_add(
             d30,
             k(p.cure30),

@@ -34,7 +34,7 @@ use crate::fastmath::{
 use crate::loan_terms::LoanTerms;
 use crate::market::{CashLanes, Market, PrepayLanes};
 use crate::params::ModelParams;
-use crate::rate_factors::RateFactors;
+use crate::rate_factors::{RateFactors, RateLanes};
 use crate::simd::Lanes;
 
 /// Paths per block: one AVX-512 register of f64, two AVX2 registers.
@@ -448,17 +448,17 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
         Some(r) => {
             let f = r.block(block, n);
             if capped {
-                prepayment_pass::<true, true, S>(s, terms, p, f, smm);
+                prepayment_pass_resolved::<true, S>(s, terms, p, f, smm);
             } else {
-                prepayment_pass::<false, true, S>(s, terms, p, f, smm);
+                prepayment_pass_resolved::<false, S>(s, terms, p, f, smm);
             }
         }
         None => {
             let f = market.prepay_block(block, n);
             if capped {
-                prepayment_pass::<true, false, S>(s, terms, p, f, smm);
+                prepayment_pass::<true, S>(s, terms, p, f, smm);
             } else {
-                prepayment_pass::<false, false, S>(s, terms, p, f, smm);
+                prepayment_pass::<false, S>(s, terms, p, f, smm);
             }
         }
     }
@@ -512,13 +512,12 @@ enum NetSink<'a> {
     AddFixed(&'a mut [[i64; LANES]], &'a mut [[i64; LANES]]),
 }
 
-/// Pass 1: SMM of every month (§D.1), with the burnout recurrence. `CAPPED`
-/// (CPR cap ≤ [`SMM_CAPPED_MAX_CPR`]) uses the shorter SMM form with the same
-/// bits. `RESOLVED`: `factors` are a [`RateFactors`] block
-/// (`[lock-in, logistic, burnout]`), else the market's (`[lock, refi, burn]`,
-/// resolved here with the same operations).
+/// Pass 1: SMM of every month (§D.1) from the market's factors, with the
+/// note-rate part resolved here ([`LoanTerms::cpr_lanes`]) and the burnout
+/// recurrence. `CAPPED` (CPR cap ≤ [`SMM_CAPPED_MAX_CPR`]) uses the shorter
+/// SMM form with the same bits.
 #[inline(always)]
-fn prepayment_pass<const CAPPED: bool, const RESOLVED: bool, S: Lanes>(
+fn prepayment_pass<const CAPPED: bool, S: Lanes>(
     s: S,
     terms: &LoanTerms,
     p: &ModelParams,
@@ -527,22 +526,40 @@ fn prepayment_pass<const CAPPED: bool, const RESOLVED: bool, S: Lanes>(
 ) {
     let mut burn = s.splat(1.0);
     for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
-        let cpr = if RESOLVED {
-            let [lockin, logistic, burn] = f;
-            terms.cpr_from_factors_lanes(s, t, s.load(lockin), s.load(logistic), s.load(burn), p)
-        } else {
-            let [lock_m, refi_m, burn_m] = f;
-            let cpr = terms.cpr_lanes(s, t, s.load(lock_m), s.load(refi_m), burn, p);
-            burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
-            cpr
-        };
-        let v = if CAPPED {
-            smm_lanes_capped(s, cpr)
-        } else {
-            smm_lanes(s, cpr)
-        };
-        s.store(smm_t, v);
+        let [lock_m, refi_m, burn_m] = f;
+        let cpr = terms.cpr_lanes(s, t, s.load(lock_m), s.load(refi_m), burn, p);
+        store_smm::<CAPPED, S>(s, cpr, smm_t);
+        burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
     }
+}
+
+/// Pass 1 with the note rate's factors resolved beforehand ([`RateFactors`]):
+/// the same bits as [`prepayment_pass`], with only the loan's part of the
+/// CPR left.
+#[inline(always)]
+fn prepayment_pass_resolved<const CAPPED: bool, S: Lanes>(
+    s: S,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    factors: &[RateLanes],
+    smm: &mut [[f64; LANES]],
+) {
+    for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
+        let [lockin, refi_factor] = f;
+        let cpr = terms.cpr_from_factors_lanes(s, t, s.load(lockin), s.load(refi_factor), p);
+        store_smm::<CAPPED, S>(s, cpr, smm_t);
+    }
+}
+
+/// SMM of a CPR vector into `smm_t`.
+#[inline(always)]
+fn store_smm<const CAPPED: bool, S: Lanes>(s: S, cpr: S::F, smm_t: &mut [f64; LANES]) {
+    let v = if CAPPED {
+        smm_lanes_capped(s, cpr)
+    } else {
+        smm_lanes(s, cpr)
+    };
+    s.store(smm_t, v);
 }
 
 /// Pass 2: the chain, advances and components of every month (§D.3, §E).
@@ -588,17 +605,14 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
     let h = terms.h;
     let escrow_float = k(terms.escrow * p.escrow_hold_months / 12.0);
     let ancillary_k = k(terms.count * p.ancillary_annual / 12.0);
-    let liq_fc = k(terms.count * inv.fc_unreimbursed * p.fc_cost);
-    let liq_dil = k(terms.count * inv.fc_unreimbursed * p.dil_cost);
-    let adv_loss = k(inv.adv_loss_share);
-    let (dil120, fc120, roll30, roll60, roll90, hv) = (
-        k(p.dil120),
-        k(p.fc120),
-        k(p.roll30),
-        k(p.roll60),
-        k(p.roll90),
-        k(h),
-    );
+    // Liquidation losses per unit of the previous month's FC and D120 mass
+    // and advances (§E.3: liquidations are `h·FC`, deeds in lieu `dil120·D120`,
+    // and the advances they release are lost at `adv_loss_share`).
+    let liq_fc = k(h * (terms.count * inv.fc_unreimbursed * p.fc_cost));
+    let liq_d120 = k(p.dil120 * (terms.count * inv.fc_unreimbursed * p.dil_cost));
+    let loss_adv120 = k(inv.adv_loss_share * p.dil120);
+    let loss_adv_fc = k(inv.adv_loss_share * h);
+    let (fc120, roll30, roll60, roll90) = (k(p.fc120), k(p.roll30), k(p.roll60), k(p.roll90));
     let stay = [
         k(1.0 - p.cure30 - p.roll30 - p.pp30),
         k(1.0 - p.cure60 - p.roll60),
@@ -614,12 +628,20 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
         let (r, r_adv, d) = (s.load(r_pos), s.load(r_adv), s.load(df));
 
         // §D.3 transitions.
-        let st = step_lanes(s, &pi, s.load(&smm[t]), c.roll, h, p);
+        let st = step_lanes(s, &pi, s.load(&smm[t]), c.roll, c.keep, h, p);
         let [pc, p30, p60, p90, p120, pfc] = st.pi;
 
         // §E.2 advances: carry with the mass, release, add new.
         let a = adv;
-        let adv_liq = s.mul_add(a[3], dil120, s.mul(a[4], hv));
+        let liq_loss = s.mul_add(
+            pi[5],
+            liq_fc,
+            s.mul_add(
+                pi[4],
+                liq_d120,
+                s.mul_add(a[3], loss_adv120, s.mul(a[4], loss_adv_fc)),
+            ),
+        );
         adv = [
             s.mul_add(p30, k(c.adv_new[0]), s.mul(a[0], stay[0])),
             s.mul_add(
@@ -674,11 +696,6 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
         );
         let adv_finance = s.mul(adv_bal, r_adv);
         let comp_int = s.mul(k(c.comp_int), pp);
-        let liq_loss = s.mul_add(
-            st.liq_mass,
-            liq_fc,
-            s.mul_add(st.dil_mass, liq_dil, s.mul(adv_loss, adv_liq)),
-        );
 
         let vals = [
             fee,

@@ -68,6 +68,8 @@ pub struct LoanTerms {
 pub(crate) struct MonthCoefs {
     /// Roll rate C → D30.
     pub roll: f64,
+    /// `1 − roll`.
+    pub keep: f64,
     /// New advance per unit of end-of-month mass, by delinquent state
     /// (D30..FC): `pi_advance(k)·(Bal·(c−s)/12 + sched_prin) + escrow`.
     pub adv_new: [f64; 5],
@@ -123,7 +125,7 @@ impl LoanTerms {
         p: &ModelParams,
     ) -> S::F {
         let (lockin, logistic) = self.rate_factors_lanes(s, lock_m, refi_m);
-        self.cpr_from_factors_lanes(s, t, lockin, logistic, burn, p)
+        self.cpr_from_factors_lanes(s, t, lockin, s.mul(logistic, burn), p)
     }
 
     /// The note-rate part of a month's CPR on every lane: the lock-in factor
@@ -155,21 +157,22 @@ impl LoanTerms {
         (lockin, logistic)
     }
 
-    /// Month `t`'s CPR from the note-rate factors
-    /// ([`LoanTerms::rate_factors_lanes`]) and the burnout factor: the loan's
-    /// own part (its turnover and refinancing bases, the multiplier and cap).
+    /// Month `t`'s CPR from the note-rate factors: the lock-in factor and the
+    /// S-curve's logistic times the burnout factor
+    /// ([`LoanTerms::rate_factors_lanes`], `logistic·burn`). This is the
+    /// loan's own part (its turnover and refinancing bases, the multiplier and
+    /// cap).
     #[inline(always)]
     pub(crate) fn cpr_from_factors_lanes<S: Math>(
         &self,
         s: S,
         t: usize,
         lockin: S::F,
-        logistic: S::F,
-        burn: S::F,
+        refi_factor: S::F,
         p: &ModelParams,
     ) -> S::F {
         let turnover = s.mul(s.splat(self.turnover_base[t]), lockin);
-        let refi = s.mul(s.mul(s.splat(self.refi_base[t]), logistic), burn);
+        let refi = s.mul(s.splat(self.refi_base[t]), refi_factor);
         s.min_sel(
             s.splat(p.cpr_cap),
             s.mul(s.splat(p.cpr_multiplier), s.add(turnover, refi)),
@@ -281,6 +284,7 @@ impl LoanTerms {
             }
             self.coefs.push(MonthCoefs {
                 roll: self.roll[t],
+                keep: 1.0 - self.roll[t],
                 adv_new,
                 fee: fee_rate * bal,
                 float_pmt: pmt * float_k,

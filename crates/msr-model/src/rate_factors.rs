@@ -10,7 +10,7 @@
 //! dozen distinct note rates (eighths of a percent), so a worker that takes
 //! its loans rate by rate resolves those three factors once per rate and
 //! path-month, and the kernel's prepayment pass keeps only the loan's part:
-//! three multiplications, an add, the multiplier and the cap, where it had
+//! two multiplications, an add, the multiplier and the cap, where it had
 //! a reciprocal by Newton–Raphson and the burnout recurrence as well.
 //!
 //! The kernel computes the same operations in the same order either way (one
@@ -20,10 +20,14 @@
 
 use crate::kernel::LANES;
 use crate::loan_terms::LoanTerms;
-use crate::market::{Market, PrepayLanes};
+use crate::market::Market;
 use crate::simd::Lanes;
 
-/// One note rate's `[lock-in, logistic, burnout]` factors for every block of
+/// One block-month of [`RateFactors`], lanes innermost:
+/// `[lock-in, logistic·burnout]`.
+pub(crate) type RateLanes = [[f64; LANES]; 2];
+
+/// One note rate's `[lock-in, logistic·burnout]` factors for every block of
 /// a market's paths and its first `n` months (block-major, `[block·n + t]`).
 #[derive(Debug, Clone, Default)]
 pub struct RateFactors {
@@ -33,7 +37,7 @@ pub struct RateFactors {
     n: usize,
     /// Blocks resolved (the market's).
     blocks: usize,
-    rows: Vec<PrepayLanes>,
+    rows: Vec<RateLanes>,
 }
 
 impl RateFactors {
@@ -65,7 +69,7 @@ impl RateFactors {
         self.n = n;
         self.blocks = blocks;
         self.rows.clear();
-        self.rows.resize(blocks * n, [[0.0; LANES]; 3]);
+        self.rows.resize(blocks * n, [[0.0; LANES]; 2]);
         crate::simd::resolve_rate_factors_at(level, terms, market, n, &mut self.rows);
     }
 
@@ -82,33 +86,32 @@ impl RateFactors {
 
     /// The factors of `block` for months `0..n`.
     #[inline(always)]
-    pub(crate) fn block(&self, block: usize, n: usize) -> &[PrepayLanes] {
+    pub(crate) fn block(&self, block: usize, n: usize) -> &[RateLanes] {
         let start = block * self.n;
         &self.rows[start..start + n]
     }
 }
 
 /// The body of [`RateFactors::resolve`], compiled once per instruction set:
-/// for each block, month by month, the lock-in factor and logistic of
-/// [`LoanTerms::rate_factors_lanes`] and the burnout factor *before* the
-/// month's update (what the kernel's month `t` multiplies by).
+/// for each block, month by month, the lock-in factor of
+/// [`LoanTerms::rate_factors_lanes`] and its logistic times the burnout
+/// factor *before* the month's update (what the kernel's month `t` uses).
 #[inline(always)]
 pub(crate) fn resolve_body<S: Lanes>(
     s: S,
     terms: &LoanTerms,
     market: &Market,
     n: usize,
-    rows: &mut [PrepayLanes],
+    rows: &mut [RateLanes],
 ) {
     for (b, dst) in rows.chunks_exact_mut(n.max(1)).enumerate() {
         let mut burn = s.splat(1.0);
         for (f, d) in market.prepay_block(b, n).iter().zip(dst.iter_mut()) {
             let [lock_m, refi_m, burn_m] = f;
             let (lockin, logistic) = terms.rate_factors_lanes(s, s.load(lock_m), s.load(refi_m));
-            let [d_lock, d_logistic, d_burn] = d;
+            let [d_lock, d_refi] = d;
             s.store(d_lock, lockin);
-            s.store(d_logistic, logistic);
-            s.store(d_burn, burn);
+            s.store(d_refi, s.mul(logistic, burn));
             burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
         }
     }

@@ -36,8 +36,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::kernel::{add_fixed_lanes_body, run_block_body, BlockArgs, LANES};
 use crate::loan_terms::LoanTerms;
-use crate::market::{Market, PrepayLanes};
-use crate::rate_factors::resolve_body;
+use crate::market::Market;
+use crate::rate_factors::{resolve_body, RateLanes};
 
 /// Arithmetic on a vector of `f64` (`F`) with a matching vector of `u64` bit
 /// patterns (`U`). Each method is one IEEE-exact operation, so every
@@ -802,7 +802,7 @@ mod x86 {
         terms: &LoanTerms,
         market: &Market,
         n: usize,
-        rows: &mut [PrepayLanes],
+        rows: &mut [RateLanes],
     ) {
         resolve_body(Avx512 { _private: () }, terms, market, n, rows)
     }
@@ -812,7 +812,7 @@ mod x86 {
         terms: &LoanTerms,
         market: &Market,
         n: usize,
-        rows: &mut [PrepayLanes],
+        rows: &mut [RateLanes],
     ) {
         resolve_body(Avx2 { _private: () }, terms, market, n, rows)
     }
@@ -964,7 +964,7 @@ pub(crate) fn resolve_rate_factors_at(
     terms: &LoanTerms,
     market: &Market,
     n: usize,
-    rows: &mut [PrepayLanes],
+    rows: &mut [RateLanes],
 ) {
     assert!(
         level <= detected(),
