@@ -32,7 +32,9 @@
 use msr_core::fixed::{add_raw, from_fixed, to_fixed, MAX_TERM, OVERFLOWED};
 use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
 use msr_core::{Config, ExactSum};
-use msr_model::fastmath::{split_fixed, FIXED_SPLIT_LIMIT_UNSCALED};
+use msr_model::fastmath::{
+    add_monthly_fixed, split_fixed, MonthlyFixed, FIXED_SPLIT_LIMIT_UNSCALED, MONTHLY_VECTORS,
+};
 use msr_model::{
     run_block, run_block_with, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market,
     ModelParams, MonthlyLanes, NetCells, RateFactors, LANES, NUM_COMPONENTS, NUM_MONTHLY,
@@ -336,6 +338,10 @@ struct CfSums {
     /// Exact sums of cells too large for the split (month-major `t·P + p`);
     /// empty until needed.
     big: Vec<i128>,
+    /// The loans' monthly fields, month by month, in the same split form
+    /// ([`add_monthly_fixed`]); flushed with the `CF` sums.
+    monthly_hi: Vec<MonthlyFixed>,
+    monthly_lo: Vec<MonthlyFixed>,
     /// Loans added since the last flush, and the longest of them.
     loans: usize,
     max_n: usize,
@@ -348,6 +354,8 @@ impl CfSums {
             hi: vec![[0; LANES]; blocks * months],
             lo: vec![[0; LANES]; blocks * months],
             big: Vec::new(),
+            monthly_hi: vec![[[0; LANES]; MONTHLY_VECTORS]; if blocks > 0 { months } else { 0 }],
+            monthly_lo: vec![[[0; LANES]; MONTHLY_VECTORS]; if blocks > 0 { months } else { 0 }],
             loans: 0,
             max_n: 0,
         }
@@ -395,8 +403,17 @@ impl CfSums {
         }
     }
 
-    /// Move the sums into `cf` (month-major `t·P + p`) and zero them.
-    fn flush(&mut self, market: &Market, cf: &mut [i128]) {
+    /// Move the sums into `cf` (month-major `t·P + p`) and `monthly`, and
+    /// zero them.
+    fn flush(&mut self, market: &Market, cf: &mut [i128], monthly: &mut [[ExactSum; NUM_MONTHLY]]) {
+        let split = self.monthly_hi.iter_mut().zip(&mut self.monthly_lo);
+        for ((hi, lo), sums) in split.zip(monthly.iter_mut()).take(self.max_n) {
+            for (f, sum) in sums.iter_mut().enumerate() {
+                let (h, l) = (&mut hi[f / LANES][f % LANES], &mut lo[f / LANES][f % LANES]);
+                sum.merge(ExactSum::from_raw(((*h as i128) << 32) + *l as i128));
+                (*h, *l) = (0, 0);
+            }
+        }
         let num_paths = market.num_paths();
         for b in 0..market.num_blocks() {
             let active = market.active_lanes(b);
@@ -504,7 +521,8 @@ impl Worker {
     /// an empty accumulator.
     fn take_accum(&mut self, ctx: &Context<'_>, detail: Detail) -> PortfolioAccum {
         if detail == Detail::Full {
-            self.cf.flush(ctx.market, &mut self.accum.cf);
+            self.cf
+                .flush(ctx.market, &mut self.accum.cf, &mut self.accum.monthly);
         }
         let empty = PortfolioAccum::new(ctx.market.num_paths(), ctx.market.months(), detail);
         std::mem::replace(&mut self.accum, empty)
@@ -573,7 +591,8 @@ impl Worker {
         let num_paths = market.num_paths();
         let full = detail == Detail::Full;
         if full && self.cf.loans + loans.len() > FLUSH_EVERY {
-            self.cf.flush(market, &mut self.accum.cf);
+            self.cf
+                .flush(market, &mut self.accum.cf, &mut self.accum.monthly);
         }
         for (slot, loan) in self.slots.iter_mut().zip(loans) {
             let h = ctx.config.credit.fc_hazard(loan.state_code());
@@ -663,9 +682,13 @@ impl Worker {
             a.add(v);
         }
         if full {
-            for (sums, row) in acc.monthly.iter_mut().zip(&self.rows) {
-                for (a, &x) in sums.iter_mut().zip(row) {
-                    a.add(x);
+            let (hi, lo) = (&mut self.cf.monthly_hi, &mut self.cf.monthly_lo);
+            if !add_monthly_fixed(&self.rows, hi, lo) {
+                // A field beyond the split's range: add the loan's exactly.
+                for (sums, row) in acc.monthly.iter_mut().zip(&self.rows) {
+                    for (a, &x) in sums.iter_mut().zip(row) {
+                        a.add(x);
+                    }
                 }
             }
             // The re-runs add to the slot's monthly sums again; those were

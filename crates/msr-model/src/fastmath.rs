@@ -23,7 +23,7 @@
 // Polynomial coefficients are kept exactly as the fit printed them.
 #![allow(clippy::excessive_precision)]
 
-use crate::simd::{Math, Scalar};
+use crate::simd::{int_valued_to_i64, Math, Scalar};
 
 /// `2^-1000`: floor on `1 − CPR` so that CPR = 1 gives SMM = 1 exactly
 /// (`(2^-1000)^(1/12) ≈ 1e-25` vanishes against 1).
@@ -346,6 +346,104 @@ pub(crate) fn split_fixed_lanes<S: Math>(s: S, x: S::F) -> (S::U, S::U) {
     s.split_trunc(s.mul(x, s.splat(FIXED_SCALE)))
 }
 
+/// Monthly fields a loan's row holds, padded to whole vectors:
+/// [`crate::NUM_MONTHLY`] cells in `MONTHLY_VECTORS` rows of [`crate::LANES`].
+pub const MONTHLY_VECTORS: usize = crate::NUM_MONTHLY.div_ceil(crate::LANES);
+
+/// One month's split fixed-point sums of the monthly fields (the cells past
+/// [`crate::NUM_MONTHLY`] stay 0).
+pub type MonthlyFixed = [[i64; crate::LANES]; MONTHLY_VECTORS];
+
+/// Largest magnitude [`add_monthly_fixed`] takes (`2^34`, about 1.7e10
+/// dollars in one field of one loan-month, summed over paths): its high part
+/// `trunc(x·2^16)` stays below `2^50`, so 4,096 of them fit an `i64`.
+pub const MONTHLY_FIXED_LIMIT: f64 = 17_179_869_184.0;
+
+/// Add a loan's monthly fields, exactly, to split fixed-point sums: month
+/// `t`'s field `f` adds `msr_core::fixed::to_fixed(x)` as `hi·2^32 + lo`
+/// with `hi = trunc(x·2^16)` and `lo = trunc(frac(x·2^16)·2^32)` (same sign,
+/// `|lo| < 2^32`) to `hi[t]`, `lo[t]` (cell `f`), wrapping.
+///
+/// Adds nothing and returns `false` if some field is not finite or its
+/// magnitude reaches [`MONTHLY_FIXED_LIMIT`] (the caller adds the loan
+/// another way). The caller flushes the sums into exact `i128` ones before
+/// 4,096 loans.
+///
+/// # Panics
+/// If `hi` or `lo` is shorter than `rows`.
+pub fn add_monthly_fixed(
+    rows: &[[f64; crate::NUM_MONTHLY]],
+    hi: &mut [MonthlyFixed],
+    lo: &mut [MonthlyFixed],
+) -> bool {
+    add_monthly_fixed_at(crate::simd::level(), rows, hi, lo)
+}
+
+/// [`add_monthly_fixed`] at a given instruction-set level (every level gives
+/// the same sums).
+///
+/// # Panics
+/// As [`add_monthly_fixed`], and if this CPU lacks `level`.
+pub fn add_monthly_fixed_at(
+    level: crate::simd::Level,
+    rows: &[[f64; crate::NUM_MONTHLY]],
+    hi: &mut [MonthlyFixed],
+    lo: &mut [MonthlyFixed],
+) -> bool {
+    assert!(
+        hi.len() >= rows.len() && lo.len() >= rows.len(),
+        "monthly fixed-point sums shorter than the rows"
+    );
+    crate::simd::add_monthly_fixed_at(level, rows, hi, lo)
+}
+
+/// A month's row as whole vectors (zero-padded).
+#[inline(always)]
+fn padded_row(row: &[f64; crate::NUM_MONTHLY]) -> [[f64; crate::LANES]; MONTHLY_VECTORS] {
+    let mut v = [[0.0; crate::LANES]; MONTHLY_VECTORS];
+    for (i, &x) in row.iter().enumerate() {
+        v[i / crate::LANES][i % crate::LANES] = x;
+    }
+    v
+}
+
+/// The body of [`add_monthly_fixed`], compiled once per instruction set.
+#[inline(always)]
+pub(crate) fn add_monthly_fixed_body<S: crate::simd::Lanes>(
+    s: S,
+    rows: &[[f64; crate::NUM_MONTHLY]],
+    hi: &mut [MonthlyFixed],
+    lo: &mut [MonthlyFixed],
+) -> bool {
+    // Range first (NaN fails the comparison), so nothing is half added.
+    let limit = s.splat(MONTHLY_FIXED_LIMIT);
+    let mut ok = s.splat(1.0);
+    for row in rows {
+        for v in padded_row(row) {
+            ok = s.select_lt(s.abs(s.load(&v)), limit, ok, s.splat(0.0));
+        }
+    }
+    let mut flags = [0.0; crate::LANES];
+    s.store(&mut flags, ok);
+    if flags.iter().any(|&f| f != 1.0) {
+        return false;
+    }
+    let (up, frac_scale) = (s.splat(65_536.0), s.splat(4_294_967_296.0));
+    for ((row, h), l) in rows.iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
+        for ((v, h), l) in padded_row(row).iter().zip(h.iter_mut()).zip(l.iter_mut()) {
+            // All exact: scaling by powers of two, the truncation, and the
+            // fraction `y − trunc(y)`.
+            let y = s.mul(s.load(v), up);
+            let a = s.trunc(y);
+            let b = s.trunc(s.mul(s.sub(y, a), frac_scale));
+            let (a, b) = (int_valued_to_i64(s, a), int_valued_to_i64(s, b));
+            s.store_u(h, s.add_u(s.load_u(h), a));
+            s.store_u(l, s.add_u(s.load_u(l), b));
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,6 +640,64 @@ mod tests {
             crate::simd::add_fixed_lanes_at(level, &rows, &mut hi, &mut lo);
             let got: Vec<(i64, i64)> = (0..LANES).map(|l| (hi[0][l], lo[0][l])).collect();
             assert_eq!(got, want, "{}", level.name());
+        }
+    }
+
+    /// The split monthly sums are the exact fixed-point sums, at every level;
+    /// a row out of range adds nothing.
+    #[test]
+    fn monthly_fixed_sums_are_exact() {
+        use crate::simd::{detected, Level};
+        use crate::NUM_MONTHLY;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let months = 7;
+        // Three loans' rows: magnitudes from 1e-12 to just below the limit,
+        // both signs, zeros and negative zeros.
+        let loans: Vec<Vec<[f64; NUM_MONTHLY]>> = (0..3)
+            .map(|_| {
+                (0..months)
+                    .map(|_| {
+                        std::array::from_fn(|f| {
+                            let u = uniform(&mut state);
+                            let mag = 10f64.powf(-12.0 + 22.2 * uniform(&mut state));
+                            match f % 7 {
+                                5 => 0.0,
+                                6 => -0.0,
+                                _ if u < 0.5 => -mag.min(MONTHLY_FIXED_LIMIT * 0.999_999),
+                                _ => mag.min(MONTHLY_FIXED_LIMIT * 0.999_999),
+                            }
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut want = vec![[0i128; NUM_MONTHLY]; months];
+        for rows in &loans {
+            for (w, row) in want.iter_mut().zip(rows) {
+                for (c, &x) in w.iter_mut().zip(row) {
+                    *c += msr_core::fixed::to_fixed(x);
+                }
+            }
+        }
+        for level in Level::ALL.into_iter().filter(|&l| l <= detected()) {
+            let mut hi = vec![[[0i64; LANES]; MONTHLY_VECTORS]; months];
+            let mut lo = hi.clone();
+            for rows in &loans {
+                assert!(add_monthly_fixed_at(level, rows, &mut hi, &mut lo));
+            }
+            let mut bad = loans[0].clone();
+            bad[3][NUM_MONTHLY - 1] = MONTHLY_FIXED_LIMIT;
+            assert!(!add_monthly_fixed_at(level, &bad, &mut hi, &mut lo));
+            bad[3][NUM_MONTHLY - 1] = f64::NAN;
+            assert!(!add_monthly_fixed_at(level, &bad, &mut hi, &mut lo));
+            for t in 0..months {
+                for f in 0..NUM_MONTHLY {
+                    let (h, l) = (hi[t][f / LANES][f % LANES], lo[t][f / LANES][f % LANES]);
+                    let got = ((h as i128) << 32) + l as i128;
+                    assert_eq!(got, want[t][f], "{} month {t} field {f}", level.name());
+                }
+                assert_eq!(hi[t][MONTHLY_VECTORS - 1][LANES - 1], 0, "padding");
+            }
         }
     }
 }

@@ -34,10 +34,12 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use crate::fastmath::{add_monthly_fixed_body, MonthlyFixed};
 use crate::kernel::{add_fixed_lanes_body, run_block_body, BlockArgs, LANES};
 use crate::loan_terms::LoanTerms;
 use crate::market::Market;
 use crate::rate_factors::{resolve_body, RateLanes};
+use crate::NUM_MONTHLY;
 
 /// Arithmetic on a vector of `f64` (`F`) with a matching vector of `u64` bit
 /// patterns (`U`). Each method is one IEEE-exact operation, so every
@@ -132,7 +134,7 @@ fn split_trunc_float<S: Math>(s: S, v: S::F) -> (S::U, S::U) {
 /// An integer-valued `f64` with |v| < 2^51 as the bits of an `i64` (exact),
 /// by the `1.5·2^52` bias.
 #[inline(always)]
-fn int_valued_to_i64<S: Math>(s: S, v: S::F) -> S::U {
+pub(crate) fn int_valued_to_i64<S: Math>(s: S, v: S::F) -> S::U {
     let magic = s.splat(6_755_399_441_055_744.0);
     s.sub_u(s.to_bits(s.add(v, magic)), s.to_bits(magic))
 }
@@ -818,6 +820,24 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+    pub(super) unsafe fn add_monthly_fixed_avx512(
+        rows: &[[f64; NUM_MONTHLY]],
+        hi: &mut [MonthlyFixed],
+        lo: &mut [MonthlyFixed],
+    ) -> bool {
+        add_monthly_fixed_body(Avx512 { _private: () }, rows, hi, lo)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn add_monthly_fixed_avx2(
+        rows: &[[f64; NUM_MONTHLY]],
+        hi: &mut [MonthlyFixed],
+        lo: &mut [MonthlyFixed],
+    ) -> bool {
+        add_monthly_fixed_body(Avx2 { _private: () }, rows, hi, lo)
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
     pub(super) unsafe fn add_fixed_lanes_avx512(
         net: &[[f64; LANES]],
         hi: &mut [[i64; LANES]],
@@ -979,5 +999,31 @@ pub(crate) fn resolve_rate_factors_at(
         // SAFETY: as above.
         Level::Avx2 => unsafe { x86::resolve_rate_factors_avx2(terms, market, n, rows) },
         _ => resolve_body(Portable, terms, market, n, rows),
+    }
+}
+
+/// [`crate::fastmath::add_monthly_fixed`]'s body at `level`.
+///
+/// # Panics
+/// If this CPU lacks `level`.
+pub(crate) fn add_monthly_fixed_at(
+    level: Level,
+    rows: &[[f64; NUM_MONTHLY]],
+    hi: &mut [MonthlyFixed],
+    lo: &mut [MonthlyFixed],
+) -> bool {
+    assert!(
+        level <= detected(),
+        "{} is not supported by this CPU",
+        level.name()
+    );
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: checked above that the CPU has every feature the copy enables.
+        Level::Avx512 => unsafe { x86::add_monthly_fixed_avx512(rows, hi, lo) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Level::Avx2 => unsafe { x86::add_monthly_fixed_avx2(rows, hi, lo) },
+        _ => add_monthly_fixed_body(Portable, rows, hi, lo),
     }
 }
