@@ -1,6 +1,8 @@
 //! The valuation kernel: one loan (360 months) over 256 paths, i.e. 32 blocks of
-//! `LANES` paths, at each instruction-set level this CPU has; and the whole
-//! engine (`value_loans`, all cores) on a small generated book.
+//! `LANES` paths, at each instruction-set level this CPU has (`detail+rate`:
+//! with the note rate's prepayment factors resolved beforehand, as the engine
+//! runs a rate several loans share); and the whole engine (`value_loans`, all
+//! cores) on a small generated book.
 //! Throughput is in elements = loan-path-months.
 
 // criterion_group! generates undocumented functions.
@@ -11,7 +13,7 @@ use msr_benches::{book, Setup};
 use msr_engine::{value_loans, Context, Detail};
 use msr_model::simd::{detected, Level};
 use msr_model::{
-    run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, LANES,
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, RateFactors, LANES,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -62,30 +64,34 @@ fn kernel(c: &mut Criterion) {
                 black_box(v)
             })
         });
-        group.bench_function(BenchmarkId::new("detail", level.name()), |b| {
-            b.iter(|| {
-                monthly.reset(MONTHS);
-                let mut v = 0.0;
-                for block in 0..blocks {
-                    run_block_at::<true>(
-                        level,
-                        &terms,
-                        &setup.params,
-                        &setup.market,
-                        None,
-                        block,
-                        &mut scratch,
-                        &mut out,
-                        Some(BlockDetail {
-                            monthly: &mut monthly,
-                            net: NetCells::Write(&mut net),
-                        }),
-                    );
-                    v += out.pv_net[0] + net[MONTHS - 1][0];
-                }
-                black_box(v)
-            })
-        });
+        let mut rates = RateFactors::default();
+        rates.resolve_at(level, &terms, &setup.market, MONTHS);
+        for (name, rates) in [("detail", None), ("detail+rate", Some(&rates))] {
+            group.bench_function(BenchmarkId::new(name, level.name()), |b| {
+                b.iter(|| {
+                    monthly.reset(MONTHS);
+                    let mut v = 0.0;
+                    for block in 0..blocks {
+                        run_block_at::<true>(
+                            level,
+                            &terms,
+                            &setup.params,
+                            &setup.market,
+                            rates,
+                            block,
+                            &mut scratch,
+                            &mut out,
+                            Some(BlockDetail {
+                                monthly: &mut monthly,
+                                net: NetCells::Write(&mut net),
+                            }),
+                        );
+                        v += out.pv_net[0] + net[MONTHS - 1][0];
+                    }
+                    black_box(v)
+                })
+            });
+        }
     }
     group.finish();
 }
