@@ -36,8 +36,8 @@ use msr_model::fastmath::{
     add_monthly_fixed, split_fixed, MonthlyFixed, FIXED_SPLIT_LIMIT_UNSCALED, MONTHLY_VECTORS,
 };
 use msr_model::{
-    run_block, run_block_with, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market,
-    ModelParams, MonthlyLanes, NetCells, RateFactors, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market, ModelParams,
+    MonthlyLanes, NetCells, RateFactors, LANES, NUM_COMPONENTS, NUM_MONTHLY,
 };
 use rayon::prelude::*;
 
@@ -538,28 +538,19 @@ impl Worker {
         let blocks = ctx.market.num_blocks();
         let rates =
             (self.rate_months.is_some() && self.rates.serves(terms, blocks)).then_some(&self.rates);
+        let level = msr_model::simd::level();
         if !full {
-            return match rates {
-                Some(r) => run_block_with::<false>(
-                    terms,
-                    ctx.params,
-                    ctx.market,
-                    r,
-                    b,
-                    &mut self.scratch,
-                    &mut self.block,
-                    None,
-                ),
-                None => run_block::<false>(
-                    terms,
-                    ctx.params,
-                    ctx.market,
-                    b,
-                    &mut self.scratch,
-                    &mut self.block,
-                    None,
-                ),
-            };
+            return run_block_at::<false>(
+                level,
+                terms,
+                ctx.params,
+                ctx.market,
+                rates,
+                b,
+                &mut self.scratch,
+                &mut self.block,
+                None,
+            );
         }
         let net = if add {
             let cells = b * self.cf.months..b * self.cf.months + terms.n;
@@ -570,14 +561,17 @@ impl Worker {
         } else {
             NetCells::Write(&mut self.net[..terms.n])
         };
-        let detail = Some(BlockDetail { monthly, net });
-        let (scratch, out) = (&mut self.scratch, &mut self.block);
-        match rates {
-            Some(r) => {
-                run_block_with::<true>(terms, ctx.params, ctx.market, r, b, scratch, out, detail)
-            }
-            None => run_block::<true>(terms, ctx.params, ctx.market, b, scratch, out, detail),
-        }
+        run_block_at::<true>(
+            level,
+            terms,
+            ctx.params,
+            ctx.market,
+            rates,
+            b,
+            &mut self.scratch,
+            &mut self.block,
+            Some(BlockDetail { monthly, net }),
+        )
     }
 
     /// Value up to [`GROUP`] loans, block by block; results in input order.

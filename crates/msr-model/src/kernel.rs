@@ -338,44 +338,16 @@ pub fn run_block<const DETAIL: bool>(
     )
 }
 
-/// [`run_block`] with the note-rate factors of the loan's rate resolved
-/// beforehand ([`RateFactors`]): the same bits, with less work per
-/// loan-path-month.
+/// [`run_block`] with the instruction-set level chosen by the caller (the
+/// engine passes [`crate::simd::level`]; benchmarks and the tests that check
+/// every level gives the same bits pass others), and optionally with the
+/// loan's note-rate factors resolved beforehand (`rates`, [`RateFactors`]):
+/// the same bits with less work per loan-path-month.
 ///
 /// # Panics
-/// If `rates` does not serve `terms` on this market ([`RateFactors::serves`]),
-/// and as [`run_block`].
-#[allow(clippy::too_many_arguments)]
-pub fn run_block_with<const DETAIL: bool>(
-    terms: &LoanTerms,
-    p: &ModelParams,
-    market: &Market,
-    rates: &RateFactors,
-    block: usize,
-    scratch: &mut BlockScratch,
-    out: &mut BlockAccum,
-    detail: Option<BlockDetail<'_>>,
-) -> bool {
-    run_block_at::<DETAIL>(
-        crate::simd::level(),
-        terms,
-        p,
-        market,
-        Some(rates),
-        block,
-        scratch,
-        out,
-        detail,
-    )
-}
-
-/// [`run_block`] (`rates`: `None`) or [`run_block_with`] with the
-/// instruction-set level chosen by the caller (for benchmarks and the tests
-/// that check every level gives the same bits).
-///
-/// # Panics
-/// If this CPU lacks `level` ([`crate::simd::detected`]), and as [`run_block`]
-/// and [`run_block_with`].
+/// If this CPU lacks `level` ([`crate::simd::detected`]), if `rates` does not
+/// serve `terms` on this market ([`RateFactors::serves`]), and as
+/// [`run_block`].
 #[allow(clippy::too_many_arguments)]
 pub fn run_block_at<const DETAIL: bool>(
     level: crate::simd::Level,

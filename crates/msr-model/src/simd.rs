@@ -799,61 +799,40 @@ mod x86 {
         run_block_body::<DETAIL, _>(Avx2 { _private: () }, args)
     }
 
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
-    pub(super) unsafe fn resolve_rate_factors_avx512(
-        terms: &LoanTerms,
-        market: &Market,
-        n: usize,
-        rows: &mut [RateLanes],
-    ) {
-        resolve_body(Avx512 { _private: () }, terms, market, n, rows)
+    /// The AVX-512 and AVX2 copies of a body written against [`Lanes`], each
+    /// compiled with its features (callable only after detection).
+    macro_rules! copies {
+        ($avx512:ident, $avx2:ident, $body:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
+            pub(super) unsafe fn $avx512($($arg: $ty),*) -> $ret {
+                $body(Avx512 { _private: () }, $($arg),*)
+            }
+
+            #[target_feature(enable = "avx2,fma")]
+            pub(super) unsafe fn $avx2($($arg: $ty),*) -> $ret {
+                $body(Avx2 { _private: () }, $($arg),*)
+            }
+        };
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn resolve_rate_factors_avx2(
-        terms: &LoanTerms,
-        market: &Market,
-        n: usize,
-        rows: &mut [RateLanes],
-    ) {
-        resolve_body(Avx2 { _private: () }, terms, market, n, rows)
-    }
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
-    pub(super) unsafe fn add_monthly_fixed_avx512(
-        rows: &[[f64; NUM_MONTHLY]],
-        hi: &mut [MonthlyFixed],
-        lo: &mut [MonthlyFixed],
-    ) -> bool {
-        add_monthly_fixed_body(Avx512 { _private: () }, rows, hi, lo)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn add_monthly_fixed_avx2(
-        rows: &[[f64; NUM_MONTHLY]],
-        hi: &mut [MonthlyFixed],
-        lo: &mut [MonthlyFixed],
-    ) -> bool {
-        add_monthly_fixed_body(Avx2 { _private: () }, rows, hi, lo)
-    }
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
-    pub(super) unsafe fn add_fixed_lanes_avx512(
-        net: &[[f64; LANES]],
-        hi: &mut [[i64; LANES]],
-        lo: &mut [[i64; LANES]],
-    ) -> bool {
-        add_fixed_lanes_body(Avx512 { _private: () }, net, hi, lo)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn add_fixed_lanes_avx2(
-        net: &[[f64; LANES]],
-        hi: &mut [[i64; LANES]],
-        lo: &mut [[i64; LANES]],
-    ) -> bool {
-        add_fixed_lanes_body(Avx2 { _private: () }, net, hi, lo)
-    }
+    copies!(
+        resolve_rate_factors_avx512,
+        resolve_rate_factors_avx2,
+        resolve_body,
+        (terms: &LoanTerms, market: &Market, n: usize, rows: &mut [RateLanes]) -> ()
+    );
+    copies!(
+        add_monthly_fixed_avx512,
+        add_monthly_fixed_avx2,
+        add_monthly_fixed_body,
+        (rows: &[[f64; NUM_MONTHLY]], hi: &mut [MonthlyFixed], lo: &mut [MonthlyFixed]) -> bool
+    );
+    copies!(
+        add_fixed_lanes_avx512,
+        add_fixed_lanes_avx2,
+        add_fixed_lanes_body,
+        (net: &[[f64; LANES]], hi: &mut [[i64; LANES]], lo: &mut [[i64; LANES]]) -> bool
+    );
 }
 
 /// An instruction-set level the kernels are compiled for.
@@ -919,25 +898,40 @@ pub fn level() -> Level {
     }
 }
 
+/// Call the copy of a kernel for `$level`: the AVX-512 or AVX2 one from
+/// `x86` (after checking this CPU has the level), else the portable body.
+macro_rules! dispatch {
+    ($level:expr, $avx512:expr, $avx2:expr, $body:expr, ($($arg:expr),*)) => {{
+        let level: Level = $level;
+        assert!(
+            level <= detected(),
+            "{} is not supported by this CPU",
+            level.name()
+        );
+        match level {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: checked above that the CPU has every feature the copy enables.
+            Level::Avx512 => unsafe { $avx512($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Level::Avx2 => unsafe { $avx2($($arg),*) },
+            _ => $body(Portable, $($arg),*),
+        }
+    }};
+}
+
 /// The kernel at `level`.
 ///
 /// # Panics
 /// If `level` exceeds [`detected`].
 pub(crate) fn run_block_at<const DETAIL: bool>(level: Level, args: BlockArgs<'_, '_>) -> bool {
-    assert!(
-        level <= detected(),
-        "{} is not supported by this CPU",
-        level.name()
-    );
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: checked above that the CPU has every feature the copy enables.
-        Level::Avx512 => unsafe { x86::run_block_avx512::<DETAIL>(args) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Level::Avx2 => unsafe { x86::run_block_avx2::<DETAIL>(args) },
-        _ => run_block_body::<DETAIL, _>(Portable, args),
-    }
+    dispatch!(
+        level,
+        x86::run_block_avx512::<DETAIL>,
+        x86::run_block_avx2::<DETAIL>,
+        run_block_body::<DETAIL, _>,
+        (args)
+    )
 }
 
 /// [`crate::kernel::add_fixed_lanes`] at [`level`].
@@ -959,20 +953,13 @@ pub(crate) fn add_fixed_lanes_at(
     hi: &mut [[i64; LANES]],
     lo: &mut [[i64; LANES]],
 ) -> bool {
-    assert!(
-        level <= detected(),
-        "{} is not supported by this CPU",
-        level.name()
-    );
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: checked above that the CPU has every feature the copy enables.
-        Level::Avx512 => unsafe { x86::add_fixed_lanes_avx512(net, hi, lo) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Level::Avx2 => unsafe { x86::add_fixed_lanes_avx2(net, hi, lo) },
-        _ => add_fixed_lanes_body(Portable, net, hi, lo),
-    }
+    dispatch!(
+        level,
+        x86::add_fixed_lanes_avx512,
+        x86::add_fixed_lanes_avx2,
+        add_fixed_lanes_body,
+        (net, hi, lo)
+    )
 }
 
 /// [`crate::RateFactors::resolve`]'s body at `level`.
@@ -986,20 +973,13 @@ pub(crate) fn resolve_rate_factors_at(
     n: usize,
     rows: &mut [RateLanes],
 ) {
-    assert!(
-        level <= detected(),
-        "{} is not supported by this CPU",
-        level.name()
-    );
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: checked above that the CPU has every feature the copy enables.
-        Level::Avx512 => unsafe { x86::resolve_rate_factors_avx512(terms, market, n, rows) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Level::Avx2 => unsafe { x86::resolve_rate_factors_avx2(terms, market, n, rows) },
-        _ => resolve_body(Portable, terms, market, n, rows),
-    }
+    dispatch!(
+        level,
+        x86::resolve_rate_factors_avx512,
+        x86::resolve_rate_factors_avx2,
+        resolve_body,
+        (terms, market, n, rows)
+    )
 }
 
 /// [`crate::fastmath::add_monthly_fixed`]'s body at `level`.
@@ -1012,18 +992,11 @@ pub(crate) fn add_monthly_fixed_at(
     hi: &mut [MonthlyFixed],
     lo: &mut [MonthlyFixed],
 ) -> bool {
-    assert!(
-        level <= detected(),
-        "{} is not supported by this CPU",
-        level.name()
-    );
-    match level {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: checked above that the CPU has every feature the copy enables.
-        Level::Avx512 => unsafe { x86::add_monthly_fixed_avx512(rows, hi, lo) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as above.
-        Level::Avx2 => unsafe { x86::add_monthly_fixed_avx2(rows, hi, lo) },
-        _ => add_monthly_fixed_body(Portable, rows, hi, lo),
-    }
+    dispatch!(
+        level,
+        x86::add_monthly_fixed_avx512,
+        x86::add_monthly_fixed_avx2,
+        add_monthly_fixed_body,
+        (rows, hi, lo)
+    )
 }
