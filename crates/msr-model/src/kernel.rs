@@ -16,7 +16,9 @@
 //!    computations (a reciprocal by Newton–Raphson for the S-curve, then
 //!    [`crate::fastmath::smm_from_cpr`]'s table lookups and polynomial; no
 //!    division, which on this hardware cost a quarter of the kernel's time)
-//!    of many months.
+//!    of many months. Given the loan's note-rate factors resolved beforehand
+//!    ([`RateFactors`], shared by the loans with that rate), only the loan's
+//!    part of the CPR and the SMM are left, with the same bits.
 //! 2. **chain and cash flows** (§D.3, §E): the delinquency chain, advances,
 //!    the ten components and their discounted sums, and with `DETAIL` the
 //!    per-lane monthly sums ([`MonthlyLanes`]) and the lane's net cash flow
