@@ -79,11 +79,6 @@ impl RateFactors {
         self.key == terms.rate_key() && terms.n <= self.n && self.blocks == blocks
     }
 
-    /// Months resolved per block.
-    pub fn months(&self) -> usize {
-        self.n
-    }
-
     /// The factors of `block` for months `0..n`.
     #[inline(always)]
     pub(crate) fn block(&self, block: usize, n: usize) -> &[RateLanes] {
