@@ -21,17 +21,46 @@ pub fn balance_factor(c: f64, n: u32, k: u32) -> f64 {
 
 /// Fill `out` with `b_0 ..= b_n` (length `n + 1`), reusing its allocation.
 pub fn fill_balance_factors(c: f64, n: u32, out: &mut Vec<f64>) {
-    out.clear();
-    let i = c / 12.0;
-    if i == 0.0 {
-        let nf = n as f64;
-        out.extend((0..=n).map(|k| 1.0 - k as f64 / nf));
-        return;
+    RatePowers::default().fill_balance_factors(c, n, out);
+}
+
+/// The powers `(1+i)^k` of one note rate, kept between calls: a caller that
+/// takes its loans rate by rate (the engine sorts each chunk by note rate)
+/// computes each `powf` once per rate instead of once per loan and month.
+#[derive(Debug, Clone, Default)]
+pub struct RatePowers {
+    /// Bits of the note rate the powers belong to.
+    rate: u64,
+    /// `(1+i)^k` for `k = 0..len`, each `powf(k)` (so the same bits whoever
+    /// asked first).
+    powers: Vec<f64>,
+}
+
+impl RatePowers {
+    /// [`fill_balance_factors`]: the same bits, with the powers taken from
+    /// (and added to) this cache.
+    pub fn fill_balance_factors(&mut self, c: f64, n: u32, out: &mut Vec<f64>) {
+        out.clear();
+        let i = c / 12.0;
+        if i == 0.0 {
+            let nf = n as f64;
+            out.extend((0..=n).map(|k| 1.0 - k as f64 / nf));
+            return;
+        }
+        if self.rate != c.to_bits() {
+            self.rate = c.to_bits();
+            self.powers.clear();
+        }
+        let g = 1.0 + i;
+        let n = n as usize;
+        let have = self.powers.len();
+        if have <= n {
+            self.powers.extend((have..=n).map(|k| g.powf(k as f64)));
+        }
+        let gn = self.powers[n];
+        let denom = gn - 1.0;
+        out.extend(self.powers[..=n].iter().map(|&gk| (gn - gk) / denom));
     }
-    let g = 1.0 + i;
-    let gn = g.powf(n as f64);
-    let denom = gn - 1.0;
-    out.extend((0..=n).map(|k| (gn - g.powf(k as f64)) / denom));
 }
 
 /// Level monthly payment on balance `b` at monthly rate `i` over `m` months:
@@ -49,6 +78,32 @@ pub fn level_payment(b: f64, i: f64, m: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_powers_give_the_same_factors() {
+        // Each factor as `balance_factor` computes it, whatever the cache
+        // held before (another rate, a shorter or longer term).
+        let mut powers = RatePowers::default();
+        let mut v = Vec::new();
+        for (c, n) in [
+            (0.06, 120),
+            (0.06, 360),
+            (0.06, 240),
+            (0.07125, 360),
+            (0.0, 12),
+            (0.06, 300),
+        ] {
+            powers.fill_balance_factors(c, n, &mut v);
+            assert_eq!(v.len(), n as usize + 1);
+            for (k, &b) in v.iter().enumerate() {
+                assert_eq!(
+                    b.to_bits(),
+                    balance_factor(c, n, k as u32).to_bits(),
+                    "{c} {n} {k}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn factors_run_from_one_to_zero() {

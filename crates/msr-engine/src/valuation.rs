@@ -31,6 +31,7 @@
 
 use msr_core::fixed::{add_raw, from_fixed, to_fixed, MAX_TERM, OVERFLOWED};
 use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
+use msr_core::schedule::RatePowers;
 use msr_core::{Config, ExactSum};
 use msr_model::fastmath::{
     add_monthly_fixed, split_fixed, MonthlyFixed, FIXED_SPLIT_LIMIT_UNSCALED, MONTHLY_VECTORS,
@@ -463,6 +464,8 @@ struct Worker {
     /// to resolve for (`None`: the kernel uses the market's factors).
     rates: RateFactors,
     rate_months: Option<usize>,
+    /// The amortisation powers of the last note rate prepared.
+    powers: RatePowers,
 }
 
 impl Worker {
@@ -481,6 +484,7 @@ impl Worker {
             accum: PortfolioAccum::new(paths, months, detail),
             rates: RateFactors::default(),
             rate_months: None,
+            powers: RatePowers::default(),
         }
     }
 
@@ -590,7 +594,8 @@ impl Worker {
         }
         for (slot, loan) in self.slots.iter_mut().zip(loans) {
             let h = ctx.config.credit.fc_hazard(loan.state_code());
-            slot.terms.prepare(loan, ctx.params, h);
+            slot.terms
+                .prepare_with(loan, ctx.params, h, &mut self.powers);
             if full {
                 slot.monthly.reset(slot.terms.n);
             }
@@ -741,12 +746,21 @@ impl Worker {
         if !full {
             return None;
         }
-        for (t, row) in self.rows.iter().enumerate() {
-            if let Some(f) = row.iter().position(|&x| unsummable(x)) {
-                return Some(beyond(
-                    &format!("month {}'s {} (summed over paths)", t + 1, monthly_name(f)),
-                    row[f],
-                ));
+        // One pass without early exits (it vectorises), then the search for
+        // the message only when something is out of range.
+        let all_summable = self
+            .rows
+            .as_flattened()
+            .iter()
+            .fold(true, |ok, &x| ok & (x.abs() < MAX_TERM));
+        if !all_summable {
+            for (t, row) in self.rows.iter().enumerate() {
+                if let Some(f) = row.iter().position(|&x| unsummable(x)) {
+                    return Some(beyond(
+                        &format!("month {}'s {} (summed over paths)", t + 1, monthly_name(f)),
+                        row[f],
+                    ));
+                }
             }
         }
         // Only blocks flagged by the fast split can hold a cell this large.

@@ -168,27 +168,52 @@ type LaneRow = [[f64; LANES]; NUM_LANE_FIELDS];
 /// One loan's monthly sums kept per lane across its blocks (so a block adds
 /// vectors, never a horizontal sum); [`MonthlyLanes::month`] reduces a month
 /// over lanes, in a fixed order, and expands it to the [`NUM_MONTHLY`] fields.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MonthlyLanes {
+    /// The sums; with `fresh`, what a previous loan left (the next block
+    /// writes rather than adds, so they are never zeroed).
     rows: Vec<LaneRow>,
     /// Active paths added so far (the month-0 masses are this times the
     /// one-hot start state).
     paths: f64,
+    /// No block added since [`MonthlyLanes::reset`]: every sum is zero.
+    fresh: bool,
+}
+
+impl Default for MonthlyLanes {
+    fn default() -> Self {
+        MonthlyLanes {
+            rows: Vec::new(),
+            paths: 0.0,
+            fresh: true,
+        }
+    }
 }
 
 impl MonthlyLanes {
-    /// Zeroed sums for `months` months (reusing the allocation).
+    /// Zero sums for `months` months (reusing the allocation). Nothing is
+    /// written: the next block writes its months instead of adding to them.
     pub fn reset(&mut self, months: usize) {
-        self.rows.clear();
+        self.rows.truncate(months);
         self.rows.resize(months, [[0.0; LANES]; NUM_LANE_FIELDS]);
         self.paths = 0.0;
+        self.fresh = true;
+    }
+
+    /// Month `t`'s sums over lanes (zeros before the first block).
+    fn sums(&self, t: usize) -> [f64; NUM_LANE_FIELDS] {
+        if self.fresh {
+            [0.0; NUM_LANE_FIELDS]
+        } else {
+            lane_sums(&self.rows[t])
+        }
     }
 
     /// Month `t` (0-based) summed over the lanes of every block added so far:
     /// components first, then the [`MonthlyField`]s.
     pub fn month(&self, terms: &LoanTerms, p: &ModelParams, t: usize) -> [f64; NUM_MONTHLY] {
-        let prev = (t > 0).then(|| lane_sums(&self.rows[t - 1]));
-        self.expand(terms, p, t, &lane_sums(&self.rows[t]), prev.as_ref())
+        let prev = (t > 0).then(|| self.sums(t - 1));
+        self.expand(terms, p, t, &self.sums(t), prev.as_ref())
     }
 
     /// Every month's fields, `0..n`, into `out` (cleared first): the same
@@ -197,8 +222,8 @@ impl MonthlyLanes {
     pub fn months(&self, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) {
         out.clear();
         let mut prev: Option<[f64; NUM_LANE_FIELDS]> = None;
-        for (t, row) in self.rows[..terms.n].iter().enumerate() {
-            let sums = lane_sums(row);
+        for t in 0..terms.n {
+            let sums = self.sums(t);
             out.push(self.expand(terms, p, t, &sums, prev.as_ref()));
             prev = Some(sums);
         }
@@ -444,23 +469,37 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
             let BlockDetail { monthly, net } = d;
             assert!(monthly.rows.len() >= n, "detail buffers too short");
             monthly.paths += active as f64;
+            let first = std::mem::replace(&mut monthly.fresh, false);
             let rows = &mut monthly.rows[..n];
+            // `FIXED`, then `FIRST`: the loan's first block writes its
+            // monthly sums (they were not zeroed), later blocks add.
+            macro_rules! pass {
+                ($fixed:literal, $sink:expr) => {
+                    if first {
+                        cash_flow_pass::<true, $fixed, true, S>(
+                            s, terms, p, cash, smm, &mask, out, rows, $sink,
+                        )
+                    } else {
+                        cash_flow_pass::<true, $fixed, false, S>(
+                            s, terms, p, cash, smm, &mask, out, rows, $sink,
+                        )
+                    }
+                };
+            }
             match net {
                 NetCells::Write(net) => {
                     assert!(net.len() >= n, "detail buffers too short");
-                    let sink = NetSink::Write(&mut net[..n]);
-                    cash_flow_pass::<true, false, S>(s, terms, p, cash, smm, &mask, out, rows, sink)
+                    pass!(false, NetSink::Write(&mut net[..n]))
                 }
                 NetCells::AddFixed { hi, lo } => {
                     assert!(hi.len() >= n && lo.len() >= n, "detail buffers too short");
-                    let sink = NetSink::AddFixed(&mut hi[..n], &mut lo[..n]);
-                    cash_flow_pass::<true, true, S>(s, terms, p, cash, smm, &mask, out, rows, sink)
+                    pass!(true, NetSink::AddFixed(&mut hi[..n], &mut lo[..n]))
                 }
             }
         }
         _ => {
             assert!(!DETAIL, "run_block::<true> needs detail buffers");
-            cash_flow_pass::<false, false, S>(
+            cash_flow_pass::<false, false, false, S>(
                 s,
                 terms,
                 p,
@@ -539,10 +578,12 @@ fn store_smm<const CAPPED: bool, S: Lanes>(s: S, cpr: S::F, smm_t: &mut [f64; LA
 /// Pass 2: the chain, advances and components of every month (§D.3, §E).
 /// With `FIXED` (and `DETAIL`) the net cash flows go into `sink`'s
 /// fixed-point sums instead of being written; returns `false` if one of them
-/// reached the split's limit.
+/// reached the split's limit. With `FIRST` (and `DETAIL`) the monthly sums
+/// are written as `v·mask + 0` (the bits of adding to a zeroed row) instead
+/// of added to.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
+fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: Lanes>(
     s: S,
     terms: &LoanTerms,
     p: &ModelParams,
@@ -714,7 +755,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, S: Lanes>(
                 s.mul(month_net, d),
             ];
             for (acc, v) in monthly[t].iter_mut().zip(fields) {
-                let sum = s.mul_add(v, maskv, s.load(acc));
+                let sum = s.mul_add(v, maskv, if FIRST { zero } else { s.load(acc) });
                 s.store(acc, sum);
             }
         }
@@ -916,6 +957,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The monthly sums are never zeroed: a loan's first block writes them.
+    /// Sums reused after another loan (longer, other state) must equal fresh
+    /// ones bit for bit, and no block at all means zeros.
+    #[test]
+    fn reused_monthly_sums_start_from_zero() {
+        let (config, params, market) = market(21, 300);
+        let prepared = |state, rate, term: u32| {
+            let mut loan = loan(state, Investor::Fnma, rate);
+            loan.remaining_term = term;
+            let mut terms = LoanTerms::default();
+            terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+            terms
+        };
+        let run = |terms: &LoanTerms, monthly: &mut MonthlyLanes| {
+            monthly.reset(terms.n);
+            let mut net = vec![[0.0; LANES]; terms.n];
+            for block in 0..market.num_blocks() {
+                run_block::<true>(
+                    terms,
+                    &params,
+                    &market,
+                    block,
+                    &mut BlockScratch::default(),
+                    &mut BlockAccum::default(),
+                    Some(BlockDetail {
+                        monthly: &mut *monthly,
+                        net: NetCells::Write(&mut net),
+                    }),
+                );
+            }
+            let mut rows = Vec::new();
+            monthly.months(terms, &params, &mut rows);
+            rows.iter()
+                .flatten()
+                .map(|x| x.to_bits())
+                .collect::<Vec<_>>()
+        };
+        let first = prepared(DqState::D90, 0.082, 300);
+        let second = prepared(DqState::C, 0.065, 240);
+        let fresh = run(&second, &mut MonthlyLanes::default());
+        let mut reused = MonthlyLanes::default();
+        run(&first, &mut reused);
+        assert_eq!(run(&second, &mut reused), fresh);
+        assert!(fresh.iter().any(|&b| b != 0), "the loan has cash flows");
+
+        reused.reset(second.n);
+        let mut rows = Vec::new();
+        reused.months(&second, &params, &mut rows);
+        assert!(
+            rows.iter().flatten().all(|&x| x == 0.0),
+            "no block, no sums"
+        );
     }
 
     #[test]

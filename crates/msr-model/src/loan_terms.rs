@@ -2,7 +2,7 @@
 //! computed once per loan and reused by every block of paths.
 
 use msr_core::loan::Loan;
-use msr_core::schedule::fill_balance_factors;
+use msr_core::schedule::RatePowers;
 
 use crate::fastmath::recip_lanes;
 use crate::params::{InvestorParams, ModelParams};
@@ -198,6 +198,18 @@ impl LoanTerms {
 
     /// Fill the terms for `loan` (reusing this value's allocations).
     pub fn prepare(&mut self, loan: &Loan, p: &ModelParams, fc_hazard: f64) {
+        self.prepare_with(loan, p, fc_hazard, &mut RatePowers::default());
+    }
+
+    /// [`LoanTerms::prepare`] with the amortisation powers taken from a
+    /// cache the caller keeps across loans (the same bits).
+    pub fn prepare_with(
+        &mut self,
+        loan: &Loan,
+        p: &ModelParams,
+        fc_hazard: f64,
+        powers: &mut RatePowers,
+    ) {
         let n = loan.remaining_term as usize;
         let c = loan.note_rate;
         let s = loan.servicing_fee;
@@ -221,7 +233,7 @@ impl LoanTerms {
         // a number) even where a factor overflows (`0·∞`, docs/model.md §8).
         let cpr_off = p.cpr_multiplier == 0.0;
 
-        fill_balance_factors(c, loan.remaining_term, &mut self.factors);
+        powers.fill_balance_factors(c, loan.remaining_term, &mut self.factors);
         // `ModelParams::roll` with its loan-constant FICO factor hoisted: the
         // same operations in the same order, so the same bits (tested below).
         let roll_fico = p.roll_fico(loan.fico);

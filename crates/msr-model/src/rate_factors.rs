@@ -68,7 +68,8 @@ impl RateFactors {
         self.key = terms.rate_key();
         self.n = n;
         self.blocks = blocks;
-        self.rows.clear();
+        // Every row is written below: no need to zero the kept ones.
+        self.rows.truncate(blocks * n);
         self.rows.resize(blocks * n, [[0.0; LANES]; 2]);
         crate::simd::resolve_rate_factors_at(level, terms, market, n, &mut self.rows);
     }
