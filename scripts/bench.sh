@@ -54,6 +54,14 @@ if [ "$build" = 1 ] && [ -z "${MSR:-}" ]; then
     echo "building release msr (cargo build --release -p msr-cli) ..." >&2
     cargo build --release -p msr-cli --quiet
 fi
+# The clock this process gets, before and after the runs (a shared VM's
+# clock moves; docs/PERFORMANCE.md): benches/src/bin/clock.rs.
+clock_bin="$target_dir/release/clock"
+if [ "$build" = 1 ]; then
+    cargo build --release -p msr-benches --bin clock --quiet
+fi
+clock() { if [ -x "$clock_bin" ]; then "$clock_bin"; else echo "dependent-chain clock: not built (cargo build --release -p msr-benches --bin clock)"; fi; }
+clock_before=$(clock)
 [ -x "$msr" ] || { echo "no msr binary at $msr (drop --no-build or set MSR)" >&2; exit 1; }
 
 mkdir -p data/bench
@@ -124,6 +132,7 @@ done
 
 echo
 echo "msr value: $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), MSR_SIMD=${MSR_SIMD:-auto}"
+echo "before the runs: $clock_before; after: $(clock)"
 {
     printf 'loans\tpaths\tthreads\twall_s\tengine_s\tcpu_s\tloan_path_months\tLPM/s_wall\tLPM/s_engine\tLPM/cpu_s\ttape_rows/s\tpeak_RSS_MiB\n'
     printf '%s\n' "${rows[@]}"

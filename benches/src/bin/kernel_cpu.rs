@@ -23,7 +23,7 @@
 //! `ONLY` keeps the `mode/level` pairs containing it (`detail+cf/avx512`,
 //! `avx512`, ...), so more repetitions of one figure fit in the same time.
 
-use msr_benches::Setup;
+use msr_benches::{thread_cpu_ns as thread_ns, Setup};
 use msr_model::simd::{detected, Level};
 use msr_model::{
     run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, RateFactors, LANES,
@@ -34,16 +34,6 @@ const MONTHS: usize = 360;
 /// Loan-path-months per repetition: ~1 s of CPU, so the scheduler's tick
 /// (the resolution of schedstat's run time, a few ms) is below 1 %.
 const LPM_PER_REP: usize = 100_000_000;
-
-/// This thread's run time in nanoseconds (first field of schedstat).
-fn thread_ns() -> u64 {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
-        .expect("/proc/thread-self/schedstat (Linux)");
-    s.split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .expect("schedstat run time")
-}
 
 fn main() {
     let reps: usize = std::env::args()
