@@ -23,7 +23,7 @@
 //! `ONLY` keeps the `mode/level` pairs containing it (`detail+cf/avx512`,
 //! `avx512`, ...), so more repetitions of one figure fit in the same time.
 
-use msr_benches::{thread_cpu_ns as thread_ns, Setup};
+use msr_benches::{thread_cpu_ns, Setup};
 use msr_model::simd::{detected, Level};
 use msr_model::{
     run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, RateFactors, LANES,
@@ -66,12 +66,12 @@ fn main() {
         if format!("resolve/{}", level.name()).contains(&only) {
             let mut best = f64::INFINITY;
             for _ in 0..reps {
-                let start = thread_ns();
+                let start = thread_cpu_ns();
                 for _ in 0..rounds {
                     rates.resolve_at(level, &terms, &setup.market, MONTHS);
                 }
                 black_box(&rates);
-                best = best.min((thread_ns() - start) as f64 / lpm);
+                best = best.min((thread_cpu_ns() - start) as f64 / lpm);
             }
             println!(
                 "{:<15} {:<9} {best:>8.3}      {:.3e}   (per path-month, once per rate)",
@@ -92,7 +92,7 @@ fn main() {
             let rates = resolved.then_some(&rates);
             let mut best = f64::INFINITY;
             for _ in 0..reps {
-                let start = thread_ns();
+                let start = thread_cpu_ns();
                 let mut v = 0.0;
                 for _ in 0..rounds {
                     monthly.reset(MONTHS);
@@ -139,7 +139,7 @@ fn main() {
                     }
                 }
                 black_box(v);
-                let ns = (thread_ns() - start) as f64 / lpm;
+                let ns = (thread_cpu_ns() - start) as f64 / lpm;
                 best = best.min(ns);
             }
             println!(
