@@ -30,6 +30,12 @@ use msr_model::{
 };
 use std::hint::black_box;
 
+/// The allocator `msr` uses: its large blocks start on a cache line, so the
+/// kernel's rows of eight lanes do not straddle two (glibc's start 16 bytes
+/// past a page and split every vector load and store; docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MONTHS: usize = 360;
 /// Loan-path-months per repetition: ~1 s of CPU, so the scheduler's tick
 /// (the resolution of schedstat's run time, a few ms) is below 1 %.

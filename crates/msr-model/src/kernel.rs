@@ -42,6 +42,33 @@ use crate::simd::Lanes;
 /// Paths per block: one AVX-512 register of f64, two AVX2 registers.
 pub const LANES: usize = 8;
 
+/// `K` vectors of [`LANES`] lanes on a cache-line boundary, so that no lane
+/// vector straddles two lines whatever the allocator (glibc's large blocks
+/// start 16 bytes past a page, which splits every vector load and store):
+/// the element type of the kernel's own buffers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(64))]
+pub struct LaneRows<const K: usize>(pub [[f64; LANES]; K]);
+
+impl<const K: usize> std::ops::Deref for LaneRows<K> {
+    type Target = [[f64; LANES]; K];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<const K: usize> std::ops::DerefMut for LaneRows<K> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<const K: usize> Default for LaneRows<K> {
+    fn default() -> Self {
+        LaneRows([[0.0; LANES]; K])
+    }
+}
+
 /// A servicing cash-flow component of MODEL.md §E.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(usize)]
@@ -163,7 +190,7 @@ enum LaneField {
 const NUM_LANE_FIELDS: usize = LaneField::PvNet as usize + 1;
 
 /// One month of [`MonthlyLanes`].
-type LaneRow = [[f64; LANES]; NUM_LANE_FIELDS];
+type LaneRow = LaneRows<NUM_LANE_FIELDS>;
 
 /// One loan's monthly sums kept per lane across its blocks (so a block adds
 /// vectors, never a horizontal sum); [`MonthlyLanes::month`] reduces a month
@@ -195,7 +222,7 @@ impl MonthlyLanes {
     /// written: the next block writes its months instead of adding to them.
     pub fn reset(&mut self, months: usize) {
         self.rows.truncate(months);
-        self.rows.resize(months, [[0.0; LANES]; NUM_LANE_FIELDS]);
+        self.rows.resize(months, LaneRows::default());
         self.paths = 0.0;
         self.fresh = true;
     }
@@ -302,7 +329,7 @@ fn lane_sums(row: &LaneRow) -> [f64; NUM_LANE_FIELDS] {
 /// Caller-owned scratch of [`run_block`] (the SMM column of a block).
 #[derive(Debug, Clone, Default)]
 pub struct BlockScratch {
-    smm: Vec<[f64; LANES]>,
+    smm: Vec<LaneRows<1>>,
 }
 
 /// What [`run_block`] writes with `DETAIL`.
@@ -400,7 +427,7 @@ pub fn run_block_at<const DETAIL: bool>(
     }
     let n = terms.n;
     if scratch.smm.len() < n {
-        scratch.smm.resize(n, [0.0; LANES]);
+        scratch.smm.resize(n, LaneRows::default());
     }
     let args = BlockArgs {
         terms,
@@ -422,7 +449,7 @@ pub(crate) struct BlockArgs<'a, 'd> {
     pub market: &'a Market,
     pub rates: Option<&'a RateFactors>,
     pub block: usize,
-    pub smm: &'a mut [[f64; LANES]],
+    pub smm: &'a mut [LaneRows<1>],
     pub out: &'a mut BlockAccum,
     pub detail: Option<BlockDetail<'d>>,
 }
@@ -535,13 +562,13 @@ fn prepayment_pass<const CAPPED: bool, S: Lanes>(
     terms: &LoanTerms,
     p: &ModelParams,
     factors: &[PrepayLanes],
-    smm: &mut [[f64; LANES]],
+    smm: &mut [LaneRows<1>],
 ) {
     let mut burn = s.splat(1.0);
     for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
-        let [lock_m, refi_m, burn_m] = f;
+        let [lock_m, refi_m, burn_m] = &f.0;
         let cpr = terms.cpr_lanes(s, t, s.load(lock_m), s.load(refi_m), burn, p);
-        store_smm::<CAPPED, S>(s, cpr, smm_t);
+        store_smm::<CAPPED, S>(s, cpr, &mut smm_t[0]);
         burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
     }
 }
@@ -555,12 +582,12 @@ fn prepayment_pass_resolved<const CAPPED: bool, S: Lanes>(
     terms: &LoanTerms,
     p: &ModelParams,
     factors: &[RateLanes],
-    smm: &mut [[f64; LANES]],
+    smm: &mut [LaneRows<1>],
 ) {
     for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
-        let [lockin, refi_factor] = f;
+        let [lockin, refi_factor] = &f.0;
         let cpr = terms.cpr_from_factors_lanes(s, t, s.load(lockin), s.load(refi_factor), p);
-        store_smm::<CAPPED, S>(s, cpr, smm_t);
+        store_smm::<CAPPED, S>(s, cpr, &mut smm_t[0]);
     }
 }
 
@@ -588,7 +615,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
     terms: &LoanTerms,
     p: &ModelParams,
     cash: &[CashLanes],
-    smm: &[[f64; LANES]],
+    smm: &[LaneRows<1>],
     mask: &[f64; LANES],
     out: &mut BlockAccum,
     monthly: &mut [LaneRow],
@@ -639,11 +666,11 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
 
     for t in 0..n {
         let c = &coefs[t];
-        let [r_pos, r_adv, df] = &cash[t];
+        let [r_pos, r_adv, df] = &cash[t].0;
         let (r, r_adv, d) = (s.load(r_pos), s.load(r_adv), s.load(df));
 
         // §D.3 transitions.
-        let st = step_lanes(s, &pi, s.load(&smm[t]), c.roll, c.keep, h, p);
+        let st = step_lanes(s, &pi, s.load(&smm[t][0]), c.roll, c.keep, h, p);
         let [pc, p30, p60, p90, p120, pfc] = st.pi;
 
         // §E.2 advances: carry with the mass, release, add new.
@@ -1011,6 +1038,16 @@ mod tests {
             rows.iter().flatten().all(|&x| x == 0.0),
             "no block, no sums"
         );
+    }
+
+    /// The kernel's rows start on a cache line whatever the allocator (this
+    /// test binary uses the system one, whose large blocks start 16 bytes
+    /// past a page).
+    #[test]
+    fn lane_rows_start_on_a_cache_line() {
+        let rows = vec![LaneRows::<3>::default(); 4096];
+        assert_eq!(rows.as_ptr() as usize % 64, 0);
+        assert_eq!(std::mem::size_of::<LaneRows<3>>(), 3 * 64, "no padding");
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub mod simd;
 
 pub use kernel::{
     add_fixed_lanes, run_block, run_block_at, BlockAccum, BlockDetail, BlockScratch, Component,
-    MonthlyField, MonthlyLanes, NetCells, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    LaneRows, MonthlyField, MonthlyLanes, NetCells, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY,
 };
 pub use loan_terms::LoanTerms;
 pub use market::Market;

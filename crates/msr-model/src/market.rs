@@ -19,14 +19,14 @@
 
 use msr_rates::PathSet;
 
-use crate::kernel::LANES;
+use crate::kernel::{LaneRows, LANES};
 use crate::params::ModelParams;
 
 /// The prepayment factors of one block-month, lanes innermost:
 /// `[lock, refi, burn]`.
-pub(crate) type PrepayLanes = [[f64; LANES]; 3];
+pub(crate) type PrepayLanes = LaneRows<3>;
 /// The cash-flow factors of one block-month: `[r_pos, r_adv, df]`.
-pub(crate) type CashLanes = [[f64; LANES]; 3];
+pub(crate) type CashLanes = LaneRows<3>;
 
 /// Market arrays for one run (one curve scenario, one OAS).
 #[derive(Debug, Clone)]
@@ -52,8 +52,8 @@ impl Market {
         let num_paths = paths.num_paths();
         let padded = num_paths.div_ceil(LANES) * LANES;
         let blocks = padded / LANES;
-        let mut prepay = vec![[[0.0; LANES]; 3]; blocks * months];
-        let mut cash = vec![[[0.0; LANES]; 3]; blocks * months];
+        let mut prepay = vec![LaneRows::<3>::default(); blocks * months];
+        let mut cash = vec![LaneRows::<3>::default(); blocks * months];
         for t in 0..months {
             let oas_df = (-oas * (t + 1) as f64 / 12.0).exp();
             for q in 0..padded {
@@ -63,12 +63,12 @@ impl Market {
                 let r = paths.short_rate[[p, t]];
                 let k = b * months + t;
                 let r_pos = r.max(0.0);
-                prepay[k][0][l] = (-100.0 * params.lockin * m).exp();
-                prepay[k][1][l] = (100.0 * params.refi_slope * m).exp();
-                prepay[k][2][l] = (100.0 * params.burnout * m).exp();
-                cash[k][0][l] = r_pos;
-                cash[k][1][l] = (r_pos + params.advance_spread) / 12.0;
-                cash[k][2][l] = paths.discount[[p, t]] * oas_df;
+                prepay[k].0[0][l] = (-100.0 * params.lockin * m).exp();
+                prepay[k].0[1][l] = (100.0 * params.refi_slope * m).exp();
+                prepay[k].0[2][l] = (100.0 * params.burnout * m).exp();
+                cash[k].0[0][l] = r_pos;
+                cash[k].0[1][l] = (r_pos + params.advance_spread) / 12.0;
+                cash[k].0[2][l] = paths.discount[[p, t]] * oas_df;
             }
         }
         Market {
@@ -85,7 +85,7 @@ impl Market {
     pub fn factors(&self, p: usize, t: usize) -> (f64, f64, f64, f64, f64) {
         let k = (p / LANES) * self.months + t;
         let l = p % LANES;
-        let (a, c) = (&self.prepay[k], &self.cash[k]);
+        let (a, c) = (&self.prepay[k].0, &self.cash[k].0);
         (a[0][l], a[1][l], a[2][l], c[0][l], c[2][l])
     }
 

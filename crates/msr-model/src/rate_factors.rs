@@ -18,14 +18,14 @@
 //! [`LoanTerms::cpr_from_factors_lanes`]), so resolved and unresolved runs give
 //! the same bits; the tests check it.
 
-use crate::kernel::LANES;
+use crate::kernel::LaneRows;
 use crate::loan_terms::LoanTerms;
 use crate::market::Market;
 use crate::simd::Lanes;
 
 /// One block-month of [`RateFactors`], lanes innermost:
 /// `[lock-in, logistic·burnout]`.
-pub(crate) type RateLanes = [[f64; LANES]; 2];
+pub(crate) type RateLanes = LaneRows<2>;
 
 /// One note rate's `[lock-in, logistic·burnout]` factors for every block of
 /// a market's paths and its first `n` months (block-major, `[block·n + t]`).
@@ -70,7 +70,7 @@ impl RateFactors {
         self.blocks = blocks;
         // Every row is written below: no need to zero the kept ones.
         self.rows.truncate(blocks * n);
-        self.rows.resize(blocks * n, [[0.0; LANES]; 2]);
+        self.rows.resize(blocks * n, Default::default());
         crate::simd::resolve_rate_factors_at(level, terms, market, n, &mut self.rows);
     }
 
@@ -103,9 +103,9 @@ pub(crate) fn resolve_body<S: Lanes>(
     for (b, dst) in rows.chunks_exact_mut(n.max(1)).enumerate() {
         let mut burn = s.splat(1.0);
         for (f, d) in market.prepay_block(b, n).iter().zip(dst.iter_mut()) {
-            let [lock_m, refi_m, burn_m] = f;
+            let [lock_m, refi_m, burn_m] = &f.0;
             let (lockin, logistic) = terms.rate_factors_lanes(s, s.load(lock_m), s.load(refi_m));
-            let [d_lock, d_refi] = d;
+            let [d_lock, d_refi] = &mut d.0;
             s.store(d_lock, lockin);
             s.store(d_refi, s.mul(logistic, burn));
             burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
