@@ -111,7 +111,12 @@ fn engine(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(loan_months * PATHS as u64));
-    for (name, detail) in [("full", Detail::Full), ("values", Detail::Values)] {
+    let levels = [
+        ("full", Detail::Full),
+        ("monthly", Detail::Monthly),
+        ("values", Detail::Values),
+    ];
+    for (name, detail) in levels {
         group.bench_function(BenchmarkId::new("book64", name), |b| {
             b.iter(|| black_box(value_loans(&ctx, &loans, detail).0.len()))
         });

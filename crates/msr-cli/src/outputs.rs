@@ -645,8 +645,10 @@ pub fn partial_to_accum(p: PartialSums, file: &Path) -> Result<PortfolioAccum> {
         .ok_or_else(|| bad(format!("{} monthly fields", row.len())))?;
         monthly.push(row);
     }
+    // The CF matrix is kept only beside the monthly sums (Detail::Full), and
+    // not always then (Detail::Monthly).
     if !(p.monthly.is_empty() || p.monthly.len() == p.months)
-        || p.cf.len() != p.monthly.len() * p.num_paths
+        || !(p.cf.is_empty() || p.cf.len() == p.monthly.len() * p.num_paths)
     {
         return Err(bad(format!(
             "{} months of sums and {} CF cells for {} months x {} paths",
@@ -754,5 +756,14 @@ mod tests {
         let values_only = PortfolioAccum::new(5, 480, msr_engine::Detail::Values);
         let p = accum_to_partial(&values_only, tally);
         assert_eq!(partial_to_accum(p, Path::new("x")).unwrap(), values_only);
+        let mut monthly = PortfolioAccum::new(5, 480, msr_engine::Detail::Monthly);
+        monthly.monthly[479][0].add(2.5);
+        assert!(monthly.cf.is_empty());
+        let p = accum_to_partial(&monthly, tally);
+        assert_eq!(partial_to_accum(p, Path::new("x")).unwrap(), monthly);
+        // A CF matrix of the wrong shape is still refused.
+        let mut p = accum_to_partial(&monthly, tally);
+        p.cf = vec![0; 7];
+        assert!(partial_to_accum(p, Path::new("x")).is_err());
     }
 }

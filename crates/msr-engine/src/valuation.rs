@@ -10,8 +10,9 @@
 //! A worker values [`GROUP`] loans at a time (one: measured best) block by
 //! block, running the kernel ([`msr_model::run_block`]) for each loan and
 //! block. With
-//! [`Detail::Full`] the kernel keeps each loan's monthly sums per lane
-//! ([`msr_model::MonthlyLanes`], reduced once per loan-month) and adds the
+//! [`Detail::Monthly`] the kernel also keeps each loan's monthly sums per
+//! lane ([`msr_model::MonthlyLanes`], reduced once per loan-month). With
+//! [`Detail::Full`] it adds, besides, the
 //! block's net cash flows, in its month loop, straight into the worker's
 //! `CF[p,t]` sums in exact fixed point ([`msr_model::NetCells::AddFixed`],
 //! as [`msr_model::add_fixed_lanes`] would: the same integers as
@@ -24,7 +25,7 @@
 //!
 //! The guard: a loan whose value, a component PV or its standard error is not
 //! finite, or any amount of which the totals would add (its value, components,
-//! UPB, a path value, a monthly field, a cell of `CF`) is beyond
+//! UPB, a path value, a monthly field, a cell of `CF`, as collected) is beyond
 //! [`msr_core::fixed::MAX_TERM`] (2^63 ≈ 9.2e18, where the exact sums could no
 //! longer hold a book of them), is left out of every total and listed in
 //! [`PortfolioAccum::non_finite`] with its inputs.
@@ -56,13 +57,30 @@ pub struct Context<'a> {
     pub antithetic: bool,
 }
 
-/// What to collect beyond per-loan values.
+/// What to collect beyond per-loan values. Every level gives the same
+/// per-loan results and value totals, to the bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
-    /// Values only (risk scenarios).
+    /// Values only (risk scenarios, `msr value --no-cashflows`).
     Values,
-    /// Values plus monthly cash flows and the CF\[p,t\] matrix.
+    /// Values plus the monthly cash flows (`msr value`: cashflows.parquet
+    /// and the expected events).
+    Monthly,
+    /// Values, the monthly cash flows and the `CF[p,t]` matrix (an OAS
+    /// solve, the base run of risk).
     Full,
+}
+
+impl Detail {
+    /// Whether the monthly fields are collected.
+    pub fn monthly(self) -> bool {
+        self != Detail::Values
+    }
+
+    /// Whether the `CF[p,t]` matrix is collected.
+    pub fn cf(self) -> bool {
+        self == Detail::Full
+    }
 }
 
 /// One loan's valuation.
@@ -206,7 +224,8 @@ pub struct PortfolioAccum {
     /// Σ over loans of the path value `V_p`, per path.
     pub path_values: Vec<ExactSum>,
     /// Σ over loans and paths of the monthly fields, month-major `[t][field]`
-    /// (divide by the path count for expectations). Empty without [`Detail::Full`].
+    /// (divide by the path count for expectations). Empty with
+    /// [`Detail::Values`].
     pub monthly: Vec<[ExactSum; NUM_MONTHLY]>,
     /// Portfolio net cash flow `CF[p,t]`, month-major `[t·P + p]`, as raw
     /// fixed-point sums. Empty without [`Detail::Full`].
@@ -219,7 +238,6 @@ pub struct PortfolioAccum {
 impl PortfolioAccum {
     /// An empty accumulator.
     pub fn new(num_paths: usize, months: usize, detail: Detail) -> Self {
-        let full = detail == Detail::Full;
         PortfolioAccum {
             num_paths,
             months,
@@ -229,12 +247,12 @@ impl PortfolioAccum {
             by_investor: [GroupAccum::default(); NUM_INVESTORS],
             by_status: [GroupAccum::default(); NUM_STATES],
             path_values: vec![ExactSum::ZERO; num_paths],
-            monthly: if full {
+            monthly: if detail.monthly() {
                 vec![[ExactSum::ZERO; NUM_MONTHLY]; months]
             } else {
                 Vec::new()
             },
-            cf: if full {
+            cf: if detail.cf() {
                 vec![0; months * num_paths]
             } else {
                 Vec::new()
@@ -349,14 +367,18 @@ struct CfSums {
 }
 
 impl CfSums {
-    fn new(blocks: usize, months: usize) -> CfSums {
+    /// Sums for `detail`: the `CF` cells of `blocks` blocks with
+    /// [`Detail::Full`], the monthly fields unless [`Detail::Values`].
+    fn new(blocks: usize, months: usize, detail: Detail) -> CfSums {
+        let cells = if detail.cf() { blocks * months } else { 0 };
+        let monthly = if detail.monthly() { months } else { 0 };
         CfSums {
             months,
-            hi: vec![[0; LANES]; blocks * months],
-            lo: vec![[0; LANES]; blocks * months],
+            hi: vec![[0; LANES]; cells],
+            lo: vec![[0; LANES]; cells],
             big: Vec::new(),
-            monthly_hi: vec![[[0; LANES]; MONTHLY_VECTORS]; if blocks > 0 { months } else { 0 }],
-            monthly_lo: vec![[[0; LANES]; MONTHLY_VECTORS]; if blocks > 0 { months } else { 0 }],
+            monthly_hi: vec![[[0; LANES]; MONTHLY_VECTORS]; monthly],
+            monthly_lo: vec![[[0; LANES]; MONTHLY_VECTORS]; monthly],
             loans: 0,
             max_n: 0,
         }
@@ -404,8 +426,8 @@ impl CfSums {
         }
     }
 
-    /// Move the sums into `cf` (month-major `t·P + p`) and `monthly`, and
-    /// zero them.
+    /// Move the sums into `cf` (month-major `t·P + p`; empty without
+    /// [`Detail::Full`]) and `monthly`, and zero them.
     fn flush(&mut self, market: &Market, cf: &mut [i128], monthly: &mut [[ExactSum; NUM_MONTHLY]]) {
         let split = self.monthly_hi.iter_mut().zip(&mut self.monthly_lo);
         for ((hi, lo), sums) in split.zip(monthly.iter_mut()).take(self.max_n) {
@@ -416,7 +438,12 @@ impl CfSums {
             }
         }
         let num_paths = market.num_paths();
-        for b in 0..market.num_blocks() {
+        let blocks = if self.hi.is_empty() {
+            0
+        } else {
+            market.num_blocks()
+        };
+        for b in 0..blocks {
             let active = market.active_lanes(b);
             let start = b * self.months;
             for t in 0..self.max_n {
@@ -473,14 +500,13 @@ impl Worker {
         let market = ctx.market;
         let months = market.months();
         let paths = market.num_paths();
-        let full = detail == Detail::Full;
         Worker {
             slots: (0..GROUP).map(|_| Slot::default()).collect(),
             scratch: BlockScratch::default(),
             block: BlockAccum::default(),
             net: vec![[0.0; LANES]; months],
             rows: Vec::with_capacity(months),
-            cf: CfSums::new(if full { market.num_blocks() } else { 0 }, months),
+            cf: CfSums::new(market.num_blocks(), months, detail),
             accum: PortfolioAccum::new(paths, months, detail),
             rates: RateFactors::default(),
             rate_months: None,
@@ -521,10 +547,10 @@ impl Worker {
             .collect()
     }
 
-    /// Hand over the accumulated totals (with the CF sums flushed), leaving
-    /// an empty accumulator.
+    /// Hand over the accumulated totals (with the split sums flushed),
+    /// leaving an empty accumulator.
     fn take_accum(&mut self, ctx: &Context<'_>, detail: Detail) -> PortfolioAccum {
-        if detail == Detail::Full {
+        if detail.monthly() {
             self.cf
                 .flush(ctx.market, &mut self.accum.cf, &mut self.accum.monthly);
         }
@@ -532,18 +558,18 @@ impl Worker {
         std::mem::replace(&mut self.accum, empty)
     }
 
-    /// Run block `b` of the loan in `slot`. With detail its monthly sums go
-    /// to the slot and its net cash flows to `self.net` (`add`: false) or
+    /// Run block `b` of the loan in `slot`. With `sums` its monthly sums
+    /// go to the slot and its net cash flows to `self.net` (`add`: false) or
     /// straight into the `CF` sums (`add`: true). Returns `false` if, added,
     /// a cell was too large for the split (it was added out of range:
     /// [`CfSums::fix_block`] fixes it).
-    fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, full: bool, add: bool) -> bool {
+    fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, sums: bool, add: bool) -> bool {
         let Slot { terms, monthly, .. } = &mut self.slots[slot];
         let blocks = ctx.market.num_blocks();
         let rates =
             (self.rate_months.is_some() && self.rates.serves(terms, blocks)).then_some(&self.rates);
         let level = msr_model::simd::level();
-        if !full {
+        if !sums {
             return run_block_at::<false>(
                 level,
                 terms,
@@ -587,8 +613,8 @@ impl Worker {
     ) -> Vec<LoanResult> {
         let market = ctx.market;
         let num_paths = market.num_paths();
-        let full = detail == Detail::Full;
-        if full && self.cf.loans + loans.len() > FLUSH_EVERY {
+        let (monthly, cf) = (detail.monthly(), detail.cf());
+        if monthly && self.cf.loans + loans.len() > FLUSH_EVERY {
             self.cf
                 .flush(market, &mut self.accum.cf, &mut self.accum.monthly);
         }
@@ -596,7 +622,7 @@ impl Worker {
             let h = ctx.config.credit.fc_hazard(loan.state_code());
             slot.terms
                 .prepare_with(loan, ctx.params, h, &mut self.powers);
-            if full {
+            if monthly {
                 slot.monthly.reset(slot.terms.n);
             }
             slot.path_value.clear();
@@ -612,10 +638,10 @@ impl Worker {
         for b in 0..market.num_blocks() {
             let active = market.active_lanes(b);
             for k in 0..loans.len() {
-                // With detail the net cash flows are added to the CF sums in
-                // the kernel, while the block's sums are in cache; taken back
-                // out below if the loan turns out not to be finite.
-                let fits = self.run(ctx, k, b, full, true);
+                // With the CF matrix the net cash flows are added to its sums
+                // in the kernel, while the block's sums are in cache; taken
+                // back out below if the loan turns out not to be finite.
+                let fits = self.run(ctx, k, b, monthly, cf);
                 let slot = &mut self.slots[k];
                 for l in 0..active {
                     slot.path_value[b * LANES + l] = self.block.pv_net[l];
@@ -637,7 +663,7 @@ impl Worker {
     /// the guard.
     fn finish(&mut self, ctx: &Context<'_>, k: usize, loan: &Loan, detail: Detail) -> LoanResult {
         let market = ctx.market;
-        let full = detail == Detail::Full;
+        let monthly = detail.monthly();
         let np = market.num_paths() as f64;
         let slot = &self.slots[k];
         let value = slot.path_value.iter().sum::<f64>() / np;
@@ -648,17 +674,17 @@ impl Worker {
             summed: true,
         };
         let n = slot.terms.n;
-        if full {
+        if monthly {
             // Read the monthly fields once: screened below, then summed.
             slot.monthly.months(&slot.terms, ctx.params, &mut self.rows);
         }
-        if let Some(what) = self.screen(ctx, k, loan, &result, full) {
+        if let Some(what) = self.screen(ctx, k, loan, &result, monthly) {
             result.summed = false;
             self.accum.non_finite.push(NonFinite {
                 loan: loan.clone(),
                 what,
             });
-            if full {
+            if detail.cf() {
                 // Re-run the loan (same inputs, same bits) and take its cash
                 // flows back out of the CF sums.
                 for b in 0..market.num_blocks() {
@@ -680,7 +706,7 @@ impl Worker {
         for (a, &v) in acc.path_values.iter_mut().zip(&slot.path_value) {
             a.add(v);
         }
-        if full {
+        if monthly {
             let (hi, lo) = (&mut self.cf.monthly_hi, &mut self.cf.monthly_lo);
             if !add_monthly_fixed(&self.rows, hi, lo) {
                 // A field beyond the split's range: add the loan's exactly.
@@ -690,8 +716,9 @@ impl Worker {
                     }
                 }
             }
-            // The re-runs add to the slot's monthly sums again; those were
-            // consumed above and are reset before the slot's next loan.
+            // With the CF matrix only. The re-runs add to the slot's monthly
+            // sums again; those were consumed above and are reset before the
+            // slot's next loan.
             for i in 0..self.slots[k].big_blocks.len() {
                 let b = self.slots[k].big_blocks[i];
                 self.run(ctx, k, b, true, false);
@@ -705,16 +732,17 @@ impl Worker {
 
     /// The guard: `None` if the loan may be summed, else what stops it —
     /// the first output that is not finite, or the first amount the totals
-    /// would add that is beyond [`MAX_TERM`]. With detail, `self.rows` holds
-    /// the loan's monthly fields; blocks whose `CF` cells were too large for
-    /// the fast split are re-run to look at those cells.
+    /// would add that is beyond [`MAX_TERM`]. With `monthly`, `self.rows`
+    /// holds the loan's monthly fields; with the CF matrix, blocks whose `CF`
+    /// cells were too large for the fast split are re-run to look at those
+    /// cells.
     fn screen(
         &mut self,
         ctx: &Context<'_>,
         k: usize,
         loan: &Loan,
         result: &LoanResult,
-        full: bool,
+        monthly: bool,
     ) -> Option<String> {
         let name = |c: usize| format!("pv_{}", msr_model::COMPONENTS[c].1);
         if !result.value.is_finite() {
@@ -743,7 +771,7 @@ impl Worker {
                 slot.path_value[p],
             ));
         }
-        if !full {
+        if !monthly {
             return None;
         }
         // One pass without early exits (it vectorises), then the search for
@@ -763,7 +791,8 @@ impl Worker {
                 }
             }
         }
-        // Only blocks flagged by the fast split can hold a cell this large.
+        // Only blocks flagged by the fast split (with the CF matrix) can hold
+        // a cell this large.
         let n = slot.terms.n;
         for i in 0..self.slots[k].big_blocks.len() {
             let b = self.slots[k].big_blocks[i];

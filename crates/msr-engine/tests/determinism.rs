@@ -134,6 +134,22 @@ fn bit_identical_for_any_thread_count_order_and_sharding() {
     assert_eq!(by_id(&mixed, &vals), base_ids, "Detail::Values");
     assert_eq!(vals_acc.total, base_acc.total);
     assert!(vals_acc.path_values == base_acc.path_values);
+
+    // `msr value`'s level: everything but the CF matrix, the same bits.
+    for threads in [1, 2] {
+        let (monthly, monthly_acc) = run(&s, &mixed, threads, Detail::Monthly);
+        assert_eq!(by_id(&mixed, &monthly), base_ids, "Detail::Monthly");
+        assert!(monthly_acc.cf.is_empty());
+        assert_same_accum(&monthly_acc, &without_cf(&base_acc), "Detail::Monthly");
+    }
+}
+
+/// `acc` as [`Detail::Monthly`] keeps it.
+fn without_cf(acc: &PortfolioAccum) -> PortfolioAccum {
+    PortfolioAccum {
+        cf: Vec::new(),
+        ..acc.clone()
+    }
 }
 
 /// `Σ_p CF[p,t]` (exact fixed point) against the monthly net (summed in
@@ -198,6 +214,13 @@ fn non_finite_loans_leave_no_trace_in_the_totals() {
         assert_eq!(got.non_finite[0].loan.loan_id, "BAD");
         got.non_finite.clear();
         assert_same_accum(&got, &want, "without the non-finite loan");
+        // Without the CF matrix nothing needs taking back out.
+        let (results, mut got) = run(&s, &with_bad, threads, Detail::Monthly);
+        assert!(!results[3].is_finite() && results[7].is_finite());
+        assert_eq!(got.non_finite.len(), 1);
+        assert_eq!(got.non_finite[0].loan.loan_id, "BAD");
+        got.non_finite.clear();
+        assert_same_accum(&got, &without_cf(&want), "monthly, without it");
     }
 }
 

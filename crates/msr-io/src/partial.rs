@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `loan_values.parquet`, `marks.csv`, `rejects.csv` | the shard's rows, same schema as an unsharded run |
 //! | `partial.json` | the portfolio accumulator's raw fixed-point sums ([`PartialSums`]) |
-//! | `partial_cf.parquet` | the raw `CF[p,t]` sums, month-major, each `i128` as `hi`/`lo` `i64` columns |
+//! | `partial_cf.parquet` | the raw `CF[p,t]` sums, month-major, each `i128` as `hi`/`lo` `i64` columns (no rows when the run kept no matrix, as `msr value`) |
 //! | `manifest.json` | [`PartialManifest`]: shard, inputs' hashes, seed, paths, and the sha256 of every file above; written last, it marks the partial complete |
 //!
 //! Every sum is an exact integer (`msr_core::ExactSum`'s raw `i128` at

@@ -181,10 +181,12 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         .as_ref()
         .map_or(reader.selected_rows(), |p| p.rows.end - p.rows.start);
     let bar = progress(rows, "valuing loans", args.run.quiet);
+    // Nothing here solves an OAS, so no CF[p,t] matrix (`msr oas` and the
+    // base run of `msr risk` keep one): the same outputs with less work.
     let detail = if args.no_cashflows {
         Detail::Values
     } else {
-        Detail::Full
+        Detail::Monthly
     };
     let mut accum = PortfolioAccum::new(num_paths, months, detail);
     let mut tally = ShardTally::default();
