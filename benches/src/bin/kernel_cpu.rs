@@ -5,10 +5,11 @@
 //! One generated loan, 360 months × 256 paths (32 blocks; PATHS to change), at every
 //! instruction-set level this CPU has, in three modes:
 //! * `values`: PVs only (`run_block::<false>`, the OAS solve and risk mode);
-//! * `detail`: PVs, monthly sums and each lane's net cash flow;
-//! * `detail+cf`: `detail` with the net cash flows added to the exact
-//!   fixed-point `CF[p,t]` sums in the month loop (`NetCells::AddFixed`),
-//!   i.e. everything `msr value` does per LPM;
+//! * `monthly`: PVs and the monthly sums (`NetCells::Skip`): what `msr value`
+//!   does per LPM (`Detail::Monthly`);
+//! * `detail+cf`: also each lane's net cash flow, added to the exact
+//!   fixed-point `CF[p,t]` sums in the month loop (`NetCells::AddFixed`):
+//!   what an OAS solve and the base run of `msr risk` do (`Detail::Full`);
 //!
 //! each also `+rate`: with the note rate's factors resolved beforehand
 //! ([`msr_model::RateFactors`], what the engine does for a rate several loans
@@ -57,7 +58,6 @@ fn main() {
     let mut scratch = BlockScratch::default();
     let mut out = BlockAccum::default();
     let mut monthly = MonthlyLanes::default();
-    let mut net = vec![[0.0; LANES]; MONTHS];
     let mut hi = vec![[0i64; LANES]; MONTHS * blocks];
     let mut lo = vec![[0i64; LANES]; MONTHS * blocks];
     let rounds = LPM_PER_REP.div_ceil(paths * MONTHS);
@@ -87,7 +87,7 @@ fn main() {
             );
         }
         rates.resolve_at(level, &terms, &setup.market, MONTHS);
-        let modes = ["values", "detail", "detail+cf"]
+        let modes = ["values", "monthly", "detail+cf"]
             .into_iter()
             .flat_map(|m| [(m, false), (m, true)]);
         for (mode, resolved) in modes {
@@ -117,8 +117,8 @@ fn main() {
                             );
                         } else {
                             let cells = block * MONTHS..(block + 1) * MONTHS;
-                            let net = if mode == "detail" {
-                                NetCells::Write(&mut net)
+                            let net = if mode == "monthly" {
+                                NetCells::Skip
                             } else {
                                 NetCells::AddFixed {
                                     hi: &mut hi[cells.clone()],

@@ -495,6 +495,17 @@ struct Worker {
     powers: RatePowers,
 }
 
+/// Where [`Worker::run`] puts a block's net cash flows (with its sums).
+#[derive(Debug, Clone, Copy)]
+enum Net {
+    /// Not kept: the monthly fields hold them ([`Detail::Monthly`]).
+    Skip,
+    /// Into `Worker::net`, for a second look (the guard's re-runs).
+    Write,
+    /// Straight into the `CF` sums ([`Detail::Full`]).
+    Add,
+}
+
 impl Worker {
     fn new(ctx: &Context<'_>, detail: Detail) -> Worker {
         let market = ctx.market;
@@ -559,11 +570,10 @@ impl Worker {
     }
 
     /// Run block `b` of the loan in `slot`. With `sums` its monthly sums
-    /// go to the slot and its net cash flows to `self.net` (`add`: false) or
-    /// straight into the `CF` sums (`add`: true). Returns `false` if, added,
-    /// a cell was too large for the split (it was added out of range:
-    /// [`CfSums::fix_block`] fixes it).
-    fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, sums: bool, add: bool) -> bool {
+    /// go to the slot and its net cash flows where `net` says. Returns
+    /// `false` if, added, a cell was too large for the split (it was added
+    /// out of range: [`CfSums::fix_block`] fixes it).
+    fn run(&mut self, ctx: &Context<'_>, slot: usize, b: usize, sums: bool, net: Net) -> bool {
         let Slot { terms, monthly, .. } = &mut self.slots[slot];
         let blocks = ctx.market.num_blocks();
         let rates =
@@ -582,14 +592,16 @@ impl Worker {
                 None,
             );
         }
-        let net = if add {
-            let cells = b * self.cf.months..b * self.cf.months + terms.n;
-            NetCells::AddFixed {
-                hi: &mut self.cf.hi[cells.clone()],
-                lo: &mut self.cf.lo[cells],
+        let net = match net {
+            Net::Add => {
+                let cells = b * self.cf.months..b * self.cf.months + terms.n;
+                NetCells::AddFixed {
+                    hi: &mut self.cf.hi[cells.clone()],
+                    lo: &mut self.cf.lo[cells],
+                }
             }
-        } else {
-            NetCells::Write(&mut self.net[..terms.n])
+            Net::Write => NetCells::Write(&mut self.net[..terms.n]),
+            Net::Skip => NetCells::Skip,
         };
         run_block_at::<true>(
             level,
@@ -641,7 +653,8 @@ impl Worker {
                 // With the CF matrix the net cash flows are added to its sums
                 // in the kernel, while the block's sums are in cache; taken
                 // back out below if the loan turns out not to be finite.
-                let fits = self.run(ctx, k, b, monthly, cf);
+                let net = if cf { Net::Add } else { Net::Skip };
+                let fits = self.run(ctx, k, b, monthly, net);
                 let slot = &mut self.slots[k];
                 for l in 0..active {
                     slot.path_value[b * LANES + l] = self.block.pv_net[l];
@@ -688,7 +701,7 @@ impl Worker {
                 // Re-run the loan (same inputs, same bits) and take its cash
                 // flows back out of the CF sums.
                 for b in 0..market.num_blocks() {
-                    self.run(ctx, k, b, true, false);
+                    self.run(ctx, k, b, true, Net::Write);
                     self.cf.sub_block(b, &self.net[..n]);
                 }
             }
@@ -721,7 +734,7 @@ impl Worker {
             // slot's next loan.
             for i in 0..self.slots[k].big_blocks.len() {
                 let b = self.slots[k].big_blocks[i];
-                self.run(ctx, k, b, true, false);
+                self.run(ctx, k, b, true, Net::Write);
                 self.cf.fix_block(market, b, &self.net[..n]);
             }
             self.cf.loans += 1;
@@ -796,7 +809,7 @@ impl Worker {
         let n = slot.terms.n;
         for i in 0..self.slots[k].big_blocks.len() {
             let b = self.slots[k].big_blocks[i];
-            self.run(ctx, k, b, true, false);
+            self.run(ctx, k, b, true, Net::Write);
             let active = ctx.market.active_lanes(b);
             for (t, cells) in self.net[..n].iter().enumerate() {
                 if let Some(l) = cells[..active].iter().position(|&x| unsummable(x)) {

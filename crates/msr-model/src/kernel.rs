@@ -345,6 +345,8 @@ pub struct BlockDetail<'a> {
 /// The destination of a block's net cash flows `net[t-1][lane]`.
 #[derive(Debug)]
 pub enum NetCells<'a> {
+    /// Not kept (the monthly sums still hold their discounted total).
+    Skip,
     /// Written (overwriting).
     Write(&'a mut [[f64; LANES]]),
     /// Added in exact fixed point to running sums, in the kernel's month loop
@@ -522,6 +524,7 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
                     assert!(hi.len() >= n && lo.len() >= n, "detail buffers too short");
                     pass!(true, NetSink::AddFixed(&mut hi[..n], &mut lo[..n]))
                 }
+                NetCells::Skip => pass!(false, NetSink::Skip),
             }
         }
         _ => {
@@ -548,6 +551,7 @@ type FixedRow = [i64; LANES];
 
 /// [`NetCells`] narrowed to the block's months.
 enum NetSink<'a> {
+    Skip,
     Write(&'a mut [[f64; LANES]]),
     AddFixed(&'a mut [[i64; LANES]], &'a mut [[i64; LANES]]),
 }
@@ -624,7 +628,10 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
     let (net, hi, lo): (&mut [NetRow], &mut [FixedRow], &mut [FixedRow]) = match sink {
         NetSink::Write(net) => (net, &mut [], &mut []),
         NetSink::AddFixed(hi, lo) => (&mut [], hi, lo),
+        NetSink::Skip => (&mut [], &mut [], &mut []),
     };
+    // Loop-invariant: the branch below is predicted, not a second copy.
+    let write = !net.is_empty();
     let mut worst = s.splat(0.0);
     let n = terms.n;
     let coefs = &terms.coefs[..n];
@@ -764,7 +771,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
             let month_net = s.sub(income, costs);
             if FIXED {
                 worst = add_fixed_row(s, month_net, &mut hi[t], &mut lo[t], worst);
-            } else {
+            } else if write {
                 s.store(&mut net[t], month_net);
             }
             let fields = [
