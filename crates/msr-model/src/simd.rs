@@ -662,7 +662,8 @@ mod x86 {
     // SAFETY (every `unsafe` block in this impl): an `Avx2` value exists only
     // if `detected()` found AVX2 and FMA (private field; created only in the
     // dispatched functions below). Loads and stores go through `&[_; 8]`, i.e. two
-    // valid 32-byte halves.
+    // valid 32-byte halves; the lookups read four `f64`s at offsets 0 and 4
+    // (and 8 and 12) of their eight- (sixteen-) entry table.
     impl Math for Avx2 {
         type F = [__m256d; 2];
         type U = [__m256i; 2];
@@ -882,6 +883,15 @@ mod x86 {
         add_fixed_lanes_body,
         (net: &[[f64; LANES]], hi: &mut [[i64; LANES]], lo: &mut [[i64; LANES]]) -> bool
     );
+    #[cfg(test)]
+    use super::tests::lookups_body;
+    #[cfg(test)]
+    copies!(
+        lookups_avx512,
+        lookups_avx2,
+        lookups_body,
+        (idx: &[i64; LANES], out: &mut [[f64; LANES]; 2]) -> ()
+    );
 }
 
 /// An instruction-set level the kernels are compiled for.
@@ -1048,4 +1058,78 @@ pub(crate) fn add_monthly_fixed_at(
         add_monthly_fixed_body,
         (rows, hi, lo)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries whose bits a conversion would change: signed zero,
+    /// subnormal, infinite, extreme and irrational values.
+    const TABLE8: [f64; 8] = [
+        -0.0,
+        5e-324,
+        1.0,
+        -2.5,
+        f64::MAX,
+        f64::INFINITY,
+        0.1,
+        1e-300,
+    ];
+    const TABLE16: [f64; 16] = [
+        0.0,
+        -0.0,
+        1.0,
+        f64::MIN_POSITIVE,
+        std::f64::consts::PI,
+        -1e300,
+        3.0,
+        f64::NEG_INFINITY,
+        7.5,
+        -5e-324,
+        0.25,
+        1e10,
+        -3.0,
+        std::f64::consts::E,
+        2e-308,
+        f64::EPSILON,
+    ];
+
+    /// `lookup8` and `lookup16` of `idx`, stored.
+    #[inline(always)]
+    pub(super) fn lookups_body<S: Lanes>(s: S, idx: &[i64; LANES], out: &mut [[f64; LANES]; 2]) {
+        let i = s.load_u(idx);
+        s.store(&mut out[0], s.lookup8(&TABLE8, i));
+        s.store(&mut out[1], s.lookup16(&TABLE16, i));
+    }
+
+    /// Every level reads each entry unchanged, whatever the index's bits
+    /// above the table's (the SMM passes exponent bits there).
+    #[test]
+    fn lookups_read_the_entry_at_the_low_bits_at_every_level() {
+        for level in Level::ALL.into_iter().filter(|&l| l <= detected()) {
+            for start in 0..16 {
+                // Lane l reads entry (start + l) mod 16, with junk above.
+                let idx: [i64; LANES] = std::array::from_fn(|l| {
+                    let k = (start + l) % 16;
+                    (k as i64) | (((0x3ff0 + 37 * (start * LANES + l)) as i64) << 4)
+                });
+                let mut out = [[0.0; LANES]; 2];
+                dispatch!(
+                    level,
+                    x86::lookups_avx512,
+                    x86::lookups_avx2,
+                    lookups_body,
+                    (&idx, &mut out)
+                );
+                let [got8, got16] = out;
+                for (l, (a, b)) in got8.iter().zip(&got16).enumerate() {
+                    let k = (start + l) % 16;
+                    let at = format!("{} lane {l} index {k}", level.name());
+                    assert_eq!(a.to_bits(), TABLE8[k & 7].to_bits(), "lookup8 {at}");
+                    assert_eq!(b.to_bits(), TABLE16[k].to_bits(), "lookup16 {at}");
+                }
+            }
+        }
+    }
 }
