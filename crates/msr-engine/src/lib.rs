@@ -25,4 +25,6 @@ pub use rollforward::{
     RollforwardTable, Step,
 };
 pub use summary::{expected_month, GroupSummary, Summary};
-pub use valuation::{value_loans, Context, Detail, LoanResult, NonFinite, PortfolioAccum};
+pub use valuation::{
+    value_loans, value_loans_with, Context, Detail, LoanResult, NonFinite, PortfolioAccum,
+};

@@ -513,7 +513,7 @@ impl Worker {
         let paths = market.num_paths();
         Worker {
             slots: (0..GROUP).map(|_| Slot::default()).collect(),
-            scratch: BlockScratch::default(),
+            scratch: BlockScratch::sharing(),
             block: BlockAccum::default(),
             net: vec![[0.0; LANES]; months],
             rows: Vec::with_capacity(months),
@@ -525,37 +525,32 @@ impl Worker {
         }
     }
 
-    /// Value one chunk of loans; results in input order. The loans are taken
-    /// note rate by note rate (the totals are exact sums and the loans left
-    /// out are listed by id, so the order changes no output), and each rate
-    /// held by at least [`RATE_RUN_MIN`] of them has its prepayment factors
-    /// resolved once.
+    /// Value the loans `idx` of `loans`, in that order; results in the same
+    /// order. `idx` comes in [`LoanTerms::prepay_order_key`] order, so the
+    /// loans of a note rate follow one another: each rate held by at least
+    /// [`RATE_RUN_MIN`] of them has its prepayment factors resolved once,
+    /// and the scratch's shared SMM columns serve the loans of the same
+    /// rate, FICO and ramp.
     fn value_chunk(
         &mut self,
         ctx: &Context<'_>,
-        chunk: &[Loan],
+        loans: &[Loan],
+        idx: &[usize],
         detail: Detail,
     ) -> Vec<LoanResult> {
-        let rate = |i: usize| chunk[i].note_rate.to_bits();
-        let mut order: Vec<usize> = (0..chunk.len()).collect();
-        order.sort_by_key(|&i| rate(i));
-        let mut results: Vec<Option<LoanResult>> = (0..chunk.len()).map(|_| None).collect();
-        for run in order.chunk_by(|&a, &b| rate(a) == rate(b)) {
+        let rate = |i: usize| loans[i].note_rate.to_bits();
+        let mut results = Vec::with_capacity(idx.len());
+        for run in idx.chunk_by(|&a, &b| rate(a) == rate(b)) {
             self.rate_months = (run.len() >= RATE_RUN_MIN).then(|| {
-                let longest = run.iter().map(|&i| chunk[i].remaining_term as usize).max();
+                let longest = run.iter().map(|&i| loans[i].remaining_term as usize).max();
                 longest.unwrap_or(0).min(ctx.market.months())
             });
             for group in run.chunks(GROUP) {
-                let loans: Vec<&Loan> = group.iter().map(|&i| &chunk[i]).collect();
-                for (&i, r) in group.iter().zip(self.value_group(ctx, &loans, detail)) {
-                    results[i] = Some(r);
-                }
+                let group: Vec<&Loan> = group.iter().map(|&i| &loans[i]).collect();
+                results.extend(self.value_group(ctx, &group, detail));
             }
         }
         results
-            .into_iter()
-            .map(|r| r.expect("every loan valued"))
-            .collect()
     }
 
     /// Hand over the accumulated totals (with the split sums flushed),
@@ -851,30 +846,59 @@ pub fn std_error(path_values: &[f64], antithetic: bool) -> Option<f64> {
 
 /// Value `loans` in parallel. Returns per-loan results in input order and the
 /// portfolio aggregates (non-finite loans reported there, not summed).
+///
+/// The loans are taken in [`LoanTerms::prepay_order_key`] order, so the more
+/// loans one call gets, the more of them share their prepayment work with
+/// another (a million-loan book: nine in ten loan-path-months; see
+/// docs/PERFORMANCE.md). [`value_loans_with`] reports progress.
 pub fn value_loans(
     ctx: &Context<'_>,
     loans: &[Loan],
     detail: Detail,
 ) -> (Vec<LoanResult>, PortfolioAccum) {
+    value_loans_with(ctx, loans, detail, &|_| {})
+}
+
+/// [`value_loans`], calling `progress` with the number of loans each time a
+/// worker finishes a chunk of them (a few thousand), from the worker's
+/// thread.
+pub fn value_loans_with(
+    ctx: &Context<'_>,
+    loans: &[Loan],
+    detail: Detail,
+    progress: &(dyn Fn(usize) + Sync),
+) -> (Vec<LoanResult>, PortfolioAccum) {
     let threads = rayon::current_num_threads().max(1);
     let chunk = (loans.len() / (threads * 8)).clamp(16, 4096);
-    let parts: Vec<(Vec<LoanResult>, PortfolioAccum)> = loans
+    // Loans that can share prepayment work next to one another (the totals
+    // are exact sums and the loans left out are listed by id, so the order
+    // changes no output).
+    let mut order: Vec<usize> = (0..loans.len()).collect();
+    order.sort_by_cached_key(|&i| LoanTerms::prepay_order_key(&loans[i], ctx.params));
+    let parts: Vec<(Vec<LoanResult>, PortfolioAccum)> = order
         .par_chunks(chunk)
         .map_init(
             || None::<Worker>,
-            |slot, chunk| {
+            |slot, idx| {
                 let worker = slot.get_or_insert_with(|| Worker::new(ctx, detail));
-                let results = worker.value_chunk(ctx, chunk, detail);
+                let results = worker.value_chunk(ctx, loans, idx, detail);
+                progress(idx.len());
                 (results, worker.take_accum(ctx, detail))
             },
         )
         .collect();
     let mut accum = PortfolioAccum::new(ctx.market.num_paths(), ctx.market.months(), detail);
-    let mut results = Vec::with_capacity(loans.len());
-    for (r, a) in parts {
-        results.extend(r);
+    let mut results: Vec<Option<LoanResult>> = vec![None; loans.len()];
+    for ((r, a), idx) in parts.into_iter().zip(order.chunks(chunk)) {
+        for (&i, r) in idx.iter().zip(r) {
+            results[i] = Some(r);
+        }
         accum.merge(&a);
     }
+    let results = results
+        .into_iter()
+        .map(|r| r.expect("every loan valued"))
+        .collect();
     (results, accum)
 }
 

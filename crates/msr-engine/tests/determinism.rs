@@ -265,3 +265,45 @@ fn shared_rate_factors_change_no_bit() {
         assert_eq!(ids, ["BAD3", "BAD9"]);
     }
 }
+
+/// Loans with the same note rate, FICO and ramp share their SMM columns
+/// (`BlockScratch::sharing`, in the order `LoanTerms::prepay_order_key`
+/// gives), whatever their terms, states and balances; a loan valued alone
+/// computes its own. Both give the same bits, per loan and in the totals.
+#[test]
+fn shared_smm_columns_change_no_bit() {
+    // Sixteen loans: one worker chunk, so one scratch sees them all.
+    let mut loans = msr_io::generate_book(16, SEED + 5);
+    for (i, l) in loans.iter_mut().enumerate() {
+        l.note_rate = 0.0625;
+        l.fico = [700, 760][i % 2];
+        // Seasoned (the same ramp whatever the age) but for two of the
+        // lower FICO (taken first in their group).
+        l.loan_age = if i == 4 || i == 10 { 4 } else { 40 + i as u32 };
+        // The higher FICO, taken second, with the shorter terms: they must
+        // not be served the lower one's columns.
+        l.remaining_term = if l.fico == 700 { 200 } else { 60 } + (i as u32 * 37) % 90;
+    }
+    loans[5].upb = 1e305;
+    loans[5].loan_id = "BAD5".into();
+    let s = setup(&loans, 19);
+    for detail in [Detail::Monthly, Detail::Full] {
+        let mut alone_acc: Option<PortfolioAccum> = None;
+        let mut alone = Vec::new();
+        for loan in &loans {
+            let (r, a) = run(&s, std::slice::from_ref(loan), 1, detail);
+            alone.extend(r);
+            match &mut alone_acc {
+                Some(acc) => acc.merge(&a),
+                None => alone_acc = Some(a),
+            }
+        }
+        let alone_acc = alone_acc.unwrap();
+        for threads in [1, 2] {
+            let (together, acc) = run(&s, &loans, threads, detail);
+            assert_eq!(by_id(&loans, &together), by_id(&loans, &alone));
+            assert_same_accum(&acc, &alone_acc, "shared SMMs against one at a time");
+            assert_eq!(acc.non_finite.len(), 1);
+        }
+    }
+}

@@ -326,10 +326,143 @@ fn lane_sums(row: &LaneRow) -> [f64; NUM_LANE_FIELDS] {
     std::array::from_fn(|f| row[f].iter().sum())
 }
 
-/// Caller-owned scratch of [`run_block`] (the SMM column of a block).
+/// Caller-owned scratch of [`run_block`]: the SMM column of a block.
+///
+/// Made with [`BlockScratch::sharing`], it keeps the columns of every block
+/// of the last loan that computed them, and a later loan whose prepayment
+/// inputs equal that loan's over its months reads them instead of running
+/// its own prepayment pass: the same bits for less work. The inputs are
+/// compared in full, bit for bit, at every block: the market
+/// ([`Market`]'s identity), the CPR cap and multiplier, the note-rate
+/// constants ([`LoanTerms::rate_key`]) and the turnover and refinancing
+/// bases of each month. Loans that differ only in balance, remaining term,
+/// credit state, investor, LTV, escrow or fee share them; with the default
+/// model that is loans of the same note rate, FICO and (until the ramp is
+/// complete) age, which [`LoanTerms::prepay_order_key`] brings together.
 #[derive(Debug, Clone, Default)]
 pub struct BlockScratch {
+    /// One block's column, or with sharing every block's, `months` apart.
     smm: Vec<LaneRows<1>>,
+    share: Option<SmmOwner>,
+}
+
+/// Whose SMM columns a sharing [`BlockScratch`] holds: the inputs they were
+/// computed from.
+#[derive(Debug, Clone, Default)]
+struct SmmOwner {
+    market: u64,
+    cap: u64,
+    multiplier: u64,
+    rate: [u64; 3],
+    /// The owner's turnover and refinancing bases (bits), one per month.
+    turnover: Vec<u64>,
+    refi: Vec<u64>,
+    /// Blocks whose column holds all the owner's months.
+    filled: Vec<bool>,
+    /// Block columns read by a loan instead of computed.
+    reused: u64,
+}
+
+/// Whether `bits` starts with the bits of `x`.
+fn starts_with_bits(bits: &[u64], x: &[f64]) -> bool {
+    // No early exit, so the comparison vectorises.
+    bits.len() >= x.len()
+        && bits
+            .iter()
+            .zip(x)
+            .fold(true, |same, (&b, &v)| same & (b == v.to_bits()))
+}
+
+impl SmmOwner {
+    /// Whether the owner's columns hold `terms`' SMMs (given `market` and
+    /// `p`) for its months.
+    fn serves(&self, terms: &LoanTerms, p: &ModelParams, market: &Market) -> bool {
+        self.market == market.id()
+            && self.cap == p.cpr_cap.to_bits()
+            && self.multiplier == p.cpr_multiplier.to_bits()
+            && self.rate == terms.rate_key()
+            && starts_with_bits(&self.turnover, &terms.turnover_base[..terms.n])
+            && starts_with_bits(&self.refi, &terms.refi_base[..terms.n])
+    }
+
+    /// Make `terms` the owner, with no column filled yet.
+    fn adopt(&mut self, terms: &LoanTerms, p: &ModelParams, market: &Market) {
+        let n = terms.n;
+        self.market = market.id();
+        self.cap = p.cpr_cap.to_bits();
+        self.multiplier = p.cpr_multiplier.to_bits();
+        self.rate = terms.rate_key();
+        self.turnover.clear();
+        self.turnover
+            .extend(terms.turnover_base[..n].iter().map(|x| x.to_bits()));
+        self.refi.clear();
+        self.refi
+            .extend(terms.refi_base[..n].iter().map(|x| x.to_bits()));
+        self.filled.clear();
+        self.filled.resize(market.num_blocks(), false);
+    }
+}
+
+/// Where a block's SMMs come from.
+pub(crate) enum SmmColumn<'a> {
+    /// Computed by the prepayment pass into this column.
+    Fill(&'a mut [LaneRows<1>]),
+    /// Already there (another loan's, the same bits).
+    Ready(&'a [LaneRows<1>]),
+}
+
+impl BlockScratch {
+    /// Scratch that shares SMM columns between loans with the same
+    /// prepayment inputs (see [`BlockScratch`]). It holds every block's
+    /// column: `64·months·blocks` bytes (737 KiB for 256 paths and 360
+    /// months).
+    pub fn sharing() -> BlockScratch {
+        BlockScratch {
+            smm: Vec::new(),
+            share: Some(SmmOwner::default()),
+        }
+    }
+
+    /// Block columns a loan read instead of computing (0 without sharing).
+    pub fn reused_blocks(&self) -> u64 {
+        self.share.as_ref().map_or(0, |o| o.reused)
+    }
+
+    /// The SMM column of `block` for `terms`: to fill, or already filled.
+    fn column(
+        &mut self,
+        terms: &LoanTerms,
+        p: &ModelParams,
+        market: &Market,
+        block: usize,
+    ) -> SmmColumn<'_> {
+        let n = terms.n;
+        let Some(owner) = &mut self.share else {
+            if self.smm.len() < n {
+                self.smm.resize(n, LaneRows::default());
+            }
+            return SmmColumn::Fill(&mut self.smm[..n]);
+        };
+        assert!(block < market.num_blocks(), "block {block} out of range");
+        let stride = market.months();
+        let start = block * stride;
+        let same = owner.serves(terms, p, market);
+        if same && owner.filled[block] {
+            owner.reused += 1;
+            return SmmColumn::Ready(&self.smm[start..start + n]);
+        }
+        // A column filled now must hold all the owner's months: a shorter
+        // loan becomes the owner.
+        if !same || owner.turnover.len() != n {
+            owner.adopt(terms, p, market);
+        }
+        owner.filled[block] = true;
+        let len = market.num_blocks() * stride;
+        if self.smm.len() < len {
+            self.smm.resize(len, LaneRows::default());
+        }
+        SmmColumn::Fill(&mut self.smm[start..start + n])
+    }
 }
 
 /// What [`run_block`] writes with `DETAIL`.
@@ -427,17 +560,13 @@ pub fn run_block_at<const DETAIL: bool>(
             "rate factors resolved for another note rate or market"
         );
     }
-    let n = terms.n;
-    if scratch.smm.len() < n {
-        scratch.smm.resize(n, LaneRows::default());
-    }
     let args = BlockArgs {
         terms,
         p,
         market,
         rates,
         block,
-        smm: &mut scratch.smm[..n],
+        smm: scratch.column(terms, p, market, block),
         out,
         detail,
     };
@@ -451,7 +580,7 @@ pub(crate) struct BlockArgs<'a, 'd> {
     pub market: &'a Market,
     pub rates: Option<&'a RateFactors>,
     pub block: usize,
-    pub smm: &'a mut [LaneRows<1>],
+    pub smm: SmmColumn<'a>,
     pub out: &'a mut BlockAccum,
     pub detail: Option<BlockDetail<'d>>,
 }
@@ -472,24 +601,30 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
     let n = terms.n;
     assert!(terms.coefs.len() >= n, "loan terms not prepared");
     let capped = p.cpr_cap <= SMM_CAPPED_MAX_CPR;
-    match rates {
-        Some(r) => {
-            let f = r.block(block, n);
-            if capped {
-                prepayment_pass_resolved::<true, S>(s, terms, p, f, smm);
-            } else {
-                prepayment_pass_resolved::<false, S>(s, terms, p, f, smm);
+    let smm: &[LaneRows<1>] = match smm {
+        SmmColumn::Ready(smm) => smm,
+        SmmColumn::Fill(smm) => {
+            match rates {
+                Some(r) => {
+                    let f = r.block(block, n);
+                    if capped {
+                        prepayment_pass_resolved::<true, S>(s, terms, p, f, smm);
+                    } else {
+                        prepayment_pass_resolved::<false, S>(s, terms, p, f, smm);
+                    }
+                }
+                None => {
+                    let f = market.prepay_block(block, n);
+                    if capped {
+                        prepayment_pass::<true, S>(s, terms, p, f, smm);
+                    } else {
+                        prepayment_pass::<false, S>(s, terms, p, f, smm);
+                    }
+                }
             }
+            smm
         }
-        None => {
-            let f = market.prepay_block(block, n);
-            if capped {
-                prepayment_pass::<true, S>(s, terms, p, f, smm);
-            } else {
-                prepayment_pass::<false, S>(s, terms, p, f, smm);
-            }
-        }
-    }
+    };
     let active = market.active_lanes(block);
     let mask: [f64; LANES] = std::array::from_fn(|l| if l < active { 1.0 } else { 0.0 });
     let cash = market.cash_block(block, n);
@@ -991,6 +1126,118 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A sharing scratch reuses a loan's SMM columns for the next loans with
+    /// the same prepayment inputs over their months, and only for them; every
+    /// loan gets the bits it gets alone.
+    #[test]
+    fn shared_smm_columns_serve_only_equal_inputs() {
+        let (config, params, market) = market(21, 300);
+        let blocks = market.num_blocks() as u64;
+        let prepared = |edit: &dyn Fn(&mut Loan)| {
+            let mut loan = loan(DqState::C, Investor::Fnma, 0.065);
+            loan.loan_age = 40;
+            loan.remaining_term = 280;
+            edit(&mut loan);
+            let mut terms = LoanTerms::default();
+            terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+            terms
+        };
+        let run =
+            |terms: &LoanTerms, p: &ModelParams, market: &Market, scratch: &mut BlockScratch| {
+                let mut monthly = MonthlyLanes::default();
+                monthly.reset(terms.n);
+                let mut net = vec![[0.0; LANES]; terms.n];
+                let mut bits = Vec::new();
+                for block in 0..market.num_blocks() {
+                    let mut out = BlockAccum::default();
+                    run_block::<true>(
+                        terms,
+                        p,
+                        market,
+                        block,
+                        scratch,
+                        &mut out,
+                        Some(BlockDetail {
+                            monthly: &mut monthly,
+                            net: NetCells::Write(&mut net),
+                        }),
+                    );
+                    bits.extend(out.pv.iter().flatten().map(|x| x.to_bits()));
+                    bits.extend(net.iter().flatten().map(|x| x.to_bits()));
+                }
+                bits
+            };
+        let owner = prepared(&|_| {});
+        // Other balance, state, investor, LTV, shorter term; another age
+        // past the ramp: the same SMMs.
+        let follower = prepared(&|l| {
+            l.upb = 90_000.0;
+            l.dq_status = DqState::D60;
+            l.investor = Investor::Gnma;
+            l.ltv = 97.0;
+            l.remaining_term = 200;
+            l.loan_age = 100;
+        });
+        let other_fico = prepared(&|l| l.fico = 691);
+        let other_rate = prepared(&|l| l.note_rate = 0.06499);
+        let in_ramp = prepared(&|l| l.loan_age = 3);
+        let longer = prepared(&|l| l.remaining_term = 300);
+        let rebuilt = Market::new(
+            &{
+                let model = msr_rates::RateModel::from_config(
+                    &config.curve,
+                    &config.hull_white,
+                    &config.mortgage_rate,
+                )
+                .unwrap();
+                model.paths(&NormalGenerator::new(99, true).normals(21, 300), 300)
+            },
+            &params,
+            0.001,
+            300,
+        );
+        let mut capped = params.clone();
+        capped.cpr_cap *= 0.5;
+
+        let mut shared = BlockScratch::sharing();
+        // (terms, params, market, whether its columns come from the loan before)
+        let steps: [(&LoanTerms, &ModelParams, &Market, bool); 10] = [
+            (&owner, &params, &market, false),
+            (&follower, &params, &market, true),
+            (&owner, &params, &market, true),
+            (&other_fico, &params, &market, false),
+            (&other_rate, &params, &market, false),
+            (&in_ramp, &params, &market, false),
+            (&owner, &params, &rebuilt, false),
+            (&owner, &capped, &market, false),
+            // A longer loan cannot use a shorter one's columns; the shorter
+            // one then uses the longer one's.
+            (&longer, &params, &market, false),
+            (&owner, &params, &market, true),
+        ];
+        for (i, (terms, p, m, reuses)) in steps.into_iter().enumerate() {
+            let before = shared.reused_blocks();
+            let got = run(terms, p, m, &mut shared);
+            let want = run(terms, p, m, &mut BlockScratch::default());
+            assert!(got == want, "step {i}: sharing changed the bits");
+            let reused = shared.reused_blocks() - before;
+            assert_eq!(reused, if reuses { blocks } else { 0 }, "step {i}");
+        }
+        assert_eq!(BlockScratch::default().reused_blocks(), 0);
+        // The inputs that matter make the order key; the rest does not.
+        let key = |edit: &dyn Fn(&mut Loan)| {
+            let mut l = loan(DqState::C, Investor::Fnma, 0.065);
+            l.loan_age = 40;
+            edit(&mut l);
+            LoanTerms::prepay_order_key(&l, &params)
+        };
+        assert_eq!(key(&|_| {}), key(&|l| l.loan_age = 100));
+        assert_eq!(key(&|_| {}), key(&|l| l.upb = 1.0));
+        assert_ne!(key(&|_| {}), key(&|l| l.fico = 691));
+        assert_ne!(key(&|_| {}), key(&|l| l.loan_age = 3));
+        assert!(key(&|l| l.remaining_term = 300) < key(&|l| l.remaining_term = 200));
     }
 
     /// The monthly sums are never zeroed: a loan's first block writes them.

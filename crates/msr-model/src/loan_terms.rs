@@ -1,6 +1,8 @@
 //! [`LoanTerms`]: one loan's constants and its path-independent month arrays,
 //! computed once per loan and reused by every block of paths.
 
+use std::cmp::Reverse;
+
 use msr_core::loan::Loan;
 use msr_core::schedule::RatePowers;
 
@@ -188,6 +190,21 @@ impl LoanTerms {
             self.refi_c.to_bits(),
             self.burn_c.to_bits(),
         ]
+    }
+
+    /// A sort key under which loans whose SMMs a sharing
+    /// [`crate::BlockScratch`] can reuse follow one another, longest first:
+    /// note rate, FICO, age at the first month once the ramp is complete
+    /// (`min(age + 1, ramp_months)`), then remaining term, descending. Only an
+    /// order: the scratch compares the prepayment inputs themselves.
+    pub fn prepay_order_key(loan: &Loan, p: &ModelParams) -> (u64, i32, u64, Reverse<u32>) {
+        let ramp_age = (f64::from(loan.loan_age) + 1.0).min(p.ramp_months);
+        (
+            loan.note_rate.to_bits(),
+            loan.fico,
+            ramp_age.to_bits(),
+            Reverse(loan.remaining_term),
+        )
     }
 
     /// [`LoanTerms::burn_step`] on every lane of a vector.

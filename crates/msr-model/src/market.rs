@@ -17,6 +17,8 @@
 //! one block therefore streams two contiguous runs of memory. Paths are padded
 //! to a multiple of [`LANES`] by repeating the last path.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use msr_rates::PathSet;
 
 use crate::kernel::{LaneRows, LANES};
@@ -39,7 +41,14 @@ pub struct Market {
     /// `[max(r,0), (max(r,0) + advance_spread)/12, D[p,t]·e^{−oas·τ_t}]` at
     /// `[block·months + t]`.
     cash: Vec<CashLanes>,
+    /// Distinct for every market built (a clone keeps it: the arrays never
+    /// change after [`Market::new`]), so a cache of results derived from one
+    /// market can tell it from another (`crate::BlockScratch::sharing`).
+    id: u64,
 }
+
+/// The next [`Market::id`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 impl Market {
     /// Derive the arrays from `paths` for the first `months` months, at `oas`.
@@ -77,7 +86,13 @@ impl Market {
             padded,
             prepay,
             cash,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// This market's identity: equal only for the same market (or a clone).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The market factors of path `p`, month index `t` (0-based), for scalar

@@ -18,8 +18,9 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Result;
 use clap::Args;
+use msr_core::loan::Loan;
 use msr_core::Config;
-use msr_engine::{value_loans, Context, Detail, PortfolioAccum};
+use msr_engine::{value_loans_with, Context, Detail, PortfolioAccum};
 use msr_io::partial::{
     ConfigInput, PartialInputs, PartialManifest, ShardBy, ShardPlan, ShardTally, ShardTimings,
     TapeInput, PARTIAL_CF, PARTIAL_FORMAT, PARTIAL_KIND, PARTIAL_MANIFEST, PARTIAL_SUMS,
@@ -104,6 +105,14 @@ fn open_error(e: IoError, group_by: Option<&str>) -> anyhow::Error {
         _ => input(e),
     }
 }
+
+/// Loans valued in one call of the engine: it orders them so that loans
+/// with the same prepayment inputs follow one another and share that work,
+/// so a larger window shares more (the 1M-loan benchmark book: 37 % of its
+/// loan-path-months need their own prepayment pass in windows of 65,536
+/// loans, 10 % in one window). The window's loans and results are held until
+/// it is written: about 0.3 KiB per loan.
+const WINDOW_LOANS: usize = 1 << 20;
 
 /// Run `msr value`.
 ///
@@ -192,24 +201,36 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let mut tally = ShardTally::default();
     let mut read_seconds = 0.0;
     let engine_clock = Instant::now();
-    loop {
+    let mut done = false;
+    while !done {
+        // A window of batches valued in one call, so that loans far apart on
+        // the tape can share their prepayment work (`value_loans`); their
+        // outputs are then written batch by batch, in tape order.
         let t0 = Instant::now();
-        let Some(batch) = reader.next_batch().map_err(input)? else {
-            break;
-        };
-        let batch = match &plan {
-            Some(p) => keep_rows(batch, p),
-            None => batch,
-        };
-        read_seconds += t0.elapsed().as_secs_f64();
-        for r in &batch.rejects {
-            rejects.write(r).map_err(output)?;
+        let mut window = Vec::new();
+        let mut in_window = 0;
+        while in_window < WINDOW_LOANS {
+            let Some(batch) = reader.next_batch().map_err(input)? else {
+                done = true;
+                break;
+            };
+            let batch = match &plan {
+                Some(p) => keep_rows(batch, p),
+                None => batch,
+            };
+            for r in &batch.rejects {
+                rejects.write(r).map_err(output)?;
+            }
+            bar.inc(batch.rejects.len() as u64);
+            in_window += batch.loans.len();
+            window.push(batch);
         }
-        if let Some(long) = batch
-            .loans
-            .iter()
-            .find(|l| l.remaining_term as usize > months)
-        {
+        read_seconds += t0.elapsed().as_secs_f64();
+        let loans: Vec<Loan> = window
+            .iter_mut()
+            .flat_map(|b| std::mem::take(&mut b.loans))
+            .collect();
+        if let Some(long) = loans.iter().find(|l| l.remaining_term as usize > months) {
             let source = match &args.paths.rate_paths {
                 Some(file) => format!("{}: the rate-path file", file.display()),
                 None => "the rate paths".to_string(),
@@ -219,26 +240,31 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
                 long.loan_id, long.remaining_term
             )));
         }
-        let (results, part) = value_loans(&ctx, &batch.loans, detail);
+        let (results, part) = value_loans_with(&ctx, &loans, detail, &|n| bar.inc(n as u64));
         accum.merge(&part);
-        for l in &batch.loans {
+        for l in &loans {
             tally.max_term = tally.max_term.max(l.remaining_term as usize);
             tally.loan_months += u64::from(l.remaining_term);
         }
-        tally.valid += batch.loans.len() as u64;
-        tally.rejected += batch.rejects.len() as u64;
-        tally.rows_read += (batch.loans.len() + batch.rejects.len()) as u64;
-        let mut rows = loan_value_rows(&batch.loans, &results);
-        if let Some(g) = group_column {
-            let labels = batch.extra.iter().map(|v| v.label().into_owned()).collect();
-            rows.push(Column::utf8(g.clone(), labels));
+        let mut at = 0;
+        for batch in &window {
+            let n = batch.rows.len();
+            let (loans, results) = (&loans[at..at + n], &results[at..at + n]);
+            at += n;
+            tally.valid += n as u64;
+            tally.rejected += batch.rejects.len() as u64;
+            tally.rows_read += (n + batch.rejects.len()) as u64;
+            let mut rows = loan_value_rows(loans, results);
+            if let Some(g) = group_column {
+                let labels = batch.extra.iter().map(|v| v.label().into_owned()).collect();
+                rows.push(Column::utf8(g.clone(), labels));
+            }
+            values.write(rows).map_err(output)?;
+            marks.write(loans, results)?;
+            if let Some(groups) = groups.as_mut() {
+                groups.add(loans, results, &batch.extra);
+            }
         }
-        values.write(rows).map_err(output)?;
-        marks.write(&batch.loans, &results)?;
-        if let Some(groups) = groups.as_mut() {
-            groups.add(&batch.loans, &results, &batch.extra);
-        }
-        bar.inc((batch.loans.len() + batch.rejects.len()) as u64);
     }
     bar.finish_and_clear();
     let engine_seconds = engine_clock.elapsed().as_secs_f64() - read_seconds;
