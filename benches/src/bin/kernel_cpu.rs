@@ -13,7 +13,9 @@
 //!
 //! each also `+rate`: with the note rate's factors resolved beforehand
 //! ([`msr_model::RateFactors`], what the engine does for a rate several loans
-//! share), and a `resolve` line: the cost of resolving them, per path-month
+//! share), `+shared`: with the SMMs of an earlier loan with the same
+//! prepayment inputs (`BlockScratch::sharing`: no prepayment pass, the
+//! cash-flow pass alone), and a `resolve` line: the cost of resolving them, per path-month
 //! (paid once per note rate and worker chunk, not per loan).
 //!
 //! Each figure is the best of `REPS` repetitions of about 1e8 loan-path-months
@@ -55,7 +57,6 @@ fn main() {
     let setup = Setup::new(paths, MONTHS);
     let terms = setup.loan_terms(MONTHS as u32);
     let blocks = setup.market.num_blocks();
-    let mut scratch = BlockScratch::default();
     let mut out = BlockAccum::default();
     let mut monthly = MonthlyLanes::default();
     let mut hi = vec![[0i64; LANES]; MONTHS * blocks];
@@ -89,13 +90,24 @@ fn main() {
         rates.resolve_at(level, &terms, &setup.market, MONTHS);
         let modes = ["values", "monthly", "detail+cf"]
             .into_iter()
-            .flat_map(|m| [(m, false), (m, true)]);
-        for (mode, resolved) in modes {
-            let name = format!("{mode}{}", if resolved { "+rate" } else { "" });
+            .flat_map(|m| [(m, "none"), (m, "rate"), (m, "shared")]);
+        for (mode, prepay) in modes {
+            let name = match prepay {
+                "none" => mode.to_string(),
+                _ => format!("{mode}+{prepay}"),
+            };
             if !format!("{name}/{}", level.name()).contains(&only) {
                 continue;
             }
-            let rates = resolved.then_some(&rates);
+            let rates = (prepay == "rate").then_some(&rates);
+            // `shared`: every block's SMMs computed once, then served to the
+            // same loan again (BlockScratch::sharing): the cash-flow pass
+            // alone, what a loan whose SMMs another loan computed costs.
+            let mut scratch = if prepay == "shared" {
+                BlockScratch::sharing()
+            } else {
+                BlockScratch::default()
+            };
             let mut best = f64::INFINITY;
             for _ in 0..reps {
                 let start = thread_cpu_ns();

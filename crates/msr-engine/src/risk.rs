@@ -25,8 +25,10 @@ use msr_rates::{Normals, PathSet, RateModel, KEY_RATE_TENORS};
 use crate::oas::DiscountedFlows;
 use crate::valuation::{std_error, value_loans, Context, Detail, NonFinite, PortfolioAccum};
 
-/// Loans valued per call between progress reports (totals do not depend on it).
-const LOAN_CHUNK: usize = 2048;
+/// Loans valued per call between progress reports (totals do not depend on
+/// it). Large, because the engine shares prepayment work between the loans
+/// of one call (`value_loans`).
+const LOAN_CHUNK: usize = 1 << 18;
 
 /// The scenarios to run. [`RiskSpec::default`] is the set of `msr risk`.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,8 @@ use msr_core::tolerance::close;
 use msr_core::{Config, Loan};
 use msr_engine::oas::OAS_TOL;
 use msr_engine::{
-    value_loans, Context, Detail, DiscountedFlows, OasDomain, OasError, OasTarget, PortfolioAccum,
+    value_loans_with, Context, Detail, DiscountedFlows, OasDomain, OasError, OasTarget,
+    PortfolioAccum,
 };
 use msr_io::partial::ShardSpec;
 use msr_io::TapeStats;
@@ -30,9 +31,6 @@ use crate::common::{
 };
 use crate::exit::{input, output, CliError, Failure};
 use crate::shard::{read_shard, ShardSlice};
-
-/// Loans valued between progress updates.
-const LOAN_CHUNK: usize = 2048;
 
 /// Flags of `msr oas`: those of `msr value` plus exactly one target.
 #[derive(Debug, Args)]
@@ -238,12 +236,8 @@ fn value_base(
         antithetic: loaded.rates.antithetic,
     };
     let bar = progress(loaded.loans.len() as u64, "valuing loans", quiet);
-    let mut accum = PortfolioAccum::new(market.num_paths(), market.months(), Detail::Full);
-    for chunk in loaded.loans.chunks(LOAN_CHUNK) {
-        let (_, part) = value_loans(&ctx, chunk, Detail::Full);
-        accum.merge(&part);
-        bar.inc(chunk.len() as u64);
-    }
+    // One call for the whole book: loans far apart share prepayment work.
+    let (_, accum) = value_loans_with(&ctx, &loaded.loans, Detail::Full, &|n| bar.inc(n as u64));
     bar.finish_and_clear();
     accum
 }
