@@ -333,9 +333,10 @@ const FLUSH_EVERY: usize = 4096;
 
 /// Loans valued together, block by block. Grouping shares a block's market
 /// factors and `CF` sums across the group's loans, but each loan in flight
-/// keeps its monthly sums (276 KiB at 360 months) in L2, and with more than
-/// one they crowd out the rest: on the sample book (one thread, CPU time) a
-/// group of 1 took 7.7 s, of 2 7.9–8.1 s, of 4 8.1–8.8 s and of 8 11.8 s.
+/// keeps its monthly sums in L2 (276 KiB at 360 months when this was
+/// measured, 113 KiB since session 9), and with more than one they crowd out
+/// the rest: on the sample book (one thread, CPU time) a group of 1 took
+/// 7.7 s, of 2 7.9–8.1 s, of 4 8.1–8.8 s and of 8 11.8 s.
 const GROUP: usize = 1;
 
 /// Loans of one note rate, in one worker's chunk, from which the rate's

@@ -62,11 +62,34 @@ pub(crate) fn step_lanes<S: Math>(
     h: f64,
     p: &ModelParams,
 ) -> StepLanes<S::F> {
-    let [c, d30, d60, d90, d120, fc] = *pi;
-    let k = |x: f64| s.splat(x);
+    let [c, d30, _, _, _, _] = *pi;
     // Fused multiply-adds throughout: one rounding per term (the same on every
     // instruction set, see `crate::simd`).
     let c_stay = s.mul_add(s.neg(c), smm, c);
+    let pp_mass = s.mul_add(c, smm, s.mul(d30, s.splat(p.pp30)));
+    transitions(s, pi, c_stay, pp_mass, roll, keep, h, p)
+}
+
+/// [`step_lanes`] given the mass that stays current before rolling,
+/// `c_stay = π(C)·(1 − SMM)`, and the voluntary payoff mass: the rest of
+/// §D.3 is linear in the masses with coefficients that do not depend on the
+/// path, so the same function carries sums over paths
+/// ([`crate::MonthlyLanes`] rebuilds a month's summed masses from the summed
+/// payoffs from C).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn transitions<S: Math>(
+    s: S,
+    pi: &[S::F; 6],
+    c_stay: S::F,
+    pp_mass: S::F,
+    roll: f64,
+    keep: f64,
+    h: f64,
+    p: &ModelParams,
+) -> StepLanes<S::F> {
+    let [_, d30, d60, d90, d120, fc] = *pi;
+    let k = |x: f64| s.splat(x);
     let new_c = s.mul_add(
         c_stay,
         k(keep),
@@ -99,7 +122,7 @@ pub(crate) fn step_lanes<S: Math>(
     let new_fc = s.mul_add(d120, k(p.fc120), s.mul(fc, k(1.0 - p.reinstate - h)));
     StepLanes {
         pi: [new_c, new_d30, new_d60, new_d90, new_d120, new_fc],
-        pp_mass: s.mul_add(c, smm, s.mul(d30, k(p.pp30))),
+        pp_mass,
         dil_mass: s.mul(d120, k(p.dil120)),
         liq_mass: s.mul(fc, k(h)),
         mod_mass: s.mul(d120, k(p.mod120)),

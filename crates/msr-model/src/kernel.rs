@@ -29,7 +29,7 @@
 //! compiled for AVX-512 or AVX2+FMA when the CPU has them (`crate::simd`); every
 //! copy gives the same bits.
 
-use crate::chain::step_lanes;
+use crate::chain::{step_lanes, transitions};
 use crate::fastmath::{
     smm_lanes, smm_lanes_capped, split_fixed_lanes, FIXED_SPLIT_LIMIT_UNSCALED, SMM_CAPPED_MAX_CPR,
 };
@@ -37,7 +37,7 @@ use crate::loan_terms::LoanTerms;
 use crate::market::{CashLanes, Market, PrepayLanes};
 use crate::params::ModelParams;
 use crate::rate_factors::{RateFactors, RateLanes};
-use crate::simd::Lanes;
+use crate::simd::{Lanes, Math, Scalar};
 
 /// Paths per block: one AVX-512 register of f64, two AVX2 registers.
 pub const LANES: usize = 8;
@@ -168,21 +168,22 @@ impl Default for BlockAccum {
     }
 }
 
-/// The per-lane quantities summed over paths for the monthly output: enough to
-/// rebuild all [`NUM_MONTHLY`] fields, because every other field is one of
-/// these times a path-independent coefficient of the month (§E.3), a sum of
-/// components, or (modification, deed in lieu, liquidation) a constant times
-/// the previous month's D120 or FC mass.
+/// The per-lane quantities summed over paths for the monthly output: enough
+/// to rebuild all [`NUM_MONTHLY`] fields. The delinquency chain and the
+/// advances (§D.3, §E.2) are linear in the masses with coefficients that do
+/// not depend on the path, except for the payoffs from C (`π(C)·SMM`), so
+/// the masses and advances summed over paths follow the same recurrences
+/// from the summed payoffs ([`MonthlyLanes::months`]); every other field is
+/// such a sum times a path-independent coefficient of the month, or one of
+/// the path-dependent sums kept here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(usize)]
 enum LaneField {
-    /// End-of-month masses π_t(C..FC): indices 0..6.
-    Pi0 = 0,
-    Pp = 6,
+    /// Payoffs from C in the month, `π_{t−1}(C)·SMM_t`.
+    PaidFromC = 0,
     FloatPi,
     FloatEscrow,
     AdvFinance,
-    LiqLoss,
     PvNet,
 }
 
@@ -236,67 +237,63 @@ impl MonthlyLanes {
         }
     }
 
-    /// Month `t` (0-based) summed over the lanes of every block added so far:
-    /// components first, then the [`MonthlyField`]s.
-    pub fn month(&self, terms: &LoanTerms, p: &ModelParams, t: usize) -> [f64; NUM_MONTHLY] {
-        let prev = (t > 0).then(|| self.sums(t - 1));
-        self.expand(terms, p, t, &self.sums(t), prev.as_ref())
-    }
-
-    /// Every month's fields, `0..n`, into `out` (cleared first): the same
-    /// values as [`MonthlyLanes::month`] for each month, with each month's
-    /// lane sums formed once.
+    /// Every month's fields, `0..n`, into `out` (cleared first), summed over
+    /// the lanes of every block added so far: components first, then the
+    /// [`MonthlyField`]s. The masses and advances come from the chain's and
+    /// the advances' recurrences run on sums over paths ([`LaneField`]).
     pub fn months(&self, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) {
         out.clear();
-        let mut prev: Option<[f64; NUM_LANE_FIELDS]> = None;
+        let s = Scalar;
+        let rules = AdvanceRules::new(s, terms, p);
+        let mut pi = [0.0; 6];
+        pi[terms.start_state] = self.paths;
+        let mut adv = [0.0; 5];
+        if terms.start_state > 0 {
+            adv[terms.start_state - 1] = terms.advance_balance * self.paths;
+        }
         for t in 0..terms.n {
             let sums = self.sums(t);
-            out.push(self.expand(terms, p, t, &sums, prev.as_ref()));
-            prev = Some(sums);
+            let c = &terms.coefs[t];
+            let paid = sums[LaneField::PaidFromC as usize];
+            let liq_loss = rules.liq_loss(s, &pi, &adv);
+            let pp = paid + pi[1] * p.pp30;
+            let st = transitions(s, &pi, pi[0] - paid, pp, c.roll, c.keep, terms.h, p);
+            adv = rules.step(s, &adv, &st.pi, &c.adv_new);
+            // Start-of-month D120 and FC masses.
+            let (d120, fc) = (pi[4], pi[5]);
+            pi = st.pi;
+            out.push(self.expand(terms, p, t, &sums, &pi, pp, liq_loss, (d120, fc)));
         }
     }
 
-    /// Month `t`'s fields from its lane sums and the previous month's.
+    /// Month `t`'s fields from its lane sums, its summed end-of-month masses,
+    /// payoffs and liquidation losses, and the start-of-month D120 and FC
+    /// masses.
+    #[allow(clippy::too_many_arguments)]
     fn expand(
         &self,
         terms: &LoanTerms,
         p: &ModelParams,
         t: usize,
         s: &[f64; NUM_LANE_FIELDS],
-        prev: Option<&[f64; NUM_LANE_FIELDS]>,
+        pi: &[f64; 6],
+        pp: f64,
+        liq_loss: f64,
+        (d120, fc): (f64, f64),
     ) -> [f64; NUM_MONTHLY] {
-        // Start-of-month D120 and FC masses (summed over paths).
-        let (d120, fc) = match prev {
-            None => {
-                let start = |k: usize| {
-                    if terms.start_state == k {
-                        self.paths
-                    } else {
-                        0.0
-                    }
-                };
-                (start(4), start(5))
-            }
-            Some(prev) => (
-                prev[LaneField::Pi0 as usize + 4],
-                prev[LaneField::Pi0 as usize + 5],
-            ),
-        };
         let c = &terms.coefs[t];
-        let pi = |k: usize| s[LaneField::Pi0 as usize + k];
-        let alive = ((pi(0) + pi(1)) + (pi(2) + pi(3))) + (pi(4) + pi(5));
-        let pp = s[LaneField::Pp as usize];
+        let alive = ((pi[0] + pi[1]) + (pi[2] + pi[3])) + (pi[4] + pi[5]);
         let mut out = [0.0; NUM_MONTHLY];
-        out[Component::Fee as usize] = c.fee * pi(0);
+        out[Component::Fee as usize] = c.fee * pi[0];
         out[Component::FloatPi as usize] = s[LaneField::FloatPi as usize];
         out[Component::FloatEscrow as usize] = s[LaneField::FloatEscrow as usize];
-        out[Component::LateFee as usize] = c.late * pi(1);
+        out[Component::LateFee as usize] = c.late * pi[1];
         out[Component::Ancillary as usize] = terms.count * p.ancillary_annual / 12.0 * alive;
         out[Component::Recapture as usize] = c.recapture * pp;
-        out[Component::Cost as usize] = (0..6).map(|k| c.cost[k] * pi(k)).sum();
+        out[Component::Cost as usize] = (0..6).map(|k| c.cost[k] * pi[k]).sum();
         out[Component::AdvFinance as usize] = s[LaneField::AdvFinance as usize];
         out[Component::CompInt as usize] = c.comp_int * pp;
-        out[Component::LiqLoss as usize] = s[LaneField::LiqLoss as usize];
+        out[Component::LiqLoss as usize] = liq_loss;
         let income: f64 = COMPONENTS
             .iter()
             .filter(|(_, _, cost)| !cost)
@@ -310,7 +307,7 @@ impl MonthlyLanes {
         out[MonthlyField::Net as usize] = income - costs;
         out[MonthlyField::PvNet as usize] = s[LaneField::PvNet as usize];
         for k in 0..6 {
-            out[MonthlyField::UpbC as usize + k] = c.bal_end * pi(k);
+            out[MonthlyField::UpbC as usize + k] = c.bal_end * pi[k];
         }
         out[MonthlyField::Surviving as usize] = terms.count * alive;
         out[MonthlyField::Prepaid as usize] = terms.count * pp;
@@ -742,6 +739,97 @@ fn store_smm<const CAPPED: bool, S: Lanes>(s: S, cpr: S::F, smm_t: &mut [f64; LA
     s.store(smm_t, v);
 }
 
+/// A loan's advance rules (§E.2–E.3) as vectors of `S`: the one definition
+/// the kernel runs per lane and [`MonthlyLanes::months`] on sums over paths.
+#[derive(Clone, Copy)]
+struct AdvanceRules<F> {
+    /// Advances that stay in D30..FC for a month.
+    stay: [F; 5],
+    roll30: F,
+    roll60: F,
+    roll90: F,
+    fc120: F,
+    /// Liquidation losses per unit of the previous month's FC and D120 mass
+    /// and advances (§E.3: liquidations are `h·FC`, deeds in lieu
+    /// `dil120·D120`, and the advances they release are lost at
+    /// `adv_loss_share`).
+    liq_fc: F,
+    liq_d120: F,
+    loss_adv120: F,
+    loss_adv_fc: F,
+}
+
+impl<F: Copy> AdvanceRules<F> {
+    #[inline(always)]
+    fn new<S: Math<F = F>>(s: S, terms: &LoanTerms, p: &ModelParams) -> Self {
+        let k = |x: f64| s.splat(x);
+        let (h, inv) = (terms.h, &terms.inv);
+        AdvanceRules {
+            stay: [
+                k(1.0 - p.cure30 - p.roll30 - p.pp30),
+                k(1.0 - p.cure60 - p.roll60),
+                k(1.0 - p.cure90 - p.roll90),
+                k(1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120),
+                k(1.0 - p.reinstate - h),
+            ],
+            roll30: k(p.roll30),
+            roll60: k(p.roll60),
+            roll90: k(p.roll90),
+            fc120: k(p.fc120),
+            liq_fc: k(h * (terms.count * inv.fc_unreimbursed * p.fc_cost)),
+            liq_d120: k(p.dil120 * (terms.count * inv.fc_unreimbursed * p.dil_cost)),
+            loss_adv120: k(inv.adv_loss_share * p.dil120),
+            loss_adv_fc: k(inv.adv_loss_share * h),
+        }
+    }
+
+    /// The month's liquidation losses from its start-of-month masses `pi` and
+    /// advances `a`.
+    #[inline(always)]
+    fn liq_loss<S: Math<F = F>>(&self, s: S, pi: &[F; 6], a: &[F; 5]) -> F {
+        s.mul_add(
+            pi[5],
+            self.liq_fc,
+            s.mul_add(
+                pi[4],
+                self.liq_d120,
+                s.mul_add(a[3], self.loss_adv120, s.mul(a[4], self.loss_adv_fc)),
+            ),
+        )
+    }
+
+    /// Month-end advances from the start-of-month ones `a`, the month-end
+    /// masses `pi` and the new advance per unit of mass by state (D30..FC).
+    #[inline(always)]
+    fn step<S: Math<F = F>>(&self, s: S, a: &[F; 5], pi: &[F; 6], adv_new: &[f64; 5]) -> [F; 5] {
+        let k = |x: f64| s.splat(x);
+        let [_, p30, p60, p90, p120, pfc] = *pi;
+        [
+            s.mul_add(p30, k(adv_new[0]), s.mul(a[0], self.stay[0])),
+            s.mul_add(
+                p60,
+                k(adv_new[1]),
+                s.mul_add(a[0], self.roll30, s.mul(a[1], self.stay[1])),
+            ),
+            s.mul_add(
+                p90,
+                k(adv_new[2]),
+                s.mul_add(a[1], self.roll60, s.mul(a[2], self.stay[2])),
+            ),
+            s.mul_add(
+                p120,
+                k(adv_new[3]),
+                s.mul_add(a[2], self.roll90, s.mul(a[3], self.stay[3])),
+            ),
+            s.mul_add(
+                pfc,
+                k(adv_new[4]),
+                s.mul_add(a[3], self.fc120, s.mul(a[4], self.stay[4])),
+            ),
+        ]
+    }
+}
+
 /// Pass 2: the chain, advances and components of every month (§D.3, §E).
 /// With `FIXED` (and `DETAIL`) the net cash flows go into `sink`'s
 /// fixed-point sums instead of being written; returns `false` if one of them
@@ -773,7 +861,6 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
     let coefs = &terms.coefs[..n];
     let smm = &smm[..n];
     let cash = &cash[..n];
-    let inv = &terms.inv;
     let k = |x: f64| s.splat(x);
 
     // Per-lane state: masses C..FC and advances D30..FC.
@@ -790,21 +877,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
     let h = terms.h;
     let escrow_float = k(terms.escrow * p.escrow_hold_months / 12.0);
     let ancillary_k = k(terms.count * p.ancillary_annual / 12.0);
-    // Liquidation losses per unit of the previous month's FC and D120 mass
-    // and advances (§E.3: liquidations are `h·FC`, deeds in lieu `dil120·D120`,
-    // and the advances they release are lost at `adv_loss_share`).
-    let liq_fc = k(h * (terms.count * inv.fc_unreimbursed * p.fc_cost));
-    let liq_d120 = k(p.dil120 * (terms.count * inv.fc_unreimbursed * p.dil_cost));
-    let loss_adv120 = k(inv.adv_loss_share * p.dil120);
-    let loss_adv_fc = k(inv.adv_loss_share * h);
-    let (fc120, roll30, roll60, roll90) = (k(p.fc120), k(p.roll30), k(p.roll60), k(p.roll90));
-    let stay = [
-        k(1.0 - p.cure30 - p.roll30 - p.pp30),
-        k(1.0 - p.cure60 - p.roll60),
-        k(1.0 - p.cure90 - p.roll90),
-        k(1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120),
-        k(1.0 - p.reinstate - h),
-    ];
+    let rules = AdvanceRules::new(s, terms, p);
     let maskv = s.load(mask);
 
     for t in 0..n {
@@ -813,44 +886,16 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
         let (r, r_adv, d) = (s.load(r_pos), s.load(r_adv), s.load(df));
 
         // §D.3 transitions.
-        let st = step_lanes(s, &pi, s.load(&smm[t][0]), c.roll, c.keep, h, p);
+        let smm_t = s.load(&smm[t][0]);
+        let st = step_lanes(s, &pi, smm_t, c.roll, c.keep, h, p);
         let [pc, p30, p60, p90, p120, pfc] = st.pi;
 
         // §E.2 advances: carry with the mass, release, add new.
-        let a = adv;
-        let liq_loss = s.mul_add(
-            pi[5],
-            liq_fc,
-            s.mul_add(
-                pi[4],
-                liq_d120,
-                s.mul_add(a[3], loss_adv120, s.mul(a[4], loss_adv_fc)),
-            ),
-        );
-        adv = [
-            s.mul_add(p30, k(c.adv_new[0]), s.mul(a[0], stay[0])),
-            s.mul_add(
-                p60,
-                k(c.adv_new[1]),
-                s.mul_add(a[0], roll30, s.mul(a[1], stay[1])),
-            ),
-            s.mul_add(
-                p90,
-                k(c.adv_new[2]),
-                s.mul_add(a[1], roll60, s.mul(a[2], stay[2])),
-            ),
-            s.mul_add(
-                p120,
-                k(c.adv_new[3]),
-                s.mul_add(a[2], roll90, s.mul(a[3], stay[3])),
-            ),
-            s.mul_add(
-                pfc,
-                k(c.adv_new[4]),
-                s.mul_add(a[3], fc120, s.mul(a[4], stay[4])),
-            ),
-        ];
+        let liq_loss = rules.liq_loss(s, &pi, &adv);
+        adv = rules.step(s, &adv, &st.pi, &c.adv_new);
         let adv_bal = s.add(s.add(s.add(adv[0], adv[1]), s.add(adv[2], adv[3])), adv[4]);
+        // Payoffs from C (the monthly sums rebuild the masses from them).
+        let paid = if DETAIL { s.mul(pi[0], smm_t) } else { zero };
         pi = st.pi;
 
         // §E.3 components.
@@ -911,17 +956,10 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
                 s.store(&mut net[t], month_net);
             }
             let fields = [
-                pc,
-                p30,
-                p60,
-                p90,
-                p120,
-                pfc,
-                pp,
+                paid,
                 float_pi,
                 float_escrow,
                 adv_finance,
-                liq_loss,
                 s.mul(month_net, d),
             ];
             for (acc, v) in monthly[t].iter_mut().zip(fields) {
@@ -1111,11 +1149,7 @@ mod tests {
                 }
                 let mut all = Vec::new();
                 monthly.months(&terms, &params, &mut all);
-                for (t, row) in all.iter().enumerate() {
-                    let one = monthly.month(&terms, &params, t);
-                    assert_eq!(row.map(f64::to_bits), one.map(f64::to_bits), "month {t}");
-                    bits.extend(one.map(f64::to_bits));
-                }
+                bits.extend(all.iter().flatten().map(|x| x.to_bits()));
                 results.push(bits);
             }
             let runs = levels.iter().flat_map(|&l| [(l, false), (l, true)]);
