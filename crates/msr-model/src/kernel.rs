@@ -241,7 +241,17 @@ impl MonthlyLanes {
     /// the lanes of every block added so far: components first, then the
     /// [`MonthlyField`]s. The masses and advances come from the chain's and
     /// the advances' recurrences run on sums over paths ([`LaneField`]).
+    ///
+    /// Runs in a copy compiled for the instruction set (`crate::simd`), so
+    /// the recurrences' fused multiply-adds are instructions rather than
+    /// calls (the same bits on every level).
     pub fn months(&self, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) {
+        crate::simd::monthly_months(self, terms, p, out);
+    }
+
+    /// [`MonthlyLanes::months`] on scalars.
+    #[inline(always)]
+    fn months_scalar(&self, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) {
         out.clear();
         let s = Scalar;
         let rules = AdvanceRules::new(s, terms, p);
@@ -321,6 +331,18 @@ impl MonthlyLanes {
 /// A month's per-lane sums reduced over lanes, in a fixed order.
 fn lane_sums(row: &LaneRow) -> [f64; NUM_LANE_FIELDS] {
     std::array::from_fn(|f| row[f].iter().sum())
+}
+
+/// The body of [`MonthlyLanes::months`], compiled once per instruction set.
+#[inline(always)]
+pub(crate) fn months_body<S: Lanes>(
+    _: S,
+    lanes: &MonthlyLanes,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    out: &mut Vec<[f64; NUM_MONTHLY]>,
+) {
+    lanes.months_scalar(terms, p, out);
 }
 
 /// Caller-owned scratch of [`run_block`]: the SMM column of a block.

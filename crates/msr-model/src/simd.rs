@@ -35,9 +35,12 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::fastmath::{add_monthly_fixed_body, MonthlyFixed};
-use crate::kernel::{add_fixed_lanes_body, run_block_body, BlockArgs, LANES};
+use crate::kernel::{
+    add_fixed_lanes_body, months_body, run_block_body, BlockArgs, MonthlyLanes, LANES,
+};
 use crate::loan_terms::LoanTerms;
 use crate::market::Market;
+use crate::params::ModelParams;
 use crate::rate_factors::{resolve_body, RateLanes};
 use crate::NUM_MONTHLY;
 
@@ -878,6 +881,12 @@ mod x86 {
         (rows: &[[f64; NUM_MONTHLY]], hi: &mut [MonthlyFixed], lo: &mut [MonthlyFixed]) -> bool
     );
     copies!(
+        monthly_months_avx512,
+        monthly_months_avx2,
+        months_body,
+        (lanes: &MonthlyLanes, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) -> ()
+    );
+    copies!(
         add_fixed_lanes_avx512,
         add_fixed_lanes_avx2,
         add_fixed_lanes_body,
@@ -1038,6 +1047,22 @@ pub(crate) fn resolve_rate_factors_at(
         x86::resolve_rate_factors_avx2,
         resolve_body,
         (terms, market, n, rows)
+    )
+}
+
+/// [`crate::MonthlyLanes::months`] at [`level`].
+pub(crate) fn monthly_months(
+    lanes: &MonthlyLanes,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    out: &mut Vec<[f64; NUM_MONTHLY]>,
+) {
+    dispatch!(
+        level(),
+        x86::monthly_months_avx512,
+        x86::monthly_months_avx2,
+        months_body,
+        (lanes, terms, p, out)
     )
 }
 
