@@ -61,6 +61,19 @@ fn run(
         .install(|| value_loans(&ctx, loans, detail))
 }
 
+/// Each loan valued by a call of its own (no sharing between loans), the
+/// totals merged.
+fn one_at_a_time(s: &Setup, loans: &[Loan], detail: Detail) -> (Vec<LoanResult>, PortfolioAccum) {
+    let mut acc = PortfolioAccum::new(s.market.num_paths(), s.market.months(), detail);
+    let mut results = Vec::new();
+    for loan in loans {
+        let (r, a) = run(s, std::slice::from_ref(loan), 1, detail);
+        results.extend(r);
+        acc.merge(&a);
+    }
+    (results, acc)
+}
+
 /// A fixed pseudo-random permutation (xorshift Fisher–Yates).
 fn shuffled(loans: &[Loan]) -> Vec<Loan> {
     let mut out = loans.to_vec();
@@ -242,17 +255,7 @@ fn shared_rate_factors_change_no_bit() {
         loans[i].loan_id = format!("BAD{i}");
     }
     let s = setup(&loans, 19);
-    let mut alone_acc: Option<PortfolioAccum> = None;
-    let mut alone = Vec::new();
-    for loan in &loans {
-        let (r, a) = run(&s, std::slice::from_ref(loan), 1, Detail::Full);
-        alone.extend(r);
-        match &mut alone_acc {
-            Some(acc) => acc.merge(&a),
-            None => alone_acc = Some(a),
-        }
-    }
-    let alone_acc = alone_acc.unwrap();
+    let (alone, alone_acc) = one_at_a_time(&s, &loans, Detail::Full);
     for threads in [1, 2] {
         let (together, acc) = run(&s, &loans, threads, Detail::Full);
         assert_eq!(by_id(&loans, &together), by_id(&loans, &alone));
@@ -288,17 +291,7 @@ fn shared_smm_columns_change_no_bit() {
     loans[5].loan_id = "BAD5".into();
     let s = setup(&loans, 19);
     for detail in [Detail::Monthly, Detail::Full] {
-        let mut alone_acc: Option<PortfolioAccum> = None;
-        let mut alone = Vec::new();
-        for loan in &loans {
-            let (r, a) = run(&s, std::slice::from_ref(loan), 1, detail);
-            alone.extend(r);
-            match &mut alone_acc {
-                Some(acc) => acc.merge(&a),
-                None => alone_acc = Some(a),
-            }
-        }
-        let alone_acc = alone_acc.unwrap();
+        let (alone, alone_acc) = one_at_a_time(&s, &loans, detail);
         for threads in [1, 2] {
             let (together, acc) = run(&s, &loans, threads, detail);
             assert_eq!(by_id(&loans, &together), by_id(&loans, &alone));
