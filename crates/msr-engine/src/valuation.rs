@@ -652,10 +652,11 @@ impl Worker {
                 let net = if cf { Net::Add } else { Net::Skip };
                 let fits = self.run(ctx, k, b, monthly, net);
                 let slot = &mut self.slots[k];
-                for l in 0..active {
-                    slot.path_value[b * LANES + l] = self.block.pv_net[l];
-                    for (c, acc) in slot.pv.iter_mut().enumerate() {
-                        *acc += self.block.pv[c][l];
+                slot.path_value[b * LANES..b * LANES + active]
+                    .copy_from_slice(&self.block.pv_net[..active]);
+                for (acc, lanes) in slot.pv.iter_mut().zip(&self.block.pv) {
+                    for x in lanes {
+                        *acc += x;
                     }
                 }
                 if !fits {

@@ -25,11 +25,63 @@ pub struct Step {
     pub mod_mass: f64,
 }
 
+/// The chain's rates that are constant for a loan (§D.3 with its
+/// foreclosure completion hazard `h`), formed once: the kernel reads each as
+/// one broadcast from memory rather than forming the stays from the
+/// parameters every month.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChainRates {
+    pub(crate) cure30: f64,
+    pub(crate) cure60: f64,
+    pub(crate) cure90: f64,
+    /// `cure120 + mod120` (both move D120 to C).
+    pub(crate) cure120_mod: f64,
+    pub(crate) reinstate: f64,
+    pub(crate) roll30: f64,
+    pub(crate) roll60: f64,
+    pub(crate) roll90: f64,
+    pub(crate) fc120: f64,
+    pub(crate) dil120: f64,
+    pub(crate) mod120: f64,
+    pub(crate) pp30: f64,
+    pub(crate) h: f64,
+    /// Mass that stays in D30, D60, D90, D120 and FC for the month.
+    pub(crate) stay: [f64; 5],
+}
+
+impl ChainRates {
+    /// The rates of `p` with foreclosure completion hazard `h`.
+    pub fn new(p: &ModelParams, h: f64) -> ChainRates {
+        ChainRates {
+            cure30: p.cure30,
+            cure60: p.cure60,
+            cure90: p.cure90,
+            cure120_mod: p.cure120 + p.mod120,
+            reinstate: p.reinstate,
+            roll30: p.roll30,
+            roll60: p.roll60,
+            roll90: p.roll90,
+            fc120: p.fc120,
+            dil120: p.dil120,
+            mod120: p.mod120,
+            pp30: p.pp30,
+            h,
+            stay: [
+                1.0 - p.cure30 - p.roll30 - p.pp30,
+                1.0 - p.cure60 - p.roll60,
+                1.0 - p.cure90 - p.roll90,
+                1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120,
+                1.0 - p.reinstate - h,
+            ],
+        }
+    }
+}
+
 /// One month of §D.3: start-of-month masses `pi`, single monthly mortality
 /// `smm`, roll from current `roll`, foreclosure completion hazard `h`.
 #[inline(always)]
 pub fn step(pi: &Masses, smm: f64, roll: f64, h: f64, p: &ModelParams) -> Step {
-    let s = step_lanes(Scalar, pi, smm, roll, 1.0 - roll, h, p);
+    let s = step_lanes(Scalar, pi, smm, roll, 1.0 - roll, &ChainRates::new(p, h));
     Step {
         pi: s.pi,
         pp_mass: s.pp_mass,
@@ -59,15 +111,14 @@ pub(crate) fn step_lanes<S: Math>(
     smm: S::F,
     roll: f64,
     keep: f64,
-    h: f64,
-    p: &ModelParams,
+    r: &ChainRates,
 ) -> StepLanes<S::F> {
     let [c, d30, _, _, _, _] = *pi;
     // Fused multiply-adds throughout: one rounding per term (the same on every
     // instruction set, see `crate::simd`).
     let c_stay = s.mul_add(s.neg(c), smm, c);
-    let pp_mass = s.mul_add(c, smm, s.mul(d30, s.splat(p.pp30)));
-    transitions(s, pi, c_stay, pp_mass, roll, keep, h, p)
+    let pp_mass = s.mul_add(c, smm, s.mul(d30, s.splat(r.pp30)));
+    transitions(s, pi, c_stay, pp_mass, roll, keep, r)
 }
 
 /// [`step_lanes`] given the mass that stays current before rolling,
@@ -85,8 +136,7 @@ pub(crate) fn transitions<S: Math>(
     pp_mass: S::F,
     roll: f64,
     keep: f64,
-    h: f64,
-    p: &ModelParams,
+    r: &ChainRates,
 ) -> StepLanes<S::F> {
     let [_, d30, d60, d90, d120, fc] = *pi;
     let k = |x: f64| s.splat(x);
@@ -95,37 +145,29 @@ pub(crate) fn transitions<S: Math>(
         k(keep),
         s.mul_add(
             d30,
-            k(p.cure30),
+            k(r.cure30),
             s.mul_add(
                 d60,
-                k(p.cure60),
+                k(r.cure60),
                 s.mul_add(
                     d90,
-                    k(p.cure90),
-                    s.mul_add(d120, k(p.cure120 + p.mod120), s.mul(fc, k(p.reinstate))),
+                    k(r.cure90),
+                    s.mul_add(d120, k(r.cure120_mod), s.mul(fc, k(r.reinstate))),
                 ),
             ),
         ),
     );
-    let new_d30 = s.mul_add(
-        c_stay,
-        k(roll),
-        s.mul(d30, k(1.0 - p.cure30 - p.roll30 - p.pp30)),
-    );
-    let new_d60 = s.mul_add(d30, k(p.roll30), s.mul(d60, k(1.0 - p.cure60 - p.roll60)));
-    let new_d90 = s.mul_add(d60, k(p.roll60), s.mul(d90, k(1.0 - p.cure90 - p.roll90)));
-    let new_d120 = s.mul_add(
-        d90,
-        k(p.roll90),
-        s.mul(d120, k(1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120)),
-    );
-    let new_fc = s.mul_add(d120, k(p.fc120), s.mul(fc, k(1.0 - p.reinstate - h)));
+    let new_d30 = s.mul_add(c_stay, k(roll), s.mul(d30, k(r.stay[0])));
+    let new_d60 = s.mul_add(d30, k(r.roll30), s.mul(d60, k(r.stay[1])));
+    let new_d90 = s.mul_add(d60, k(r.roll60), s.mul(d90, k(r.stay[2])));
+    let new_d120 = s.mul_add(d90, k(r.roll90), s.mul(d120, k(r.stay[3])));
+    let new_fc = s.mul_add(d120, k(r.fc120), s.mul(fc, k(r.stay[4])));
     StepLanes {
         pi: [new_c, new_d30, new_d60, new_d90, new_d120, new_fc],
         pp_mass,
-        dil_mass: s.mul(d120, k(p.dil120)),
-        liq_mass: s.mul(fc, k(h)),
-        mod_mass: s.mul(d120, k(p.mod120)),
+        dil_mass: s.mul(d120, k(r.dil120)),
+        liq_mass: s.mul(fc, k(r.h)),
+        mod_mass: s.mul(d120, k(r.mod120)),
     }
 }
 

@@ -42,6 +42,22 @@ use crate::simd::{Lanes, Math, Scalar};
 /// Paths per block: one AVX-512 register of f64, two AVX2 registers.
 pub const LANES: usize = 8;
 
+/// Half a block: sums wanted only over paths are kept folded, lane `j`
+/// holding paths `j` and `j + HALF` (`Lanes::fold_mul_add`).
+pub const HALF: usize = LANES / 2;
+
+/// `K` vectors of [`HALF`] lanes, each within one cache line (see
+/// [`LaneRows`]): a month of [`MonthlyLanes`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(32))]
+pub struct HalfRows<const K: usize>(pub [[f64; HALF]; K]);
+
+impl<const K: usize> Default for HalfRows<K> {
+    fn default() -> Self {
+        HalfRows([[0.0; HALF]; K])
+    }
+}
+
 /// `K` vectors of [`LANES`] lanes on a cache-line boundary, so that no lane
 /// vector straddles two lines whatever the allocator (glibc's large blocks
 /// start 16 bytes past a page, which splits every vector load and store):
@@ -149,11 +165,14 @@ pub enum MonthlyField {
 /// Number of monthly fields (components first, then [`MonthlyField`]s).
 pub const NUM_MONTHLY: usize = MonthlyField::Liquidated as usize + 1;
 
-/// Per-lane present values of one block.
+/// Present values of one block.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BlockAccum {
-    /// PV of each component by lane (costs positive).
-    pub pv: [[f64; LANES]; NUM_COMPONENTS],
+    /// PV of each component (costs positive), folded: lane `j` is the sum
+    /// of paths `j` and `j + HALF` (padding paths add zero). Only sums over
+    /// paths are reported, and half the accumulators leave the kernel's
+    /// registers to the per-path state.
+    pub pv: [[f64; HALF]; NUM_COMPONENTS],
     /// PV of net cash flow by lane: the path value `V_p` (income PVs minus
     /// cost PVs).
     pub pv_net: [f64; LANES],
@@ -162,7 +181,7 @@ pub struct BlockAccum {
 impl Default for BlockAccum {
     fn default() -> Self {
         BlockAccum {
-            pv: [[0.0; LANES]; NUM_COMPONENTS],
+            pv: [[0.0; HALF]; NUM_COMPONENTS],
             pv_net: [0.0; LANES],
         }
     }
@@ -190,8 +209,8 @@ enum LaneField {
 /// Number of per-lane monthly quantities.
 const NUM_LANE_FIELDS: usize = LaneField::PvNet as usize + 1;
 
-/// One month of [`MonthlyLanes`].
-type LaneRow = LaneRows<NUM_LANE_FIELDS>;
+/// One month of [`MonthlyLanes`], folded onto [`HALF`] lanes.
+type LaneRow = HalfRows<NUM_LANE_FIELDS>;
 
 /// One loan's monthly sums kept per lane across its blocks (so a block adds
 /// vectors, never a horizontal sum); [`MonthlyLanes::month`] reduces a month
@@ -223,7 +242,7 @@ impl MonthlyLanes {
     /// written: the next block writes its months instead of adding to them.
     pub fn reset(&mut self, months: usize) {
         self.rows.truncate(months);
-        self.rows.resize(months, LaneRows::default());
+        self.rows.resize(months, HalfRows::default());
         self.paths = 0.0;
         self.fresh = true;
     }
@@ -267,7 +286,7 @@ impl MonthlyLanes {
             let paid = sums[LaneField::PaidFromC as usize];
             let liq_loss = rules.liq_loss(s, &pi, &adv);
             let pp = paid + pi[1] * p.pp30;
-            let st = transitions(s, &pi, pi[0] - paid, pp, c.roll, c.keep, terms.h, p);
+            let st = transitions(s, &pi, pi[0] - paid, pp, c.roll, c.keep, &terms.chain);
             adv = rules.step(s, &adv, &st.pi, &c.adv_new);
             // Start-of-month D120 and FC masses.
             let (d120, fc) = (pi[4], pi[5]);
@@ -330,7 +349,7 @@ impl MonthlyLanes {
 
 /// A month's per-lane sums reduced over lanes, in a fixed order.
 fn lane_sums(row: &LaneRow) -> [f64; NUM_LANE_FIELDS] {
-    std::array::from_fn(|f| row[f].iter().sum())
+    std::array::from_fn(|f| row.0[f].iter().sum())
 }
 
 /// The body of [`MonthlyLanes::months`], compiled once per instruction set.
@@ -787,13 +806,7 @@ impl<F: Copy> AdvanceRules<F> {
         let k = |x: f64| s.splat(x);
         let (h, inv) = (terms.h, &terms.inv);
         AdvanceRules {
-            stay: [
-                k(1.0 - p.cure30 - p.roll30 - p.pp30),
-                k(1.0 - p.cure60 - p.roll60),
-                k(1.0 - p.cure90 - p.roll90),
-                k(1.0 - p.cure120 - p.mod120 - p.dil120 - p.fc120),
-                k(1.0 - p.reinstate - h),
-            ],
+            stay: terms.chain.stay.map(k),
             roll30: k(p.roll30),
             roll60: k(p.roll60),
             roll90: k(p.roll90),
@@ -886,21 +899,24 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
     let k = |x: f64| s.splat(x);
 
     // Per-lane state: masses C..FC and advances D30..FC.
+    // Padding lanes start with no mass, so every quantity of theirs is 0
+    // (the market repeats a real path there) and adds nothing to the folded
+    // sums.
     let zero = k(0.0);
+    let maskv = s.load(mask);
     let mut pi = [zero; 6];
-    pi[terms.start_state] = k(1.0);
+    pi[terms.start_state] = maskv;
     let mut adv = [zero; 5];
     if terms.start_state > 0 {
-        adv[terms.start_state - 1] = k(terms.advance_balance);
+        adv[terms.start_state - 1] = s.mul(maskv, k(terms.advance_balance));
     }
-    let mut pv = [zero; NUM_COMPONENTS];
+    let mut pv = [s.zero_h(); NUM_COMPONENTS];
+    let mut pv_net = zero;
 
     // Loan constants hoisted out of the month loop.
-    let h = terms.h;
     let escrow_float = k(terms.escrow * p.escrow_hold_months / 12.0);
     let ancillary_k = k(terms.count * p.ancillary_annual / 12.0);
     let rules = AdvanceRules::new(s, terms, p);
-    let maskv = s.load(mask);
 
     for t in 0..n {
         let c = &coefs[t];
@@ -909,7 +925,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
 
         // §D.3 transitions.
         let smm_t = s.load(&smm[t][0]);
-        let st = step_lanes(s, &pi, smm_t, c.roll, c.keep, h, p);
+        let st = step_lanes(s, &pi, smm_t, c.roll, c.keep, &terms.chain);
         let [pc, p30, p60, p90, p120, pfc] = st.pi;
 
         // §E.2 advances: carry with the mass, release, add new.
@@ -962,16 +978,17 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
             liq_loss,
         ];
         for (acc, v) in pv.iter_mut().zip(vals) {
-            *acc = s.mul_add(v, d, *acc);
+            *acc = s.fold_mul_add(v, d, *acc);
         }
+        let income = s.add(
+            s.add(s.add(fee, float_pi), s.add(float_escrow, late_fee)),
+            s.add(ancillary, recapture),
+        );
+        let costs = s.add(s.add(cost, adv_finance), s.add(comp_int, liq_loss));
+        let month_net = s.sub(income, costs);
+        pv_net = s.mul_add(month_net, d, pv_net);
 
         if DETAIL {
-            let income = s.add(
-                s.add(s.add(fee, float_pi), s.add(float_escrow, late_fee)),
-                s.add(ancillary, recapture),
-            );
-            let costs = s.add(s.add(cost, adv_finance), s.add(comp_int, liq_loss));
-            let month_net = s.sub(income, costs);
             if FIXED {
                 worst = add_fixed_row(s, month_net, &mut hi[t], &mut lo[t], worst);
             } else if write {
@@ -984,22 +1001,17 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
                 adv_finance,
                 s.mul(month_net, d),
             ];
-            for (acc, v) in monthly[t].iter_mut().zip(fields) {
-                let sum = s.mul_add(v, maskv, if FIRST { zero } else { s.load(acc) });
-                s.store(acc, sum);
+            for (acc, v) in monthly[t].0.iter_mut().zip(fields) {
+                let sum = s.fold_mul_add(v, maskv, if FIRST { s.zero_h() } else { s.load_h(acc) });
+                s.store_h(acc, sum);
             }
         }
     }
 
     for (o, v) in out.pv.iter_mut().zip(pv) {
-        s.store(o, v);
+        s.store_h(o, v);
     }
-    let income = s.add(
-        s.add(s.add(pv[0], pv[1]), s.add(pv[2], pv[3])),
-        s.add(pv[4], pv[5]),
-    );
-    let costs = s.add(s.add(pv[6], pv[7]), s.add(pv[8], pv[9]));
-    s.store(&mut out.pv_net, s.sub(income, costs));
+    s.store(&mut out.pv_net, pv_net);
     !FIXED || within_split(s, worst)
 }
 

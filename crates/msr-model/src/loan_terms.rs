@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use msr_core::loan::Loan;
 use msr_core::schedule::RatePowers;
 
+use crate::chain::ChainRates;
 use crate::fastmath::recip_lanes;
 use crate::params::{InvestorParams, ModelParams};
 use crate::simd::{Math, Scalar};
@@ -29,6 +30,8 @@ pub struct LoanTerms {
     pub escrow: f64,
     /// Foreclosure completion hazard `h`.
     pub h: f64,
+    /// The chain's rates with this `h`.
+    pub chain: ChainRates,
     /// Starting state index.
     pub start_state: usize,
     /// Advances outstanding at the start.
@@ -238,6 +241,7 @@ impl LoanTerms {
         self.s = s;
         self.escrow = loan.escrow_monthly;
         self.h = fc_hazard;
+        self.chain = ChainRates::new(p, fc_hazard);
         self.start_state = loan.dq_status.index();
         self.advance_balance = loan.advance_balance;
         self.inv = p.investors[loan.investor.index()];

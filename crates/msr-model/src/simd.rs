@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::fastmath::{add_monthly_fixed_body, MonthlyFixed};
 use crate::kernel::{
-    add_fixed_lanes_body, months_body, run_block_body, BlockArgs, MonthlyLanes, LANES,
+    add_fixed_lanes_body, months_body, run_block_body, BlockArgs, MonthlyLanes, HALF, LANES,
 };
 use crate::loan_terms::LoanTerms;
 use crate::market::Market;
@@ -143,12 +143,24 @@ pub(crate) fn int_valued_to_i64<S: Math>(s: S, v: S::F) -> S::U {
     s.sub_u(s.to_bits(s.add(v, magic)), s.to_bits(magic))
 }
 
-/// [`Math`] on exactly [`LANES`] lanes, with loads and stores.
+/// [`Math`] on exactly [`LANES`] lanes, with loads and stores, and sums
+/// folded onto [`HALF`] lanes.
 pub(crate) trait Lanes: Math {
+    /// [`HALF`] lanes: a sum over lanes `j` and `j + HALF` in lane `j`.
+    type H: Copy;
     fn load(self, a: &[f64; LANES]) -> Self::F;
     fn store(self, a: &mut [f64; LANES], v: Self::F);
     fn load_u(self, a: &[i64; LANES]) -> Self::U;
     fn store_u(self, a: &mut [i64; LANES], v: Self::U);
+    fn zero_h(self) -> Self::H;
+    fn load_h(self, a: &[f64; HALF]) -> Self::H;
+    fn store_h(self, a: &mut [f64; HALF], v: Self::H);
+    /// `acc[j] + a[j]·b[j] + a[j+HALF]·b[j+HALF]` as two fused
+    /// multiply-adds, the low half first: the same bits on every level.
+    /// Where only a sum over lanes is wanted, this keeps half the
+    /// accumulators of a per-lane sum (one 256-bit register on AVX2 rather
+    /// than two) with no shuffle.
+    fn fold_mul_add(self, a: Self::F, b: Self::F, acc: Self::H) -> Self::H;
 }
 
 /// One lane: plain `f64`.
@@ -417,9 +429,26 @@ impl Math for Portable {
 }
 
 impl Lanes for Portable {
+    type H = [f64; HALF];
     #[inline(always)]
     fn load(self, a: &[f64; LANES]) -> Self::F {
         *a
+    }
+    #[inline(always)]
+    fn zero_h(self) -> Self::H {
+        [0.0; HALF]
+    }
+    #[inline(always)]
+    fn load_h(self, a: &[f64; HALF]) -> Self::H {
+        *a
+    }
+    #[inline(always)]
+    fn store_h(self, a: &mut [f64; HALF], v: Self::H) {
+        *a = v;
+    }
+    #[inline(always)]
+    fn fold_mul_add(self, a: Self::F, b: Self::F, acc: Self::H) -> Self::H {
+        std::array::from_fn(|j| a[j + HALF].mul_add(b[j + HALF], a[j].mul_add(b[j], acc[j])))
     }
     #[inline(always)]
     fn store(self, a: &mut [f64; LANES], v: Self::F) {
@@ -598,9 +627,34 @@ mod x86 {
 
     // SAFETY: as for `Math for Avx512`.
     impl Lanes for Avx512 {
+        type H = __m256d;
         #[inline(always)]
         fn load(self, a: &[f64; LANES]) -> __m512d {
             unsafe { _mm512_loadu_pd(a.as_ptr()) }
+        }
+        #[inline(always)]
+        fn zero_h(self) -> __m256d {
+            unsafe { _mm256_setzero_pd() }
+        }
+        #[inline(always)]
+        fn load_h(self, a: &[f64; HALF]) -> __m256d {
+            unsafe { _mm256_loadu_pd(a.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store_h(self, a: &mut [f64; HALF], v: __m256d) {
+            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) }
+        }
+        #[inline(always)]
+        fn fold_mul_add(self, a: __m512d, b: __m512d, acc: __m256d) -> __m256d {
+            unsafe {
+                let low =
+                    _mm256_fmadd_pd(_mm512_castpd512_pd256(a), _mm512_castpd512_pd256(b), acc);
+                _mm256_fmadd_pd(
+                    _mm512_extractf64x4_pd::<1>(a),
+                    _mm512_extractf64x4_pd::<1>(b),
+                    low,
+                )
+            }
         }
         #[inline(always)]
         fn store(self, a: &mut [f64; LANES], v: __m512d) {
@@ -811,6 +865,23 @@ mod x86 {
 
     // SAFETY: as for `Math for Avx2`.
     impl Lanes for Avx2 {
+        type H = __m256d;
+        #[inline(always)]
+        fn zero_h(self) -> __m256d {
+            unsafe { _mm256_setzero_pd() }
+        }
+        #[inline(always)]
+        fn load_h(self, a: &[f64; HALF]) -> __m256d {
+            unsafe { _mm256_loadu_pd(a.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store_h(self, a: &mut [f64; HALF], v: __m256d) {
+            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) }
+        }
+        #[inline(always)]
+        fn fold_mul_add(self, a: Self::F, b: Self::F, acc: __m256d) -> __m256d {
+            unsafe { _mm256_fmadd_pd(a[1], b[1], _mm256_fmadd_pd(a[0], b[0], acc)) }
+        }
         #[inline(always)]
         fn load(self, a: &[f64; LANES]) -> Self::F {
             unsafe {
