@@ -274,6 +274,8 @@ impl MonthlyLanes {
         out.clear();
         let s = Scalar;
         let rules = AdvanceRules::new(s, terms, p);
+        // Ancillary income per surviving loan-mass (the kernel's constant).
+        let ancillary_k = terms.count * p.ancillary_annual / 12.0;
         let mut pi = [0.0; 6];
         pi[terms.start_state] = self.paths;
         let mut adv = [0.0; 5];
@@ -291,7 +293,17 @@ impl MonthlyLanes {
             // Start-of-month D120 and FC masses.
             let (d120, fc) = (pi[4], pi[5]);
             pi = st.pi;
-            out.push(self.expand(terms, p, t, &sums, &pi, pp, liq_loss, (d120, fc)));
+            out.push(self.expand(
+                terms,
+                p,
+                t,
+                &sums,
+                &pi,
+                pp,
+                liq_loss,
+                (d120, fc),
+                ancillary_k,
+            ));
         }
     }
 
@@ -309,6 +321,7 @@ impl MonthlyLanes {
         pp: f64,
         liq_loss: f64,
         (d120, fc): (f64, f64),
+        ancillary_k: f64,
     ) -> [f64; NUM_MONTHLY] {
         let c = &terms.coefs[t];
         let alive = ((pi[0] + pi[1]) + (pi[2] + pi[3])) + (pi[4] + pi[5]);
@@ -317,7 +330,7 @@ impl MonthlyLanes {
         out[Component::FloatPi as usize] = s[LaneField::FloatPi as usize];
         out[Component::FloatEscrow as usize] = s[LaneField::FloatEscrow as usize];
         out[Component::LateFee as usize] = c.late * pi[1];
-        out[Component::Ancillary as usize] = terms.count * p.ancillary_annual / 12.0 * alive;
+        out[Component::Ancillary as usize] = ancillary_k * alive;
         out[Component::Recapture as usize] = c.recapture * pp;
         out[Component::Cost as usize] = (0..6).map(|k| c.cost[k] * pi[k]).sum();
         out[Component::AdvFinance as usize] = s[LaneField::AdvFinance as usize];
@@ -397,6 +410,10 @@ struct SmmOwner {
     refi: Vec<u64>,
     /// Blocks whose column holds all the owner's months.
     filled: Vec<bool>,
+    /// The [`LoanTerms::stamp`] of the last terms found served (with
+    /// `market`, `cap` and `multiplier`): a loan's later blocks skip the
+    /// comparison of its months.
+    served: u64,
     /// Block columns read by a loan instead of computed.
     reused: u64,
 }
@@ -416,9 +433,13 @@ impl SmmOwner {
     /// Whether the owner's columns hold `terms`' SMMs (given `market` and
     /// `p`) for its months.
     fn serves(&self, terms: &LoanTerms, p: &ModelParams, market: &Market) -> bool {
-        self.market == market.id()
+        let same_run = self.market == market.id()
             && self.cap == p.cpr_cap.to_bits()
-            && self.multiplier == p.cpr_multiplier.to_bits()
+            && self.multiplier == p.cpr_multiplier.to_bits();
+        if same_run && terms.stamp() != 0 && terms.stamp() == self.served {
+            return true;
+        }
+        same_run
             && self.rate == terms.rate_key()
             && starts_with_bits(&self.turnover, &terms.turnover_base[..terms.n])
             && starts_with_bits(&self.refi, &terms.refi_base[..terms.n])
@@ -439,6 +460,7 @@ impl SmmOwner {
             .extend(terms.refi_base[..n].iter().map(|x| x.to_bits()));
         self.filled.clear();
         self.filled.resize(market.num_blocks(), false);
+        self.served = terms.stamp();
     }
 }
 
@@ -486,6 +508,9 @@ impl BlockScratch {
         let stride = market.months();
         let start = block * stride;
         let same = owner.serves(terms, p, market);
+        if same {
+            owner.served = terms.stamp();
+        }
         if same && owner.filled[block] {
             owner.reused += 1;
             return SmmColumn::Ready(&self.smm[start..start + n]);
@@ -1272,10 +1297,14 @@ mod tests {
 
         let mut shared = BlockScratch::sharing();
         // (terms, params, market, whether its columns come from the loan before)
-        let steps: [(&LoanTerms, &ModelParams, &Market, bool); 10] = [
+        let steps: [(&LoanTerms, &ModelParams, &Market, bool); 13] = [
             (&owner, &params, &market, false),
             (&follower, &params, &market, true),
             (&owner, &params, &market, true),
+            // The same terms just served, under another cap or market.
+            (&owner, &capped, &market, false),
+            (&owner, &params, &rebuilt, false),
+            (&owner, &params, &market, false),
             (&other_fico, &params, &market, false),
             (&other_rate, &params, &market, false),
             (&in_ramp, &params, &market, false),

@@ -2,6 +2,7 @@
 //! computed once per loan and reused by every block of paths.
 
 use std::cmp::Reverse;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use msr_core::loan::Loan;
 use msr_core::schedule::RatePowers;
@@ -14,6 +15,9 @@ use crate::simd::{Math, Scalar};
 /// Largest denominator of the S-curve's logistic passed to the reciprocal;
 /// beyond it the logistic is 0.
 const LOGISTIC_MAX_DENOM: f64 = 1e300;
+
+/// The next [`LoanTerms::stamp`] (0 is never given).
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
 
 /// Loan constants and month arrays (index `t-1` for month `t`).
 #[derive(Debug, Clone, Default)]
@@ -65,6 +69,9 @@ pub struct LoanTerms {
     /// out of the path loop), one row per month.
     pub(crate) coefs: Vec<MonthCoefs>,
     factors: Vec<f64>,
+    /// This preparation's identity: unique per [`LoanTerms::prepare_with`]
+    /// call, 0 before the first (see [`LoanTerms::stamp`]).
+    stamp: u64,
 }
 
 /// Path-independent per-month products the kernel multiplies lane values by
@@ -184,6 +191,13 @@ impl LoanTerms {
         )
     }
 
+    /// Which preparation these terms hold: equal stamps mean the same call
+    /// of [`LoanTerms::prepare_with`] (or a clone of its result), so the
+    /// same terms; 0 for terms never prepared.
+    pub(crate) fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
     /// The bits of the constants [`LoanTerms::rate_factors_lanes`] and
     /// [`LoanTerms::burn_step_lanes`] use: loans with equal keys have equal
     /// note-rate factors on every path.
@@ -240,6 +254,7 @@ impl LoanTerms {
         self.c = c;
         self.s = s;
         self.escrow = loan.escrow_monthly;
+        self.stamp = NEXT_STAMP.fetch_add(1, Ordering::Relaxed);
         self.h = fc_hazard;
         self.chain = ChainRates::new(p, fc_hazard);
         self.start_state = loan.dq_status.index();
