@@ -876,7 +876,7 @@ pub fn value_loans_with(
     // are exact sums and the loans left out are listed by id, so the order
     // changes no output).
     let mut order: Vec<usize> = (0..loans.len()).collect();
-    order.sort_by_cached_key(|&i| LoanTerms::prepay_order_key(&loans[i], ctx.params));
+    order.sort_by_cached_key(|&i| LoanTerms::prepay_order_key(&loans[i]));
     let parts: Vec<(Vec<LoanResult>, PortfolioAccum)> = order
         .par_chunks(chunk)
         .map_init(

@@ -269,9 +269,10 @@ fn shared_rate_factors_change_no_bit() {
     }
 }
 
-/// Loans with the same note rate, FICO and ramp share their SMM columns
+/// Loans with the same note rate and FICO share their SMM columns
 /// (`BlockScratch::sharing`, in the order `LoanTerms::prepay_order_key`
-/// gives), whatever their terms, states and balances; a loan valued alone
+/// gives), whatever their terms, ages, states and balances (a loan still in
+/// its prepayment ramp computes those months itself); a loan valued alone
 /// computes its own. Both give the same bits, per loan and in the totals.
 #[test]
 fn shared_smm_columns_change_no_bit() {
@@ -281,12 +282,15 @@ fn shared_smm_columns_change_no_bit() {
         l.note_rate = 0.0625;
         l.fico = [700, 760][i % 2];
         // Seasoned (the same ramp whatever the age) but for two of the
-        // lower FICO (taken first in their group).
+        // lower FICO, still in the ramp.
         l.loan_age = if i == 4 || i == 10 { 4 } else { 40 + i as u32 };
         // The higher FICO, taken second, with the shorter terms: they must
         // not be served the lower one's columns.
         l.remaining_term = if l.fico == 700 { 200 } else { 60 } + (i as u32 * 37) % 90;
     }
+    // One in the ramp is the longest of its group, so it computes the
+    // shared columns (with the ramp complete) and its own first months.
+    loans[4].remaining_term = 320;
     loans[5].upb = 1e305;
     loans[5].loan_id = "BAD5".into();
     let s = setup(&loans, 19);

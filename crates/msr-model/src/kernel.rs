@@ -380,20 +380,25 @@ pub(crate) fn months_body<S: Lanes>(
 /// Caller-owned scratch of [`run_block`]: the SMM column of a block.
 ///
 /// Made with [`BlockScratch::sharing`], it keeps the columns of every block
-/// of the last loan that computed them, and a later loan whose prepayment
-/// inputs equal that loan's over its months reads them instead of running
-/// its own prepayment pass: the same bits for less work. The inputs are
-/// compared in full, bit for bit, at every block: the market
-/// ([`Market`]'s identity), the CPR cap and multiplier, the note-rate
-/// constants ([`LoanTerms::rate_key`]) and the turnover and refinancing
-/// bases of each month. Loans that differ only in balance, remaining term,
+/// of the last loan that computed them, as that loan's SMMs with its
+/// prepayment ramp complete (the bases of [`LoanTerms::bases`] with
+/// `seasoned`). A later loan whose inputs, ramp complete, equal that loan's
+/// over its months reads them instead of running its own prepayment pass;
+/// a loan still in its ramp computes only those months and copies the rest:
+/// the same bits for less work. The inputs are compared in full, bit for
+/// bit: the market ([`Market`]'s identity), the CPR cap and multiplier, the
+/// note-rate constants ([`LoanTerms::rate_key`]) and the seasoned turnover
+/// and refinancing bases of each month (once per loan: its later blocks
+/// know the answer). Loans that differ only in balance, remaining term, age,
 /// credit state, investor, LTV, escrow or fee share them; with the default
-/// model that is loans of the same note rate, FICO and (until the ramp is
-/// complete) age, which [`LoanTerms::prepay_order_key`] brings together.
+/// model that is loans of the same note rate and FICO, which
+/// [`LoanTerms::prepay_order_key`] brings together, longest first.
 #[derive(Debug, Clone, Default)]
 pub struct BlockScratch {
     /// One block's column, or with sharing every block's, `months` apart.
     smm: Vec<LaneRows<1>>,
+    /// With sharing, the column of a loan still in its ramp.
+    own: Vec<LaneRows<1>>,
     share: Option<SmmOwner>,
 }
 
@@ -405,7 +410,8 @@ struct SmmOwner {
     cap: u64,
     multiplier: u64,
     rate: [u64; 3],
-    /// The owner's turnover and refinancing bases (bits), one per month.
+    /// The owner's seasoned turnover and refinancing bases (bits), one per
+    /// month.
     turnover: Vec<u64>,
     refi: Vec<u64>,
     /// Blocks whose column holds all the owner's months.
@@ -439,10 +445,16 @@ impl SmmOwner {
         if same_run && terms.stamp() != 0 && terms.stamp() == self.served {
             return true;
         }
+        let (n, head) = (terms.n, terms.in_ramp.min(terms.n));
         same_run
             && self.rate == terms.rate_key()
-            && starts_with_bits(&self.turnover, &terms.turnover_base[..terms.n])
-            && starts_with_bits(&self.refi, &terms.refi_base[..terms.n])
+            && self.turnover.len() >= n
+            && starts_with_bits(&self.turnover[head..], &terms.turnover_base[head..n])
+            && starts_with_bits(&self.refi[head..], &terms.refi_base[head..n])
+            && (0..head).fold(0, |diff, t| {
+                let [turnover, refi] = terms.seasoned_base[t];
+                diff | (self.turnover[t] ^ turnover.to_bits()) | (self.refi[t] ^ refi.to_bits())
+            }) == 0
     }
 
     /// Make `terms` the owner, with no column filled yet.
@@ -453,11 +465,12 @@ impl SmmOwner {
         self.multiplier = p.cpr_multiplier.to_bits();
         self.rate = terms.rate_key();
         self.turnover.clear();
-        self.turnover
-            .extend(terms.turnover_base[..n].iter().map(|x| x.to_bits()));
         self.refi.clear();
-        self.refi
-            .extend(terms.refi_base[..n].iter().map(|x| x.to_bits()));
+        for t in 0..n {
+            let (turnover, refi) = terms.bases(t, true);
+            self.turnover.push(turnover.to_bits());
+            self.refi.push(refi.to_bits());
+        }
         self.filled.clear();
         self.filled.resize(market.num_blocks(), false);
         self.served = terms.stamp();
@@ -470,6 +483,16 @@ pub(crate) enum SmmColumn<'a> {
     Fill(&'a mut [LaneRows<1>]),
     /// Already there (another loan's, the same bits).
     Ready(&'a [LaneRows<1>]),
+    /// The loan's months still in its prepayment ramp (`head`) computed
+    /// into `own`, the rest copied from `shared`: the SMMs of the loan with
+    /// its ramp complete (`LoanTerms::seasoned_base`), computed first if
+    /// `fill`.
+    Seasoned {
+        shared: &'a mut [LaneRows<1>],
+        fill: bool,
+        own: &'a mut [LaneRows<1>],
+        head: usize,
+    },
 }
 
 impl BlockScratch {
@@ -480,6 +503,7 @@ impl BlockScratch {
     pub fn sharing() -> BlockScratch {
         BlockScratch {
             smm: Vec::new(),
+            own: Vec::new(),
             share: Some(SmmOwner::default()),
         }
     }
@@ -504,6 +528,7 @@ impl BlockScratch {
             }
             return SmmColumn::Fill(&mut self.smm[..n]);
         };
+        let head = terms.in_ramp.min(n);
         assert!(block < market.num_blocks(), "block {block} out of range");
         let stride = market.months();
         let start = block * stride;
@@ -511,21 +536,38 @@ impl BlockScratch {
         if same {
             owner.served = terms.stamp();
         }
-        if same && owner.filled[block] {
+        let fill = !(same && owner.filled[block]);
+        if fill {
+            // A column filled now must hold all the owner's months: a
+            // shorter loan becomes the owner.
+            if !same || owner.turnover.len() != n {
+                owner.adopt(terms, p, market);
+            }
+            owner.filled[block] = true;
+            let len = market.num_blocks() * stride;
+            if self.smm.len() < len {
+                self.smm.resize(len, LaneRows::default());
+            }
+        } else {
             owner.reused += 1;
-            return SmmColumn::Ready(&self.smm[start..start + n]);
         }
-        // A column filled now must hold all the owner's months: a shorter
-        // loan becomes the owner.
-        if !same || owner.turnover.len() != n {
-            owner.adopt(terms, p, market);
+        let shared = &mut self.smm[start..start + n];
+        match (head, fill) {
+            (0, false) => SmmColumn::Ready(shared),
+            // Seasoned from the first month: the loan's own SMMs.
+            (0, true) => SmmColumn::Fill(shared),
+            _ => {
+                if self.own.len() < n {
+                    self.own.resize(n, LaneRows::default());
+                }
+                SmmColumn::Seasoned {
+                    shared,
+                    fill,
+                    own: &mut self.own[..n],
+                    head,
+                }
+            }
         }
-        owner.filled[block] = true;
-        let len = market.num_blocks() * stride;
-        if self.smm.len() < len {
-            self.smm.resize(len, LaneRows::default());
-        }
-        SmmColumn::Fill(&mut self.smm[start..start + n])
     }
 }
 
@@ -665,28 +707,33 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
     let n = terms.n;
     assert!(terms.coefs.len() >= n, "loan terms not prepared");
     let capped = p.cpr_cap <= SMM_CAPPED_MAX_CPR;
+    let pass = ColumnPass {
+        s,
+        terms,
+        p,
+        market,
+        rates,
+        block,
+        capped,
+    };
     let smm: &[LaneRows<1>] = match smm {
         SmmColumn::Ready(smm) => smm,
         SmmColumn::Fill(smm) => {
-            match rates {
-                Some(r) => {
-                    let f = r.block(block, n);
-                    if capped {
-                        prepayment_pass_resolved::<true, S>(s, terms, p, f, smm);
-                    } else {
-                        prepayment_pass_resolved::<false, S>(s, terms, p, f, smm);
-                    }
-                }
-                None => {
-                    let f = market.prepay_block(block, n);
-                    if capped {
-                        prepayment_pass::<true, S>(s, terms, p, f, smm);
-                    } else {
-                        prepayment_pass::<false, S>(s, terms, p, f, smm);
-                    }
-                }
-            }
+            pass.run(smm, n, false);
             smm
+        }
+        SmmColumn::Seasoned {
+            shared,
+            fill,
+            own,
+            head,
+        } => {
+            if fill {
+                pass.run(shared, n, true);
+            }
+            own[head..n].copy_from_slice(&shared[head..n]);
+            pass.run(own, head, false);
+            own
         }
     };
     let active = market.active_lanes(block);
@@ -748,6 +795,54 @@ type NetRow = [f64; LANES];
 /// One month of a block's fixed-point `CF` halves, by lane.
 type FixedRow = [i64; LANES];
 
+/// The prepayment pass of one loan and block, into a column.
+struct ColumnPass<'a, S> {
+    s: S,
+    terms: &'a LoanTerms,
+    p: &'a ModelParams,
+    market: &'a Market,
+    rates: Option<&'a RateFactors>,
+    block: usize,
+    capped: bool,
+}
+
+impl<S: Lanes> ColumnPass<'_, S> {
+    /// Months `0..months` into `col`, with the loan's own bases or,
+    /// `seasoned`, those of the ramp complete.
+    #[inline(always)]
+    fn run(&self, col: &mut [LaneRows<1>], months: usize, seasoned: bool) {
+        let Self {
+            s,
+            terms,
+            p,
+            market,
+            rates,
+            block,
+            capped,
+        } = *self;
+        let n = terms.n;
+        let col = &mut col[..months];
+        match rates {
+            Some(r) => {
+                let f = &r.block(block, n)[..months];
+                if capped {
+                    prepayment_pass_resolved::<true, S>(s, terms, p, f, col, seasoned);
+                } else {
+                    prepayment_pass_resolved::<false, S>(s, terms, p, f, col, seasoned);
+                }
+            }
+            None => {
+                let f = &market.prepay_block(block, n)[..months];
+                if capped {
+                    prepayment_pass::<true, S>(s, terms, p, f, col, seasoned);
+                } else {
+                    prepayment_pass::<false, S>(s, terms, p, f, col, seasoned);
+                }
+            }
+        }
+    }
+}
+
 /// [`NetCells`] narrowed to the block's months.
 enum NetSink<'a> {
     Skip,
@@ -766,11 +861,15 @@ fn prepayment_pass<const CAPPED: bool, S: Lanes>(
     p: &ModelParams,
     factors: &[PrepayLanes],
     smm: &mut [LaneRows<1>],
+    seasoned: bool,
 ) {
     let mut burn = s.splat(1.0);
     for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
         let [lock_m, refi_m, burn_m] = &f.0;
-        let cpr = terms.cpr_lanes(s, t, s.load(lock_m), s.load(refi_m), burn, p);
+        // `LoanTerms::cpr_lanes` with the bases chosen.
+        let (lockin, logistic) = terms.rate_factors_lanes(s, s.load(lock_m), s.load(refi_m));
+        let bases = terms.bases(t, seasoned);
+        let cpr = terms.cpr_at_bases_lanes(s, bases, lockin, s.mul(logistic, burn), p);
         store_smm::<CAPPED, S>(s, cpr, &mut smm_t[0]);
         burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
     }
@@ -786,10 +885,12 @@ fn prepayment_pass_resolved<const CAPPED: bool, S: Lanes>(
     p: &ModelParams,
     factors: &[RateLanes],
     smm: &mut [LaneRows<1>],
+    seasoned: bool,
 ) {
     for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
         let [lockin, refi_factor] = &f.0;
-        let cpr = terms.cpr_from_factors_lanes(s, t, s.load(lockin), s.load(refi_factor), p);
+        let bases = terms.bases(t, seasoned);
+        let cpr = terms.cpr_at_bases_lanes(s, bases, s.load(lockin), s.load(refi_factor), p);
         store_smm::<CAPPED, S>(s, cpr, &mut smm_t[0]);
     }
 }
@@ -1297,7 +1398,7 @@ mod tests {
 
         let mut shared = BlockScratch::sharing();
         // (terms, params, market, whether its columns come from the loan before)
-        let steps: [(&LoanTerms, &ModelParams, &Market, bool); 13] = [
+        let steps: [(&LoanTerms, &ModelParams, &Market, bool); 15] = [
             (&owner, &params, &market, false),
             (&follower, &params, &market, true),
             (&owner, &params, &market, true),
@@ -1305,9 +1406,14 @@ mod tests {
             (&owner, &capped, &market, false),
             (&owner, &params, &rebuilt, false),
             (&owner, &params, &market, false),
+            // Still in the ramp: its later months come from the owner's.
+            (&in_ramp, &params, &market, true),
             (&other_fico, &params, &market, false),
             (&other_rate, &params, &market, false),
+            // An owner still in the ramp shares its SMMs with the ramp
+            // complete, not its own.
             (&in_ramp, &params, &market, false),
+            (&owner, &params, &market, true),
             (&owner, &params, &rebuilt, false),
             (&owner, &capped, &market, false),
             // A longer loan cannot use a shorter one's columns; the shorter
@@ -1329,12 +1435,12 @@ mod tests {
             let mut l = loan(DqState::C, Investor::Fnma, 0.065);
             l.loan_age = 40;
             edit(&mut l);
-            LoanTerms::prepay_order_key(&l, &params)
+            LoanTerms::prepay_order_key(&l)
         };
         assert_eq!(key(&|_| {}), key(&|l| l.loan_age = 100));
         assert_eq!(key(&|_| {}), key(&|l| l.upb = 1.0));
         assert_ne!(key(&|_| {}), key(&|l| l.fico = 691));
-        assert_ne!(key(&|_| {}), key(&|l| l.loan_age = 3));
+        assert_eq!(key(&|_| {}), key(&|l| l.loan_age = 3));
         assert!(key(&|l| l.remaining_term = 300) < key(&|l| l.remaining_term = 200));
     }
 

@@ -65,6 +65,14 @@ pub struct LoanTerms {
     pub refi_base: Vec<f64>,
     /// New advance per unit of mass in a P&I-advancing state, `Bal·(c−s)/12 + sched_prin`.
     pub pi_advance: Vec<f64>,
+    /// Months at the start whose prepayment ramp is still below 1 (the
+    /// loan's age plus the month is under `ramp_months`).
+    pub in_ramp: usize,
+    /// The turnover and refinancing bases of those months with the ramp
+    /// complete (ramp 1): with the later months' bases, those of a seasoned
+    /// loan of the same note rate and FICO, whose SMMs a sharing
+    /// [`crate::BlockScratch`] serves.
+    pub seasoned_base: Vec<[f64; 2]>,
     /// The kernel's per-month coefficients (path-independent products hoisted
     /// out of the path loop), one row per month.
     pub(crate) coefs: Vec<MonthCoefs>,
@@ -183,8 +191,22 @@ impl LoanTerms {
         refi_factor: S::F,
         p: &ModelParams,
     ) -> S::F {
-        let turnover = s.mul(s.splat(self.turnover_base[t]), lockin);
-        let refi = s.mul(s.splat(self.refi_base[t]), refi_factor);
+        self.cpr_at_bases_lanes(s, self.bases(t, false), lockin, refi_factor, p)
+    }
+
+    /// [`LoanTerms::cpr_from_factors_lanes`] with the month's turnover and
+    /// refinancing bases given.
+    #[inline(always)]
+    pub(crate) fn cpr_at_bases_lanes<S: Math>(
+        &self,
+        s: S,
+        (turnover_base, refi_base): (f64, f64),
+        lockin: S::F,
+        refi_factor: S::F,
+        p: &ModelParams,
+    ) -> S::F {
+        let turnover = s.mul(s.splat(turnover_base), lockin);
+        let refi = s.mul(s.splat(refi_base), refi_factor);
         s.min_sel(
             s.splat(p.cpr_cap),
             s.mul(s.splat(p.cpr_multiplier), s.add(turnover, refi)),
@@ -211,15 +233,13 @@ impl LoanTerms {
 
     /// A sort key under which loans whose SMMs a sharing
     /// [`crate::BlockScratch`] can reuse follow one another, longest first:
-    /// note rate, FICO, age at the first month once the ramp is complete
-    /// (`min(age + 1, ramp_months)`), then remaining term, descending. Only an
+    /// note rate, FICO, then remaining term, descending (age does not
+    /// matter: the shared columns are those of the ramp complete). Only an
     /// order: the scratch compares the prepayment inputs themselves.
-    pub fn prepay_order_key(loan: &Loan, p: &ModelParams) -> (u64, i32, u64, Reverse<u32>) {
-        let ramp_age = (f64::from(loan.loan_age) + 1.0).min(p.ramp_months);
+    pub fn prepay_order_key(loan: &Loan) -> (u64, i32, Reverse<u32>) {
         (
             loan.note_rate.to_bits(),
             loan.fico,
-            ramp_age.to_bits(),
             Reverse(loan.remaining_term),
         )
     }
@@ -286,6 +306,7 @@ impl LoanTerms {
         ] {
             v.clear();
         }
+        self.seasoned_base.clear();
         for t in 1..=n {
             let b_prev = self.factors[t - 1];
             let b_t = self.factors[t];
@@ -293,12 +314,24 @@ impl LoanTerms {
             let sched_prin = b0 * (b_prev - b_t);
             let age = (loan.loan_age as f64 + t as f64).min(p.ramp_months);
             let ramp = age / p.ramp_months;
+            let seasoned = p.ramp_months / p.ramp_months;
             self.bal.push(bal);
             self.sched_prin.push(sched_prin);
             self.pmt.push(bal * i + sched_prin);
             self.bal_end.push(b0 * b_t);
             let cltv = loan.ltv * b_prev / p.hpi[t - 1];
             self.roll.push(p.roll_at(roll_fico, loan.fico, cltv));
+            let in_ramp = age < p.ramp_months;
+            if in_ramp && self.seasoned_base.len() == t - 1 {
+                self.seasoned_base.push(if cpr_off {
+                    [0.0; 2]
+                } else {
+                    [
+                        p.turnover_cpr * seasoned * p.seasonal(t as u32),
+                        p.refi_max_cpr * seasoned * fico_factor,
+                    ]
+                });
+            }
             if cpr_off {
                 self.turnover_base.push(0.0);
                 self.refi_base.push(0.0);
@@ -309,7 +342,20 @@ impl LoanTerms {
             }
             self.pi_advance.push(bal * (c - s) / 12.0 + sched_prin);
         }
+        self.in_ramp = self.seasoned_base.len();
         self.fill_coefs(p);
+    }
+
+    /// Month `t`'s turnover and refinancing bases, with the ramp complete
+    /// if `seasoned` (see [`LoanTerms::seasoned_base`]).
+    #[inline(always)]
+    pub(crate) fn bases(&self, t: usize, seasoned: bool) -> (f64, f64) {
+        if seasoned && t < self.in_ramp {
+            let [turnover, refi] = self.seasoned_base[t];
+            (turnover, refi)
+        } else {
+            (self.turnover_base[t], self.refi_base[t])
+        }
     }
 
     /// Hoist the kernel's path-independent products (one row per month).
