@@ -288,6 +288,10 @@ impl LoanTerms {
         // exactly 0 (the same bits as `0·(turnover + refi)` whenever that is
         // a number) even where a factor overflows (`0·∞`, docs/model.md §8).
         let cpr_off = p.cpr_multiplier == 0.0;
+        // The ramp once complete, `ramp_months/ramp_months`: exactly 1. (Only
+        // months whose own bases equal these are ever served them: the
+        // sharing compares the bits.)
+        let seasoned = 1.0;
 
         powers.fill_balance_factors(c, loan.remaining_term, &mut self.factors);
         // `ModelParams::roll` with its loan-constant FICO factor hoisted: the
@@ -314,7 +318,6 @@ impl LoanTerms {
             let sched_prin = b0 * (b_prev - b_t);
             let age = (loan.loan_age as f64 + t as f64).min(p.ramp_months);
             let ramp = age / p.ramp_months;
-            let seasoned = p.ramp_months / p.ramp_months;
             self.bal.push(bal);
             self.sched_prin.push(sched_prin);
             self.pmt.push(bal * i + sched_prin);
