@@ -248,6 +248,7 @@ impl MonthlyLanes {
     }
 
     /// Month `t`'s sums over lanes (zeros before the first block).
+    #[inline(always)]
     fn sums(&self, t: usize) -> [f64; NUM_LANE_FIELDS] {
         if self.fresh {
             [0.0; NUM_LANE_FIELDS]
@@ -311,6 +312,7 @@ impl MonthlyLanes {
     /// payoffs and liquidation losses, and the start-of-month D120 and FC
     /// masses.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn expand(
         &self,
         terms: &LoanTerms,
@@ -361,6 +363,7 @@ impl MonthlyLanes {
 }
 
 /// A month's per-lane sums reduced over lanes, in a fixed order.
+#[inline(always)]
 fn lane_sums(row: &LaneRow) -> [f64; NUM_LANE_FIELDS] {
     std::array::from_fn(|f| row.0[f].iter().sum())
 }
