@@ -851,7 +851,7 @@ pub fn std_error(path_values: &[f64], antithetic: bool) -> Option<f64> {
 ///
 /// The loans are taken in [`LoanTerms::prepay_order_key`] order, so the more
 /// loans one call gets, the more of them share their prepayment work with
-/// another (a million-loan book: nine in ten loan-path-months; see
+/// another (a million-loan book: 97 in 100 loan-path-months; see
 /// docs/PERFORMANCE.md). [`value_loans_with`] reports progress.
 pub fn value_loans(
     ctx: &Context<'_>,
