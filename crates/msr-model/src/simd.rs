@@ -491,6 +491,28 @@ mod x86 {
     const ROUND_TRUNC: i32 = 0x0B;
     const ROUND_FLOOR: i32 = 0x09;
 
+    /// The four-lane half vectors of `Lanes`, one `ymm` register on both
+    /// x86 levels (an `Avx512` token implies AVX2 too); used inside each
+    /// level's `impl Lanes`, whose SAFETY note covers these blocks (loads
+    /// and stores go through `&[f64; HALF]`: 32 valid bytes).
+    macro_rules! ymm_half {
+        () => {
+            type H = __m256d;
+            #[inline(always)]
+            fn zero_h(self) -> __m256d {
+                unsafe { _mm256_setzero_pd() }
+            }
+            #[inline(always)]
+            fn load_h(self, a: &[f64; HALF]) -> __m256d {
+                unsafe { _mm256_loadu_pd(a.as_ptr()) }
+            }
+            #[inline(always)]
+            fn store_h(self, a: &mut [f64; HALF], v: __m256d) {
+                unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) }
+            }
+        };
+    }
+
     // SAFETY (every `unsafe` block in this impl): an `Avx512` value exists only
     // if `detected()` found AVX-512 F/DQ/VL/BW on this CPU (its field is
     // private to this module, which creates it only in the dispatched
@@ -627,23 +649,11 @@ mod x86 {
 
     // SAFETY: as for `Math for Avx512`.
     impl Lanes for Avx512 {
-        type H = __m256d;
         #[inline(always)]
         fn load(self, a: &[f64; LANES]) -> __m512d {
             unsafe { _mm512_loadu_pd(a.as_ptr()) }
         }
-        #[inline(always)]
-        fn zero_h(self) -> __m256d {
-            unsafe { _mm256_setzero_pd() }
-        }
-        #[inline(always)]
-        fn load_h(self, a: &[f64; HALF]) -> __m256d {
-            unsafe { _mm256_loadu_pd(a.as_ptr()) }
-        }
-        #[inline(always)]
-        fn store_h(self, a: &mut [f64; HALF], v: __m256d) {
-            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) }
-        }
+        ymm_half!();
         #[inline(always)]
         fn fold_mul_add(self, a: __m512d, b: __m512d, acc: __m256d) -> __m256d {
             unsafe {
@@ -865,19 +875,7 @@ mod x86 {
 
     // SAFETY: as for `Math for Avx2`.
     impl Lanes for Avx2 {
-        type H = __m256d;
-        #[inline(always)]
-        fn zero_h(self) -> __m256d {
-            unsafe { _mm256_setzero_pd() }
-        }
-        #[inline(always)]
-        fn load_h(self, a: &[f64; HALF]) -> __m256d {
-            unsafe { _mm256_loadu_pd(a.as_ptr()) }
-        }
-        #[inline(always)]
-        fn store_h(self, a: &mut [f64; HALF], v: __m256d) {
-            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) }
-        }
+        ymm_half!();
         #[inline(always)]
         fn fold_mul_add(self, a: Self::F, b: Self::F, acc: __m256d) -> __m256d {
             unsafe { _mm256_fmadd_pd(a[1], b[1], _mm256_fmadd_pd(a[0], b[0], acc)) }
