@@ -869,10 +869,8 @@ fn prepayment_pass<const CAPPED: bool, S: Lanes>(
     let mut burn = s.splat(1.0);
     for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
         let [lock_m, refi_m, burn_m] = &f.0;
-        // `LoanTerms::cpr_lanes` with the bases chosen.
-        let (lockin, logistic) = terms.rate_factors_lanes(s, s.load(lock_m), s.load(refi_m));
         let bases = terms.bases(t, seasoned);
-        let cpr = terms.cpr_at_bases_lanes(s, bases, lockin, s.mul(logistic, burn), p);
+        let cpr = terms.cpr_lanes(s, bases, s.load(lock_m), s.load(refi_m), burn, p);
         store_smm::<CAPPED, S>(s, cpr, &mut smm_t[0]);
         burn = s.mul(burn, terms.burn_step_lanes(s, s.load(burn_m)));
     }
@@ -893,7 +891,7 @@ fn prepayment_pass_resolved<const CAPPED: bool, S: Lanes>(
     for (t, (f, smm_t)) in factors.iter().zip(smm.iter_mut()).enumerate() {
         let [lockin, refi_factor] = &f.0;
         let bases = terms.bases(t, seasoned);
-        let cpr = terms.cpr_at_bases_lanes(s, bases, s.load(lockin), s.load(refi_factor), p);
+        let cpr = terms.cpr_from_factors_lanes(s, bases, s.load(lockin), s.load(refi_factor), p);
         store_smm::<CAPPED, S>(s, cpr, &mut smm_t[0]);
     }
 }

@@ -117,7 +117,7 @@ impl LoanTerms {
     /// `burn = exp(−burnout·E_{t−1})`.
     #[inline(always)]
     pub fn cpr(&self, t: usize, lock_m: f64, refi_m: f64, burn: f64, p: &ModelParams) -> f64 {
-        self.cpr_lanes(Scalar, t, lock_m, refi_m, burn, p)
+        self.cpr_lanes(Scalar, self.bases(t, false), lock_m, refi_m, burn, p)
     }
 
     /// The burnout factor's monthly update: `exp(−burnout·max(ι,0))`, to multiply
@@ -127,7 +127,8 @@ impl LoanTerms {
         self.burn_step_lanes(Scalar, burn_m)
     }
 
-    /// [`LoanTerms::cpr`] on every lane of a vector (the one definition; the
+    /// [`LoanTerms::cpr`] on every lane of a vector, given the month's bases
+    /// ([`LoanTerms::bases`]) (the one definition; the
     /// `min`s are selects, identical to `f64::min` for non-NaN operands).
     ///
     /// The cap is the select's *first* operand, so a NaN CPR stays NaN (and
@@ -138,14 +139,14 @@ impl LoanTerms {
     pub(crate) fn cpr_lanes<S: Math>(
         &self,
         s: S,
-        t: usize,
+        bases: (f64, f64),
         lock_m: S::F,
         refi_m: S::F,
         burn: S::F,
         p: &ModelParams,
     ) -> S::F {
         let (lockin, logistic) = self.rate_factors_lanes(s, lock_m, refi_m);
-        self.cpr_from_factors_lanes(s, t, lockin, s.mul(logistic, burn), p)
+        self.cpr_from_factors_lanes(s, bases, lockin, s.mul(logistic, burn), p)
     }
 
     /// The note-rate part of a month's CPR on every lane: the lock-in factor
@@ -177,27 +178,13 @@ impl LoanTerms {
         (lockin, logistic)
     }
 
-    /// Month `t`'s CPR from the note-rate factors: the lock-in factor and the
+    /// A month's CPR from the note-rate factors: the lock-in factor and the
     /// S-curve's logistic times the burnout factor
-    /// ([`LoanTerms::rate_factors_lanes`], `logistic·burn`). This is the
-    /// loan's own part (its turnover and refinancing bases, the multiplier and
-    /// cap).
+    /// ([`LoanTerms::rate_factors_lanes`], `logistic·burn`), and the month's
+    /// turnover and refinancing bases ([`LoanTerms::bases`]). This is the
+    /// loan's own part (its bases, the multiplier and cap).
     #[inline(always)]
     pub(crate) fn cpr_from_factors_lanes<S: Math>(
-        &self,
-        s: S,
-        t: usize,
-        lockin: S::F,
-        refi_factor: S::F,
-        p: &ModelParams,
-    ) -> S::F {
-        self.cpr_at_bases_lanes(s, self.bases(t, false), lockin, refi_factor, p)
-    }
-
-    /// [`LoanTerms::cpr_from_factors_lanes`] with the month's turnover and
-    /// refinancing bases given.
-    #[inline(always)]
-    pub(crate) fn cpr_at_bases_lanes<S: Math>(
         &self,
         s: S,
         (turnover_base, refi_base): (f64, f64),
