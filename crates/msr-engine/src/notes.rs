@@ -295,7 +295,7 @@ pub struct ScenarioDetail {
     /// foreclosure-to-REO-sale timeline).
     pub timeline_months: u32,
     /// Undiscounted cash in: payments and prepayments, or net sale proceeds
-    /// `V·(1−discount)·(1−sell_cost)`.
+    /// `min(V·(1−discount)·(1−sell_cost), owed(L))` (capped at the debt, §H.2 v1.2).
     pub cash_in: f64,
     /// Undiscounted costs (positive): modification cost, carrying, deed-in-lieu
     /// or foreclosure cost, cash for keys.

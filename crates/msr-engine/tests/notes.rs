@@ -301,15 +301,81 @@ fn a_loan_that_can_only_perform_prices_at_its_amortising_pv() {
     assert!(close(priced.price, b0, HAND_REL, 0.0), "{}", priced.price);
 }
 
+/// What the borrower owes after `months` months (MODEL.md v1.2 §H.2), by
+/// hand: principal, the missed payments' interest, interest on the principal
+/// through the sale month, and the carrying costs advanced.
+fn owed_by_hand(n: &Note, config: &Config, months: u32) -> f64 {
+    let missed = f64::from(n.missed_payments());
+    let monthly_interest = n.upb * n.note_rate / 12.0;
+    let carry = n.escrow_monthly + config.notes.preservation_monthly;
+    n.upb + missed * monthly_interest + f64::from(months) * (monthly_interest + carry)
+}
+
 /// PV at the foreclosure ROI of a foreclosure timeline of `months` months,
-/// by hand: carrying every month, the appreciated REO sale less costs at the end.
+/// by hand: carrying every month, the appreciated REO sale (capped at what is
+/// owed) less costs at the end.
 fn foreclosure_pv(n: &Note, config: &Config, months: u32) -> f64 {
     let nt = &config.notes;
     let carry = n.escrow_monthly + nt.preservation_monthly;
     let df = |t: u32| (1.0 + nt.roi_foreclosure / 12.0).powf(-(t as f64));
     let value = n.property_value * (1.0 + config.credit.hpa).powf(months as f64 / 12.0);
-    let sale = value * (1.0 - nt.reo_discount) * (1.0 - nt.sell_cost) - config.servicing.fc_cost;
+    let proceeds = (value * (1.0 - nt.reo_discount) * (1.0 - nt.sell_cost))
+        .min(owed_by_hand(n, config, months));
+    let sale = proceeds - config.servicing.fc_cost;
     -(1..=months).map(|t| carry * df(t)).sum::<f64>() + sale * df(months)
+}
+
+#[test]
+fn liquidation_proceeds_are_capped_at_what_the_borrower_owes() {
+    let config = Config::default();
+    let ctx = NoteContext::new(&config).unwrap();
+    let nt = &config.notes;
+    let p = [0.25; NUM_OUTCOMES];
+    // (property value, the cap binds): 47 % LTV, where the surplus goes back
+    // to the borrower, and 105 % LTV, where the property pays less than owed.
+    for (value, capped) in [(425_000.0, true), (190_000.0, false)] {
+        for dq in [DqState::D90, DqState::Fc] {
+            let mut n = note("cap", dq, "TX");
+            n.property_value = value;
+            n.probabilities = Some(p);
+            let priced = price_note(&n, &ctx);
+            let appreciated =
+                |m: u32| value * (1.0 + config.credit.hpa).powf(f64::from(m) / 12.0);
+
+            let dil = &priced.scenarios[Outcome::DeedInLieu.index()];
+            assert_eq!(dil.timeline_months, nt.dil_months);
+            let dil_sale =
+                appreciated(nt.dil_months) * (1.0 - nt.dil_discount) * (1.0 - nt.sell_cost);
+            let dil_owed = owed_by_hand(&n, &config, nt.dil_months);
+            assert_eq!(dil_sale > dil_owed, capped, "{dq} {value}: {dil_sale} vs {dil_owed}");
+            let want = if capped { dil_owed } else { dil_sale };
+            assert!(close(dil.cash_in, want, HAND_REL, 0.0), "{} vs {want}", dil.cash_in);
+
+            let fc = &priced.scenarios[Outcome::Foreclosure.index()];
+            let l = fc.timeline_months;
+            let fc_sale = appreciated(l) * (1.0 - nt.reo_discount) * (1.0 - nt.sell_cost);
+            let fc_owed = owed_by_hand(&n, &config, l);
+            assert_eq!(fc_sale > fc_owed, capped, "{dq} {value}: {fc_sale} vs {fc_owed}");
+            let want = if capped { fc_owed } else { fc_sale };
+            assert!(close(fc.cash_in, want, HAND_REL, 0.0), "{} vs {want}", fc.cash_in);
+            assert!(close(fc.pv, foreclosure_pv(&n, &config, l), HAND_REL, 0.0));
+            // Costs stay the note owner's, capped or not.
+            let carry = n.escrow_monthly + nt.preservation_monthly;
+            let fc_costs = carry * f64::from(l) + config.servicing.fc_cost;
+            assert!(close(fc.costs, fc_costs, HAND_REL, 0.0), "{} vs {fc_costs}", fc.costs);
+        }
+    }
+
+    // The case: a note in foreclosure at 47 % LTV priced from the
+    // chain. Uncapped it came out at 133 % of UPB; capped, a buyer pays less
+    // than the balance for a loan whose best outcome is being repaid in full
+    // a year later at an 18 % required return.
+    let mut n = note("47ltv", DqState::Fc, "TX");
+    n.property_value = 425_000.0;
+    let priced = price_note(&n, &ctx);
+    assert_eq!(priced.prob_source, ProbSource::Model);
+    assert!(priced.price_pct_upb < 100.0, "{}", priced.price_pct_upb);
+    assert!(priced.price_pct_upb > 70.0, "{}", priced.price_pct_upb);
 }
 
 #[test]

@@ -7,10 +7,15 @@
 //!   month 1;
 //! * deed in lieu: carrying `escrow_monthly + preservation_monthly` in months
 //!   `1..=dil_months`, and at `dil_months` the sale
-//!   `V·(1−dil_discount)·(1−sell_cost) − dil_cost − cash_for_keys`;
+//!   `min(V·(1−dil_discount)·(1−sell_cost), owed(dil_months)) − dil_cost − cash_for_keys`;
 //! * foreclosure: carrying in months `1..=L`, and at `L` the REO sale
-//!   `V·(1−reo_discount)·(1−sell_cost) − fc_cost`
+//!   `min(V·(1−reo_discount)·(1−sell_cost), owed(L)) − fc_cost`
 //!   (`L` from [`NoteContext::foreclosure_months`]).
+//!
+//! The liquidation proceeds are capped at what the borrower owes at the sale
+//! month (MODEL.md v1.2 §H.2), [`owed_at`]: principal, missed interest,
+//! interest accrued through liquidation and the carrying costs advanced. Any
+//! surplus belongs to the borrower; the costs stay the note owner's.
 //!
 //! Amortising streams are MBS-style: each month the level payment is
 //! recomputed on the surviving balance and remaining term,
@@ -61,18 +66,32 @@ pub fn scenario_stream(note: &Note, ctx: &NoteContext, outcome: Outcome) -> Stre
         }
         Outcome::DeedInLieu => {
             let months = n.dil_months;
-            let sale =
-                ctx.property_value_at(note, months) * (1.0 - n.dil_discount) * (1.0 - n.sell_cost);
+            let sale = (ctx.property_value_at(note, months)
+                * (1.0 - n.dil_discount)
+                * (1.0 - n.sell_cost))
+                .min(owed_at(note, carry, months));
             let fixed = cfg.servicing.dil_cost + n.cash_for_keys;
             property_sale(months, carry, sale, fixed)
         }
         Outcome::Foreclosure => {
             let months = ctx.foreclosure_months(note);
-            let sale =
-                ctx.property_value_at(note, months) * (1.0 - n.reo_discount) * (1.0 - n.sell_cost);
+            let sale = (ctx.property_value_at(note, months)
+                * (1.0 - n.reo_discount)
+                * (1.0 - n.sell_cost))
+                .min(owed_at(note, carry, months));
             property_sale(months, carry, sale, cfg.servicing.fc_cost)
         }
     }
+}
+
+/// What the borrower owes at liquidation month `months` (MODEL.md v1.2 §H.2):
+/// `owed(L) = B0 + arrears + L·B0·c/12 + L·carry` — the tape balance, the
+/// missed interest, the interest accrued on `B0` through the sale month and
+/// the carrying costs advanced (`carry` a month). The net sale proceeds the
+/// note owner keeps are capped at this amount.
+pub fn owed_at(note: &Note, carry: f64, months: u32) -> f64 {
+    let l = f64::from(months);
+    note.upb + note.arrears() + l * note.upb * note.note_rate / 12.0 + l * carry
 }
 
 /// An MBS-style amortising stream: `balance` at annual `rate` over `term`
