@@ -27,6 +27,15 @@ pub struct InputArgs {
     pub config: PathBuf,
 }
 
+impl InputArgs {
+    /// The files a run reads: the tape, the configuration and a path file.
+    pub fn files<'a>(&'a self, paths: &'a PathArgs) -> Vec<&'a Path> {
+        let mut files = vec![self.loans.as_path(), self.config.as_path()];
+        files.extend(paths.rate_paths.as_deref());
+        files
+    }
+}
+
 /// Where the rate paths come from, and the spread.
 #[derive(Debug, Clone, Args, Default)]
 pub struct PathArgs {
@@ -139,6 +148,7 @@ pub fn resolve_rates(config: &Config, flags: &PathArgs) -> Result<Rates> {
         }
         None => {
             let v = &config.valuation;
+            check_path_memory(u64::from(v.num_paths), BYTES_PER_PATH)?;
             let normals = NormalGenerator::from_config(v).normals(v.num_paths as usize, MAX_MONTHS);
             let paths = model.paths(&normals, MAX_MONTHS);
             Ok(Rates {
@@ -155,16 +165,106 @@ pub fn resolve_rates(config: &Config, flags: &PathArgs) -> Result<Rates> {
     }
 }
 
+/// Most worker threads a run may ask for. Results do not depend on the
+/// count; past the cores there is no gain, and thousands of threads cost
+/// seconds of start-up (1,024 threads: 12 s on 20 loans) or hang.
+pub const MAX_THREADS: usize = 256;
+
+/// Memory a run holds per generated rate path, measured (peak RSS over path
+/// counts, docs/robustness.md): about 50 KiB for `msr value`, `oas`,
+/// `repline` and `rollforward` (the path set, its normals and the per-path
+/// market arrays), rounded up.
+pub const BYTES_PER_PATH: u64 = 56 << 10;
+
+/// Memory `msr risk` holds per path (the base paths and one scenario's
+/// shocked paths and market at a time): about 93 KiB, rounded up.
+pub const BYTES_PER_PATH_RISK: u64 = 100 << 10;
+
+/// What a run needs besides its paths (binary, tape window, buffers).
+const BASE_BYTES: u64 = 256 << 20;
+
+/// Refuse, before allocating, a path count whose memory the machine does not
+/// have: `num_paths · bytes_per_path` plus a base, against the memory
+/// available (`MemAvailable`, or a cgroup limit when lower). Where neither can
+/// be read, nothing is refused.
+///
+/// # Errors
+/// Usage error (exit 2) naming the need and what is available.
+pub fn check_path_memory(num_paths: u64, bytes_per_path: u64) -> Result<()> {
+    let Some(available) = available_memory() else {
+        return Ok(());
+    };
+    let need = BASE_BYTES.saturating_add(num_paths.saturating_mul(bytes_per_path));
+    if need > available {
+        let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+        let fits = available.saturating_sub(BASE_BYTES) / bytes_per_path;
+        return Err(CliError::new(
+            Failure::Usage,
+            format!(
+                "{num_paths} paths need about {:.1} GiB of memory and {:.1} GiB is available; \
+                 use at most {fits} paths here (sharding splits loans, not paths)",
+                gib(need),
+                gib(available)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The environment variable that caps the memory a run may plan for
+/// (bytes, or with a `K`, `M` or `G` suffix, powers of 1024): an operator's
+/// limit below what the machine has.
+pub const MAX_MEMORY_ENV: &str = "MSR_MAX_MEMORY";
+
+/// Memory available to this process, in bytes: `MemAvailable` of
+/// /proc/meminfo, lowered to a cgroup v2 limit's headroom when there is one
+/// and to [`MAX_MEMORY_ENV`] when set.
+fn available_memory() -> Option<u64> {
+    let cap = std::env::var(MAX_MEMORY_ENV).ok().and_then(|v| {
+        let v = v.trim();
+        let (digits, unit) = match v.chars().last()? {
+            'K' | 'k' => (&v[..v.len() - 1], 1u64 << 10),
+            'M' | 'm' => (&v[..v.len() - 1], 1 << 20),
+            'G' | 'g' => (&v[..v.len() - 1], 1 << 30),
+            _ => (v, 1),
+        };
+        digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+    });
+    system_memory().map_or(cap, |m| Some(cap.map_or(m, |c| c.min(m))))
+}
+
+/// `MemAvailable`, lowered to a cgroup v2 limit's headroom.
+fn system_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    let mut available = kib.saturating_mul(1024);
+    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    if let (Some(max), Some(current)) = (
+        read("/sys/fs/cgroup/memory.max"),
+        read("/sys/fs/cgroup/memory.current"),
+    ) {
+        available = available.min(max.saturating_sub(current));
+    }
+    Some(available)
+}
+
 /// Size the global rayon pool.
 ///
 /// # Errors
-/// Usage error for zero threads.
+/// Usage error for zero threads or more than [`MAX_THREADS`].
 pub fn init_threads(threads: Option<usize>) -> Result<usize> {
     if let Some(n) = threads {
-        if n == 0 {
+        if n == 0 || n > MAX_THREADS {
             return Err(CliError::new(
                 Failure::Usage,
-                "--threads must be at least 1",
+                format!("--threads must be 1..={MAX_THREADS}, got {n}"),
             ));
         }
         // A second call (tests in one process) keeps the first pool.
@@ -195,21 +295,47 @@ pub fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
 
 /// An output directory written through a staging subdirectory: files are
 /// written there and moved into place only when the run succeeds, the
-/// completion marker (`manifest.json`) last. A run that dies leaves the
-/// staging directory, never a complete-looking set of outputs; the next run
-/// in the same directory removes it (see [`remove_stale_staging`]).
+/// completion marker (`manifest.json`, or the command's summary document)
+/// last. A run that dies leaves the staging directory, never a
+/// complete-looking set of outputs; the next run in the same directory
+/// removes it (see [`remove_stale_staging`]).
+///
+/// One run at a time: [`Staging::create`] takes an exclusive lock on
+/// `OUT/.msr-lock` (held until the staging is committed or dropped), so two
+/// runs into the same directory cannot interleave their files; the second is
+/// refused (exit 4). [`Staging::commit`] lists every output with its SHA-256
+/// in the marker and removes the outputs of the previous run that this run
+/// did not write, so the marker always describes exactly the files beside it.
 #[derive(Debug)]
 pub struct Staging {
     out: PathBuf,
     dir: PathBuf,
     committed: bool,
+    /// Held for the staging's life; closing the file releases the lock.
+    _lock: std::fs::File,
+    /// Files this run reads: no output may replace one of them.
+    inputs: Vec<PathBuf>,
+}
+
+/// The lock file of an output directory.
+pub const OUTPUT_LOCK: &str = ".msr-lock";
+
+/// Outputs a run of an earlier version may have left without listing them
+/// in its manifest (before manifests listed their outputs): removed when a
+/// new `manifest.json` is committed without them.
+fn legacy_unlisted_output(marker: &str, name: &str) -> bool {
+    marker == "manifest.json"
+        && (name == "cashflows.parquet"
+            || name == "paths.parquet"
+            || (name.starts_with("marks_by_") && name.ends_with(".csv")))
 }
 
 impl Staging {
-    /// Create `out` (if needed) and a fresh staging directory inside it.
+    /// Create `out` (if needed), lock it, and a fresh staging directory inside it.
     ///
     /// # Errors
-    /// Output error when the directory cannot be created or written.
+    /// Output error when the directory cannot be created or written, or when
+    /// another run holds its lock.
     pub fn create(out: &Path) -> Result<Staging> {
         std::fs::create_dir_all(out).map_err(|e| {
             output(format!(
@@ -217,6 +343,7 @@ impl Staging {
                 out.display()
             ))
         })?;
+        let lock = lock_output_dir(out)?;
         remove_stale_staging(out);
         let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         if dir.exists() {
@@ -236,7 +363,17 @@ impl Staging {
             out: out.to_path_buf(),
             dir,
             committed: false,
+            _lock: lock,
+            inputs: Vec::new(),
         })
+    }
+
+    /// Name the files this run reads: [`Staging::commit`] refuses, before
+    /// anything moves, an output that would replace one of them.
+    #[must_use]
+    pub fn reading(mut self, inputs: &[&Path]) -> Staging {
+        self.inputs.extend(inputs.iter().map(|p| p.to_path_buf()));
+        self
     }
 
     /// Where to write output `name` while staging.
@@ -244,44 +381,206 @@ impl Staging {
         self.dir.join(name)
     }
 
-    /// Move every staged file into place, `marker` last (removing an old
-    /// marker first so a crash in between never shows a complete run).
+    /// Move every staged file into place, `marker` last, after listing every
+    /// other output with its SHA-256 and size under `outputs` in the marker
+    /// (a JSON object). The previous run's outputs that this run did not
+    /// write are removed after its marker and before the new marker appears,
+    /// so a directory with a marker holds exactly the files it lists (a kill
+    /// in between leaves no marker: an incomplete directory).
     ///
     /// # Errors
-    /// Output error when a target exists and is not a regular file (checked
-    /// for every file before any moves: nothing is replaced, the old result
-    /// stays whole), or when a rename fails.
-    pub fn commit(mut self, marker: &str) -> Result<()> {
-        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+    /// Output error when a target exists and is not a regular file, or is an
+    /// input of the run (checked for every file before any moves: nothing is
+    /// replaced, the old result stays whole), or when a rename fails.
+    pub fn commit(self, marker: &str) -> Result<()> {
+        self.commit_inner(marker, true)
+    }
+
+    /// [`Staging::commit`] for a marker that lists its files itself (a
+    /// shard's partial manifest): nothing is added to it.
+    ///
+    /// # Errors
+    /// As [`Staging::commit`].
+    pub fn commit_unlisted(self, marker: &str) -> Result<()> {
+        self.commit_inner(marker, false)
+    }
+
+    fn commit_inner(mut self, marker: &str, list: bool) -> Result<()> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
             .map_err(|e| output(format!("{}: {e}", self.dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
             .collect();
         names.sort();
         names.retain(|n| n != marker && n != STAGING_OWNER);
-        names.push(marker.into());
         // Before anything moves: a target that exists as a FIFO, a device, a
-        // link or a directory would be replaced by the rename.
-        for name in &names {
-            msr_io::parquet_out::check_replaceable(&self.out.join(name)).map_err(output)?;
+        // link or a directory would be replaced by the rename, and so would
+        // an input of this run.
+        for name in names.iter().map(String::as_str).chain([marker]) {
+            let target = self.out.join(name);
+            msr_io::parquet_out::check_replaceable(&target).map_err(output)?;
+            if let Some(input) = self.inputs.iter().find(|i| same_file(i, &target)) {
+                return Err(CliError::new(
+                    Failure::Usage,
+                    format!(
+                        "{}: this output would replace the input {}; nothing was replaced, choose another --out",
+                        target.display(),
+                        input.display()
+                    ),
+                ));
+            }
+        }
+        if list {
+            self.list_outputs(marker, &names)?;
         }
         let old_marker = self.out.join(marker);
+        let stale = previous_outputs(&old_marker, marker)
+            .into_iter()
+            .filter(|n| n != marker && !names.contains(n))
+            .collect::<Vec<_>>();
         if old_marker.exists() {
             std::fs::remove_file(&old_marker)
                 .map_err(|e| output(format!("{}: {e}", old_marker.display())))?;
         }
-        for name in names {
-            let from = self.dir.join(&name);
-            if !from.exists() {
-                continue;
-            }
-            let to = self.out.join(&name);
+        for name in &names {
+            let from = self.dir.join(name);
+            let to = self.out.join(name);
             std::fs::rename(&from, &to)
                 .map_err(|e| output(format!("{}: cannot move into place: {e}", to.display())))?;
+        }
+        for name in &stale {
+            let path = self.out.join(name);
+            if path.is_file() {
+                std::fs::remove_file(&path).map_err(|e| {
+                    output(format!(
+                        "{}: cannot remove the previous run's output: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
+        }
+        let from = self.dir.join(marker);
+        if from.exists() {
+            std::fs::rename(&from, &old_marker).map_err(|e| {
+                output(format!(
+                    "{}: cannot move into place: {e}",
+                    old_marker.display()
+                ))
+            })?;
         }
         let _ = std::fs::remove_file(self.dir.join(STAGING_OWNER));
         let _ = std::fs::remove_dir(&self.dir);
         self.committed = true;
         Ok(())
+    }
+
+    /// Add `outputs: {name: {sha256, bytes}}` to the staged marker.
+    fn list_outputs(&self, marker: &str, names: &[String]) -> Result<()> {
+        let path = self.dir.join(marker);
+        let mut doc: serde_json::Value = msr_io::json::read_json(&path).map_err(output)?;
+        let mut outputs = serde_json::Map::new();
+        for name in names {
+            let file = self.dir.join(name);
+            let bytes = std::fs::metadata(&file)
+                .map_err(|e| output(format!("{}: {e}", file.display())))?
+                .len();
+            let sha = msr_io::hash::sha256_file(&file).map_err(output)?;
+            outputs.insert(
+                name.clone(),
+                serde_json::json!({"sha256": sha, "bytes": bytes}),
+            );
+        }
+        let obj = doc.as_object_mut().ok_or_else(|| {
+            output(format!(
+                "{}: the marker is not a JSON object",
+                path.display()
+            ))
+        })?;
+        obj.insert("outputs".into(), serde_json::Value::Object(outputs));
+        msr_io::write_json_pretty(&path, &doc).map_err(output)
+    }
+}
+
+/// Lock `out` for one run ([`OUTPUT_LOCK`]).
+fn lock_output_dir(out: &Path) -> Result<std::fs::File> {
+    let path = out.join(OUTPUT_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            output(format!(
+                "{}: cannot write to output directory: cannot create {OUTPUT_LOCK}: {e}",
+                out.display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(output(format!(
+            "{}: another msr run is writing to this directory (it holds {OUTPUT_LOCK}); \
+             wait for it to finish or choose another --out",
+            out.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(output(format!("{}: cannot lock: {e}", path.display())))
+        }
+    }
+}
+
+/// The outputs the previous run in this directory wrote and may not write
+/// again: those its marker lists, and for a marker of an older version that
+/// lists none, the optional outputs of [`legacy_unlisted_output`] present.
+fn previous_outputs(old_marker: &Path, marker: &str) -> Vec<String> {
+    let Ok(doc) = msr_io::json::read_json::<serde_json::Value>(old_marker) else {
+        return Vec::new();
+    };
+    if let Some(listed) = doc.get("outputs").and_then(|o| o.as_object()) {
+        return listed
+            .keys()
+            .filter(|n| !n.contains(['/', '\\']) && !n.starts_with('.'))
+            .cloned()
+            .collect();
+    }
+    let Some(dir) = old_marker.parent() else {
+        return Vec::new();
+    };
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| legacy_unlisted_output(marker, n))
+        .collect()
+}
+
+/// Refuse (usage error, exit 2) an output file that is one of the inputs:
+/// writing it would destroy the input. Checked before anything is written.
+///
+/// # Errors
+/// The usage error naming both flags' files.
+pub fn refuse_output_over_input(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
+    for o in outputs {
+        if let Some(i) = inputs.iter().find(|i| same_file(i, o)) {
+            return Err(CliError::new(
+                Failure::Usage,
+                format!(
+                    "{}: this output would replace the input {}; nothing was written, choose another output",
+                    o.display(),
+                    i.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file (device and inode, so
+/// links, `..` and relative paths are seen through).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
     }
 }
 

@@ -16,6 +16,7 @@ use msr_engine::valuation::GroupAccum;
 use msr_engine::{expected_month, LoanResult, NonFinite, PortfolioAccum, Summary};
 use msr_io::partial::{NonFiniteLoan, PartialSums, RawGroup, ShardTally};
 use msr_io::tape::ExtraValue;
+use msr_io::text::{csv_field, terminal_safe};
 use msr_io::{Column, ColumnKind, ParquetOptions};
 use msr_model::{MonthlyField, COMPONENTS, NUM_MONTHLY};
 use serde_json::{json, Value};
@@ -440,7 +441,7 @@ impl GroupMarks {
                 w,
                 "{},{},{},{upb},{value},{bps},{multiple},loan-level OAS,{num_paths},{},{run_id}",
                 config.valuation.as_of,
-                csv_field(&key.label()),
+                group_cell(key),
                 g.records,
                 config.valuation.oas,
             )
@@ -450,11 +451,14 @@ impl GroupMarks {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// A group's cell in marks_by_<COLUMN>.csv: a null is an empty field and an
+/// empty string a quoted empty field `""` (as DuckDB and Polars read them:
+/// NULL and ''), so neither reads as the other, nor as a text `(null)`.
+fn group_cell(key: &ExtraValue) -> std::borrow::Cow<'_, str> {
+    match key {
+        ExtraValue::Null => "".into(),
+        ExtraValue::Text(t) if t.is_empty() => "\"\"".into(),
+        other => csv_field(&other.label()).into_owned().into(),
     }
 }
 
@@ -496,7 +500,7 @@ pub fn warn_non_finite(non_finite: &[NonFinite]) {
     for nf in non_finite {
         eprintln!(
             "warning: loan {} left out of the totals: {} (upb {}, note_rate {}, remaining_term {})",
-            nf.loan.loan_id,
+            terminal_safe(&nf.loan.loan_id),
             nf.reason(),
             nf.loan.upb,
             nf.loan.note_rate,
@@ -714,7 +718,7 @@ mod tests {
         );
         let fields: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split(',').collect()).collect();
         let keys: Vec<&str> = fields.iter().map(|f| f[1]).collect();
-        assert_eq!(keys, ["9", "10", "(null)"]);
+        assert_eq!(keys, ["9", "10", ""], "the null group is an empty field");
         let ten = &fields[1];
         assert_eq!(ten[2], "2");
         assert_eq!(ten[3].parse::<f64>().unwrap(), loans[0].upb + loans[4].upb);
@@ -728,6 +732,33 @@ mod tests {
         assert_eq!(fields[0][4], "-7");
         assert_eq!(fields[2][4], "50.5");
         assert!(fields.iter().all(|f| f[0] == "2026-11-30"));
+    }
+
+    #[test]
+    fn a_null_group_an_empty_string_and_the_text_null_read_apart() {
+        use msr_io::tape::ExtraValue::{Null, Text};
+        let loans = msr_io::generate_book(4, 12);
+        let keys = [
+            Null,
+            Text("(null)".into()),
+            Text(String::new()),
+            Text("=1+1".into()),
+        ];
+        let mut groups = GroupMarks::new("pool");
+        for (l, k) in loans.iter().zip(&keys) {
+            groups.add_one(l, Some(1.0), k);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::create(dir.path()).unwrap();
+        groups.write(&staging, &Config::default(), "R", 2).unwrap();
+        let text = std::fs::read_to_string(staging.path("marks_by_pool.csv")).unwrap();
+        let cells: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap())
+            .collect();
+        // Bytewise order of the texts, the null last.
+        assert_eq!(cells, ["\"\"", "(null)", "'=1+1", ""]);
     }
 
     #[test]

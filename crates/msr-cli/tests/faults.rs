@@ -95,7 +95,7 @@ fn assert_no_outputs(dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            name.starts_with(".msr-staging-"),
+            name.starts_with(".msr-staging-") || name == ".msr-lock",
             "unexpected {name} in {}",
             dir.display()
         );
@@ -374,11 +374,16 @@ fn rejects_are_accounted_for_and_above_the_share_exit_5_after_writing() {
         .all(|r| !r.column.is_empty() && !r.rule.is_empty()));
     // Each class of bad row, by row number: column, value and rule.
     let expect = [
-        (1, "upb", "NaN", "must be > 0"),
+        (1, "upb", "NaN", "must be in [0.01, 1e10]"),
         (2, "ltv", "inf", "must be in (0, 300]"),
-        (3, "upb", "-1", "must be > 0"),
+        (3, "upb", "-1", "must be in [0.01, 1e10]"),
         (4, "note_rate", "0.3", "must be in [0, 0.25)"),
-        (5, "servicing_fee", "0.06", "must be in [0, note_rate]"),
+        (
+            5,
+            "servicing_fee",
+            "0.06",
+            "must be 0 or in [1e-6, note_rate]",
+        ),
         (6, "remaining_term", "0", "must be in 1..=480"),
         (7, "loan_age", "601", "must be in 0..=600"),
         (8, "fico", "299", "must be in 300..=850"),
@@ -546,6 +551,11 @@ fn bad_flag_values_are_refused_before_any_work() {
     let paths = corpus("paths/valid_4x24.parquet");
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (vec!["--threads", "0"], 2, "--threads"),
+        (
+            vec!["--threads", "4096"],
+            2,
+            "--threads must be 1..=256, got 4096",
+        ),
         (vec!["--seed", "-1"], 2, "-1"),
         (
             vec!["--num-paths", "4", "--rate-paths", s(&paths)],
@@ -806,63 +816,6 @@ fn marks_never_carry_a_non_finite_fair_value() {
         let fair_value: f64 = line.split(',').nth(4).unwrap().parse().unwrap();
         assert!(fair_value.is_finite(), "{line}");
     }
-}
-
-/// A finite value or balance too large for the exact totals (|x| ≥ 2^63)
-/// is treated like a non-finite one: listed with its inputs, left out of
-/// every total, exit 5 after the outputs are written. (It was summed
-/// silently: a portfolio UPB of −6.04e23 for one loan of upb 1e30, or
-/// $300,000 for two, wrapped.)
-#[test]
-fn a_balance_beyond_the_summable_range_is_not_summed_silently() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut loans = msr_io::generate_book(3, 2);
-    loans[0].upb = 1e30;
-    loans[1].upb = 1e30;
-    let tape = tmp.path().join("tape.parquet");
-    write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
-    let out = tmp.path().join("o");
-    let run = msr(&[
-        "value",
-        "--loans",
-        s(&tape),
-        "--num-paths",
-        "4",
-        "--out",
-        s(&out),
-    ]);
-    let err = stderr(&run);
-    assert_eq!(run.status.code(), Some(5), "{err}");
-    assert!(
-        err.trim_end()
-            .lines()
-            .last()
-            .unwrap()
-            .starts_with("error: 2 loans had a non-finite valuation"),
-        "{err}"
-    );
-    for l in &loans[..2] {
-        let line = format!(
-            "warning: loan {} left out of the totals: value = ",
-            l.loan_id
-        );
-        assert!(err.contains(&line), "{err}");
-    }
-    assert!(
-        err.contains("is beyond the exact-sum range ±2^63 ≈ 9.2e18"),
-        "{err}"
-    );
-    for name in OUTPUTS {
-        assert!(out.join(name).exists(), "{name}");
-    }
-    let summary = json(&out.join("summary.json"));
-    assert_eq!(summary["loans_valued"], 1);
-    assert_eq!(summary["non_finite_loans"], 2);
-    assert_eq!(summary["upb"].as_f64().unwrap(), loans[2].upb);
-    assert!(summary["value"].as_f64().unwrap().is_finite());
-    assert_eq!(summary["non_finite"][0]["upb"].as_f64().unwrap(), 1e30);
-    let marks = std::fs::read_to_string(out.join("marks.csv")).unwrap();
-    assert_eq!(marks.lines().count(), 2, "only the summed loan is marked");
 }
 
 // ---------------------------------------------------------------------------
@@ -1417,4 +1370,412 @@ fn stale_staging_directories_are_removed_only_when_their_run_is_gone() {
     }
     assert!(out.join(name("4000004")).is_file());
     assert!(out.join("manifest.json").exists());
+}
+
+// ---------------------------------------------------------------------------
+// Round two (issue 28): nothing mixed, nothing lost, nothing injected
+// ---------------------------------------------------------------------------
+
+/// A small valid tape of `n` generated loans, with `ids` replacing the first
+/// loan ids, written under `dir`.
+fn tape_with_ids(dir: &Path, n: usize, ids: &[&str]) -> (PathBuf, Vec<msr_core::Loan>) {
+    let mut loans = msr_io::generate_book(n, 28);
+    for (l, id) in loans.iter_mut().zip(ids) {
+        l.loan_id = (*id).to_string();
+    }
+    let tape = dir.join("tape.parquet");
+    write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
+    (tape, loans)
+}
+
+/// The files of `dir` a run left, less the lock file, sorted.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".msr-lock")
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every file `manifest.json` lists has the hash and size it lists, and the
+/// directory holds nothing else (besides the manifest and the lock).
+fn manifest_describes_the_directory(dir: &Path) {
+    let manifest = json(&dir.join("manifest.json"));
+    let listed = manifest["outputs"].as_object().expect("outputs listed");
+    let mut names: Vec<String> = listed.keys().cloned().collect();
+    names.push("manifest.json".into());
+    names.sort();
+    assert_eq!(files_in(dir), names);
+    for (name, entry) in listed {
+        let path = dir.join(name);
+        assert_eq!(
+            entry["sha256"].as_str().unwrap(),
+            msr_io::hash::sha256_file(&path).unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            entry["bytes"].as_u64().unwrap(),
+            std::fs::metadata(&path).unwrap().len()
+        );
+    }
+}
+
+#[test]
+fn a_second_run_into_a_locked_output_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tape, _) = tape_with_ids(tmp.path(), 20, &[]);
+    let out = tmp.path().join("o");
+    std::fs::create_dir(&out).unwrap();
+    // Another run holds the directory (as `msr value` does from its start to
+    // its commit).
+    let lock = std::fs::File::create(out.join(".msr-lock")).unwrap();
+    lock.lock().unwrap();
+    let args = [
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "2",
+        "--quiet",
+        "--out",
+        s(&out),
+    ];
+    let run = msr(&args);
+    fails_with(
+        &run,
+        4,
+        &[s(&out), "another msr run is writing to this directory"],
+    );
+    assert_no_outputs(&out);
+    lock.unlock().unwrap();
+    let run = msr(&args);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    manifest_describes_the_directory(&out);
+}
+
+#[test]
+fn the_manifest_lists_its_outputs_and_a_new_run_removes_the_old_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tape, _) = tape_with_ids(tmp.path(), 30, &[]);
+    let out = tmp.path().join("o");
+    let base = [
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "2",
+        "--quiet",
+        "--out",
+        s(&out),
+    ];
+    let full = [&base[..], &["--group-by", "investor", "--export-paths"]].concat();
+    let run = msr(&full);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    for name in [
+        "cashflows.parquet",
+        "paths.parquet",
+        "marks_by_investor.csv",
+    ] {
+        assert!(out.join(name).is_file(), "{name}");
+    }
+    manifest_describes_the_directory(&out);
+
+    // Marks only, no groups, no paths: the earlier run's extra files go, so
+    // nothing beside the new manifest is stale.
+    let run = msr(&[&base[..], &["--no-cashflows"]].concat());
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    for name in [
+        "cashflows.parquet",
+        "paths.parquet",
+        "marks_by_investor.csv",
+    ] {
+        assert!(!out.join(name).exists(), "{name} left from the earlier run");
+    }
+    manifest_describes_the_directory(&out);
+
+    // A file the user put there is not an output of ours and stays.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let run = msr(&full);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn an_output_that_would_replace_an_input_is_refused_and_the_input_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tape, _) = tape_with_ids(tmp.path(), 20, &[]);
+    let before = std::fs::read(&tape).unwrap();
+
+    // value --loans D/loan_values.parquet --out D
+    let dir = tmp.path().join("d");
+    std::fs::create_dir(&dir).unwrap();
+    let inside = dir.join("loan_values.parquet");
+    std::fs::copy(&tape, &inside).unwrap();
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&inside),
+        "--num-paths",
+        "2",
+        "--quiet",
+        "--out",
+        s(&dir),
+    ]);
+    fails_with(&run, 2, &["would replace the input", "loan_values.parquet"]);
+    assert_eq!(std::fs::read(&inside).unwrap(), before);
+    assert!(!dir.join("manifest.json").exists());
+
+    // validate --rejects = --loans
+    let run = msr(&["validate", "--loans", s(&tape), "--rejects", s(&tape)]);
+    fails_with(&run, 2, &["would replace the input"]);
+    assert_eq!(std::fs::read(&tape).unwrap(), before);
+
+    // import --out = --input (a CSV tape imported onto itself)
+    let csv = tmp.path().join("tape.csv");
+    std::fs::write(&csv, "loan_id\nA\n").unwrap();
+    let mapping = tmp.path().join("map.toml");
+    std::fs::write(&mapping, "").unwrap();
+    let run = msr(&[
+        "import",
+        "csv",
+        "--input",
+        s(&csv),
+        "--mapping",
+        s(&mapping),
+        "--out",
+        s(&csv),
+    ]);
+    fails_with(&run, 2, &["would replace the input"]);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "loan_id\nA\n");
+}
+
+#[test]
+fn csv_outputs_neutralise_formulas_and_quote_every_line_break() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ids = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+1+2",
+        "-3+4",
+        "@SUM(A1)",
+        "\tT",
+        "a\rb",
+        "'q",
+        "-7",
+    ];
+    let (tape, mut loans) = tape_with_ids(tmp.path(), 12, &ids);
+    // One of them is also rejected, so rejects.csv carries it.
+    loans[0].upb = -1.0;
+    write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
+    let out = tmp.path().join("o");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "2",
+        "--quiet",
+        "--out",
+        s(&out),
+        "--group-by",
+        "loan_id",
+    ]);
+    // 1 of 12 rejected is above the default share: outputs written, exit 5.
+    assert_eq!(run.status.code(), Some(5), "{}", stderr(&run));
+
+    let read = |name: &str| -> Vec<csv::StringRecord> {
+        csv::Reader::from_path(out.join(name))
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .collect()
+    };
+    for name in ["marks.csv", "marks_by_loan_id.csv"] {
+        let rows = read(name);
+        assert_eq!(
+            rows.len(),
+            loans.len() - 1,
+            "{name}: one row per valued loan, a bare CR does not split one"
+        );
+        let cells: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
+        for id in &ids[1..] {
+            let cell = msr_io::text::csv_cell(id);
+            assert!(
+                cells.contains(&cell.as_ref()),
+                "{name}: {id:?} written as {cell:?}: {cells:?}"
+            );
+            assert_eq!(msr_io::text::csv_cell_original(&cell), *id);
+        }
+        assert!(
+            cells
+                .iter()
+                .all(|c| !c.starts_with(['=', '+', '@', '\t', '\r'])
+                    && (!c.starts_with('-') || *c == "-7")),
+            "{name}: {cells:?}"
+        );
+    }
+    let text = std::fs::read_to_string(out.join("rejects.csv")).unwrap();
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    let rejects = msr_io::read_rejects(out.join("rejects.csv")).unwrap();
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(rejects[0].loan_id, ids[0], "recovered on reading");
+}
+
+#[test]
+fn loan_ids_reach_the_terminal_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tape, _) = tape_with_ids(tmp.path(), 3, &["X\nerror: forged\u{1b}[2J"]);
+    // A path file one month short names the first loan that does not fit.
+    let out = tmp.path().join("o");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--rate-paths",
+        s(&corpus("paths/valid_4x24.parquet")),
+        "--out",
+        s(&out),
+    ]);
+    let err = stderr(&run);
+    assert_ne!(run.status.code(), Some(0), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(!err.contains("\nerror: forged"), "{err:?}");
+}
+
+#[test]
+fn balances_and_fees_outside_the_tape_bounds_are_rejected_with_the_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut loans = msr_io::generate_book(6, 2);
+    loans[0].upb = 1e30;
+    loans[1].upb = 9e18;
+    loans[2].upb = 5e-324;
+    loans[3].servicing_fee = 1e-310;
+    let tape = tmp.path().join("tape.parquet");
+    write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
+    let out = tmp.path().join("o");
+    let run = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--num-paths",
+        "2",
+        "--quiet",
+        "--out",
+        s(&out),
+    ]);
+    let err = stderr(&run);
+    // 4 of 6 rows rejected: above the default reject share, exit 5 after writing.
+    assert_eq!(run.status.code(), Some(5), "{err}");
+    let rejects = msr_io::read_rejects(out.join("rejects.csv")).unwrap();
+    let got: Vec<(u64, &str, &str)> = rejects
+        .iter()
+        .map(|r| (r.row, r.column.as_str(), r.rule.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0, "upb", "must be in [0.01, 1e10] (dollars)"),
+            (1, "upb", "must be in [0.01, 1e10] (dollars)"),
+            (2, "upb", "must be in [0.01, 1e10] (dollars)"),
+            (
+                3,
+                "servicing_fee",
+                &*msr_core::loan::servicing_fee_rule(loans[3].note_rate)
+            ),
+        ]
+    );
+    let marks = std::fs::read_to_string(out.join("marks.csv")).unwrap();
+    assert_eq!(marks.lines().count(), 3);
+    assert!(!marks.contains("inf") && !marks.contains("NaN"), "{marks}");
+    let summary = json(&out.join("summary.json"));
+    assert!(summary["upb"].as_f64().unwrap().is_finite());
+    assert_eq!(
+        summary["upb"].as_f64().unwrap(),
+        loans[4].upb + loans[5].upb
+    );
+}
+
+#[test]
+fn every_command_that_values_a_tape_refuses_one_with_no_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = corpus("tapes/zero_rows.parquet");
+    let (tape, _) = tape_with_ids(tmp.path(), 5, &[]);
+    let out = tmp.path().join("o");
+    let cases: [Vec<&str>; 5] = [
+        vec!["value", "--loans", s(&empty)],
+        vec!["risk", "--loans", s(&empty)],
+        vec!["oas", "--loans", s(&empty), "--target-value", "100"],
+        vec![
+            "rollforward",
+            "--prior-loans",
+            s(&empty),
+            "--prior-config",
+            "configs/default.toml",
+            "--loans",
+            s(&tape),
+        ],
+        vec![
+            "rollforward",
+            "--prior-loans",
+            s(&tape),
+            "--prior-config",
+            "configs/default.toml",
+            "--loans",
+            s(&empty),
+        ],
+    ];
+    for case in cases {
+        let args = [
+            &case[..],
+            &["--num-paths", "2", "--quiet", "--out", s(&out)],
+        ]
+        .concat();
+        let run = msr(&args);
+        fails_with(&run, 3, &[s(&empty), "the tape has no rows"]);
+        assert!(!out.join("manifest.json").exists(), "{case:?}");
+    }
+}
+
+#[test]
+fn a_path_count_that_cannot_fit_in_memory_is_refused_before_allocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let tape = corpus("tapes/valid_20.parquet");
+    // An operator's cap of 1 GiB: 20,000 paths need about 1.3 GiB for a
+    // valuation, 2.2 GiB for the risk grid; 4,000 fit for a valuation.
+    for (command, paths, fits) in [
+        ("value", "20000", false),
+        ("risk", "20000", false),
+        ("value", "4000", true),
+    ] {
+        let run = msr_command()
+            .env("MSR_MAX_MEMORY", "1G")
+            .args([
+                command,
+                "--loans",
+                s(&tape),
+                "--num-paths",
+                paths,
+                "--quiet",
+                "--out",
+                s(&out),
+            ])
+            .output()
+            .unwrap();
+        if fits {
+            assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+        } else {
+            let err = fails_with(
+                &run,
+                2,
+                &[&format!("{paths} paths need about"), "GiB is available"],
+            );
+            assert!(err.contains("use at most"), "{err}");
+            assert_no_outputs(&out);
+        }
+    }
 }

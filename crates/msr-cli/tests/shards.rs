@@ -435,6 +435,104 @@ fn merge_refuses_duplicate_missing_or_incomplete_shards() {
     ]));
 }
 
+/// Copy a partial directory.
+fn copy_partial(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Edit a partial's manifest (and keep it well-formed).
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("manifest.json");
+    let mut m = json(&path);
+    edit(&mut m);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+}
+
+/// The merge trusts no partial's word for what it holds (issue 28, item 6).
+#[test]
+fn merge_refuses_copied_edited_or_foreign_partials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let out = root.join("merged");
+    let a = tape(root, "a.parquet", 60, 10, 31);
+    let p: Vec<PathBuf> = (0..3)
+        .map(|k| shard(&a, root, &format!("p{k}"), k, 3, &[]))
+        .collect();
+
+    // Shard 1 copied in place of shard 2, its shard block edited to say 2:
+    // every file still has the hash its manifest lists.
+    let forged = root.join("forged");
+    copy_partial(&p[1], &forged);
+    let shard2 = json(&p[2].join("manifest.json"))["shard"].clone();
+    edit_manifest(&forged, |m| m["shard"] = shard2);
+    refused(
+        &[&p[0], &p[1], &forged],
+        &out,
+        "a shard given twice under another shard's name",
+    );
+
+    // Sums edited (one more loan, and a richer total), the manifest's hash
+    // of partial.json updated to match.
+    for (what, edit) in [("records", "records"), ("value", "value")] {
+        let edited = root.join(format!("edited-{what}"));
+        copy_partial(&p[1], &edited);
+        let sums_path = edited.join("partial.json");
+        let mut sums = json(&sums_path);
+        match edit {
+            "records" => {
+                let n = sums["total"]["records"].as_u64().unwrap();
+                sums["total"]["records"] = (n + 1).into();
+            }
+            _ => {
+                let raw: i128 = sums["total"]["value"].as_str().unwrap().parse().unwrap();
+                sums["total"]["value"] = (raw + (1i128 << 60)).to_string().into();
+            }
+        }
+        std::fs::write(&sums_path, serde_json::to_string(&sums).unwrap()).unwrap();
+        let sha = msr_io::hash::sha256_file(&sums_path).unwrap();
+        edit_manifest(&edited, |m| m["files"]["partial.json"] = sha.into());
+        refused(
+            &[&p[0], &edited, &p[2]],
+            &out,
+            "the partial's sums do not match its loan_values.parquet",
+        );
+    }
+
+    // A matching set of partials of another engine version.
+    let others: Vec<PathBuf> = p
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let o = root.join(format!("old{k}"));
+            copy_partial(d, &o);
+            edit_manifest(&o, |m| m["version"] = "0.0.9".into());
+            o
+        })
+        .collect();
+    refused(
+        &[&others[0], &others[1], &others[2]],
+        &out,
+        "written by msr-engine 0.0.9, this binary is",
+    );
+
+    // The genuine set still merges.
+    ok(&msr(&[
+        "merge",
+        "--quiet",
+        "--out",
+        s(&out),
+        s(&p[0]),
+        s(&p[1]),
+        s(&p[2]),
+    ]));
+}
+
 #[test]
 fn shard_flag_is_checked() {
     let tmp = tempfile::tempdir().unwrap();

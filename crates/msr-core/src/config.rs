@@ -793,6 +793,15 @@ impl Config {
 
         nonneg("hull_white.a", self.hull_white.a)?;
         nonneg("hull_white.sigma", self.hull_white.sigma)?;
+        if self.hull_white.a > 0.0 && self.hull_white.a < 1e-10 {
+            // Subnormal and tiny reversions divide by ~0 in the exact fit;
+            // below 1e-10 the model is Ho–Lee (a = 0) to 1e-10 relative.
+            return Err(invalid(
+                "hull_white.a",
+                format!("{:e}", self.hull_white.a),
+                "must be 0 or at least 1e-10 (use 0 for no mean reversion)",
+            ));
+        }
         if self.hull_white.a > 5.0 {
             return Err(invalid(
                 "hull_white.a",

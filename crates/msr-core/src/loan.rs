@@ -150,6 +150,41 @@ impl fmt::Display for Investor {
     }
 }
 
+/// Smallest `upb` a tape row may carry: one cent. §B asks only `upb > 0`;
+/// below a cent the value in bp of UPB and the multiple overflow to `inf`
+/// (a subnormal UPB), and no servicer books such a loan. docs/model.md §1.
+pub const MIN_UPB: f64 = 0.01;
+
+/// Largest `upb` a tape row may carry: $10 billion. Above it a row is a data
+/// error, not a loan, and a book of such rows would overflow the exact
+/// portfolio sums ([`crate::ExactSum`] holds about 6e23 dollars: 60 trillion
+/// loans at this cap).
+pub const MAX_UPB: f64 = 1e10;
+
+/// Smallest non-zero `servicing_fee` (annual decimal): 1e-6, a hundredth of a
+/// basis point. A smaller positive fee makes the fee strip `s·B0` underflow
+/// and the multiple `inf`; a loan without a fee has fee 0.
+pub const MIN_SERVICING_FEE: f64 = 1e-6;
+
+/// The tape rule for `upb` (reject text).
+pub const UPB_RULE: &str = "must be in [0.01, 1e10] (dollars)";
+
+/// Whether `upb` passes [`UPB_RULE`].
+pub fn upb_ok(upb: f64) -> bool {
+    (MIN_UPB..=MAX_UPB).contains(&upb)
+}
+
+/// Whether `fee` is a valid servicing fee for a loan of `note_rate`: 0, or
+/// in `[MIN_SERVICING_FEE, note_rate]`.
+pub fn servicing_fee_ok(fee: f64, note_rate: f64) -> bool {
+    fee == 0.0 || (MIN_SERVICING_FEE..=note_rate).contains(&fee)
+}
+
+/// The tape rule for `servicing_fee` (reject text).
+pub fn servicing_fee_rule(note_rate: f64) -> String {
+    format!("must be 0 or in [1e-6, note_rate] = [1e-6, {note_rate}]")
+}
+
 /// One validated row of the loan tape (MODEL.md §B). A record may stand for a
 /// group of `loan_count` loans (a rep line).
 #[derive(Debug, Clone, PartialEq)]

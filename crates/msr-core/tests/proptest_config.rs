@@ -300,6 +300,8 @@ enum Rule {
     Row(usize, &'static [f64]),
     /// A foreclosure timeline: finite, ≥ 1 and `reinstate + 1/x ≤ 1`.
     FcMonths,
+    /// 0, or finite in `[lo, hi]` (a mean reversion: none, or not tiny).
+    ZeroOrWithin(f64, f64),
 }
 
 impl Rule {
@@ -311,6 +313,7 @@ impl Rule {
             Rule::NonNeg => finite && x >= 0.0,
             Rule::Finite => finite,
             Rule::Within(lo, hi) => finite && (lo..=hi).contains(&x),
+            Rule::ZeroOrWithin(lo, hi) => x == 0.0 || (finite && (lo..=hi).contains(&x)),
             Rule::BelowOne => finite && (0.0..1.0).contains(&x),
             Rule::Above(lo) => finite && x > lo,
             Rule::Row(k, defaults) => {
@@ -333,7 +336,7 @@ const D120: &[f64] = &[0.03, 0.05, 0.01, 0.12];
 /// Keys of one float value and their rules: (table, key, rule).
 const FLOAT_KEYS: &[(&str, &str, Rule)] = &[
     ("valuation", "oas", Rule::Within(-1.0, 1.0)),
-    ("hull_white", "a", Rule::Within(0.0, 5.0)),
+    ("hull_white", "a", Rule::ZeroOrWithin(1e-10, 5.0)),
     ("hull_white", "sigma", Rule::Within(0.0, 1.0)),
     ("mortgage_rate", "m0", Rule::Finite),
     ("prepay", "turnover_cpr", Rule::Prob),
@@ -693,6 +696,10 @@ fn range_errors_name_the_exact_key() {
         (
             "[hull_white]\na = 6.0\n",
             "config key `hull_white.a` = 6: must be at most 5 (mean reversion per year)",
+        ),
+        (
+            "[hull_white]\na = 5e-324\n",
+            "config key `hull_white.a` = 5e-324: must be 0 or at least 1e-10 (use 0 for no mean reversion)",
         ),
         (
             "[hull_white]\nsigma = 1.5\n",

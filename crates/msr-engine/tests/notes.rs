@@ -339,30 +339,49 @@ fn liquidation_proceeds_are_capped_at_what_the_borrower_owes() {
             n.property_value = value;
             n.probabilities = Some(p);
             let priced = price_note(&n, &ctx);
-            let appreciated =
-                |m: u32| value * (1.0 + config.credit.hpa).powf(f64::from(m) / 12.0);
+            let appreciated = |m: u32| value * (1.0 + config.credit.hpa).powf(f64::from(m) / 12.0);
 
             let dil = &priced.scenarios[Outcome::DeedInLieu.index()];
             assert_eq!(dil.timeline_months, nt.dil_months);
             let dil_sale =
                 appreciated(nt.dil_months) * (1.0 - nt.dil_discount) * (1.0 - nt.sell_cost);
             let dil_owed = owed_by_hand(&n, &config, nt.dil_months);
-            assert_eq!(dil_sale > dil_owed, capped, "{dq} {value}: {dil_sale} vs {dil_owed}");
+            assert_eq!(
+                dil_sale > dil_owed,
+                capped,
+                "{dq} {value}: {dil_sale} vs {dil_owed}"
+            );
             let want = if capped { dil_owed } else { dil_sale };
-            assert!(close(dil.cash_in, want, HAND_REL, 0.0), "{} vs {want}", dil.cash_in);
+            assert!(
+                close(dil.cash_in, want, HAND_REL, 0.0),
+                "{} vs {want}",
+                dil.cash_in
+            );
 
             let fc = &priced.scenarios[Outcome::Foreclosure.index()];
             let l = fc.timeline_months;
             let fc_sale = appreciated(l) * (1.0 - nt.reo_discount) * (1.0 - nt.sell_cost);
             let fc_owed = owed_by_hand(&n, &config, l);
-            assert_eq!(fc_sale > fc_owed, capped, "{dq} {value}: {fc_sale} vs {fc_owed}");
+            assert_eq!(
+                fc_sale > fc_owed,
+                capped,
+                "{dq} {value}: {fc_sale} vs {fc_owed}"
+            );
             let want = if capped { fc_owed } else { fc_sale };
-            assert!(close(fc.cash_in, want, HAND_REL, 0.0), "{} vs {want}", fc.cash_in);
+            assert!(
+                close(fc.cash_in, want, HAND_REL, 0.0),
+                "{} vs {want}",
+                fc.cash_in
+            );
             assert!(close(fc.pv, foreclosure_pv(&n, &config, l), HAND_REL, 0.0));
             // Costs stay the note owner's, capped or not.
             let carry = n.escrow_monthly + nt.preservation_monthly;
             let fc_costs = carry * f64::from(l) + config.servicing.fc_cost;
-            assert!(close(fc.costs, fc_costs, HAND_REL, 0.0), "{} vs {fc_costs}", fc.costs);
+            assert!(
+                close(fc.costs, fc_costs, HAND_REL, 0.0),
+                "{} vs {fc_costs}",
+                fc.costs
+            );
         }
     }
 

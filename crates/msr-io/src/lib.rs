@@ -27,6 +27,7 @@ pub mod path_file;
 pub mod rejects;
 pub mod tape;
 pub mod tape_write;
+pub mod text;
 
 #[cfg(test)]
 mod tests;

@@ -436,7 +436,12 @@ fn check_row(
         ));
     }
     let upb = c.number(t, "upb", i)?;
-    let upb = c.float("upb", upb, upb > 0.0, "must be > 0")?;
+    let upb = c.float(
+        "upb",
+        upb,
+        msr_core::loan::upb_ok(upb),
+        msr_core::loan::UPB_RULE,
+    )?;
     let rate = c.number(t, "note_rate", i)?;
     let note_rate = c.float(
         "note_rate",
@@ -637,7 +642,7 @@ pub fn write_csv(path: impl AsRef<Path>, columns: &[Column]) -> Result<(), IoErr
     for r in 0..rows {
         record.clear();
         record.extend(columns.iter().map(|c| match &c.values {
-            ColumnValues::Utf8(v) => v[r].clone(),
+            ColumnValues::Utf8(v) => crate::text::csv_cell(&v[r]).into_owned(),
             ColumnValues::F64(v) => v[r].to_string(),
             ColumnValues::F64Nullable(v) => v[r].map(|x| x.to_string()).unwrap_or_default(),
             ColumnValues::I32(v) => v[r].to_string(),

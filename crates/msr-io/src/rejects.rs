@@ -1,5 +1,7 @@
 //! The rejects file: every tape row that broke a rule of MODEL.md §B, as CSV
-//! with the header `row,loan_id,column,value,rule`, written atomically.
+//! with the header `row,loan_id,column,value,rule`, written atomically. Text
+//! cells are neutralised against CSV injection ([`crate::text::csv_cell`]);
+//! [`read_rejects`] undoes it.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +9,7 @@ use msr_core::Reject;
 
 use crate::error::{one_line, IoError};
 use crate::parquet_out::AtomicFile;
+use crate::text::{csv_cell, csv_cell_original};
 
 /// The CSV header of a rejects file.
 pub const REJECT_HEADER: [&str; 5] = ["row", "loan_id", "column", "value", "rule"];
@@ -46,10 +49,10 @@ impl RejectWriter {
         self.csv
             .write_record([
                 reject.row.to_string().as_str(),
-                &reject.loan_id,
-                &reject.column,
-                &reject.value,
-                &reject.rule,
+                &csv_cell(&reject.loan_id),
+                &csv_cell(&reject.column),
+                &csv_cell(&reject.value),
+                &csv_cell(&reject.rule),
             ])
             .map_err(|e| csv_error(&self.path, &e))?;
         self.count += 1;
@@ -116,7 +119,7 @@ pub fn read_rejects(path: impl AsRef<Path>) -> Result<Vec<Reject>, IoError> {
     let mut out = Vec::new();
     for record in csv.records() {
         let record = record.map_err(|e| csv_error(path, &e))?;
-        let field = |k: usize| record.get(k).unwrap_or("").to_string();
+        let field = |k: usize| csv_cell_original(record.get(k).unwrap_or("")).to_string();
         let row = field(0).parse().map_err(|_| IoError::Csv {
             file: path.to_path_buf(),
             detail: format!("line {}: row `{}` is not a number", out.len() + 2, field(0)),

@@ -766,7 +766,12 @@ fn check_row<'a>(
     }
 
     let upb = c.required(UPB, cols.upb.get(i))?;
-    let upb = c.float(UPB, upb, upb > 0.0, "must be > 0")?;
+    let upb = c.float(
+        UPB,
+        upb,
+        msr_core::loan::upb_ok(upb),
+        msr_core::loan::UPB_RULE,
+    )?;
     let note_rate = c.required(NOTE_RATE, cols.note_rate.get(i))?;
     let note_rate = c.float(
         NOTE_RATE,
@@ -775,8 +780,8 @@ fn check_row<'a>(
         "must be in [0, 0.25)",
     )?;
     let fee = c.required(SERVICING_FEE, cols.servicing_fee.get(i))?;
-    if !(fee.is_finite() && (0.0..=note_rate).contains(&fee)) {
-        let rule = format!("must be in [0, note_rate] = [0, {note_rate}]");
+    if !msr_core::loan::servicing_fee_ok(fee, note_rate) {
+        let rule = msr_core::loan::servicing_fee_rule(note_rate);
         return Err(c.reject(SERVICING_FEE, fee, rule));
     }
     let servicing_fee = fee;

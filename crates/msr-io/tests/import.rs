@@ -331,7 +331,7 @@ fn freddie_release_46_fixture_maps_field_by_field() {
                 "is not available (999) and there is no ELTV; give --missing-ltv to import such loans"),
             (76, "F23Q10000019", "dq_status (Current Loan Delinquency Status, performance field 4)", "XX",
                 "is not available (XX or blank): the loan's state is unknown"),
-            (81, "F23Q10000020", "servicing_fee (import option)", "0.0025", "must be in [0, note_rate] = [0, 0.002]"),
+            (81, "F23Q10000020", "servicing_fee (import option)", "0.0025", "must be 0 or in [1e-6, note_rate] = [1e-6, 0.002]"),
             (86, "F23Q10000021", "remaining_term (Remaining Months to Legal Maturity, performance field 6)", "0",
                 "must be in 1..=480"),
             (105, "F23Q19999999", "loan_id (Loan Sequence Number, performance field 1)", "F23Q19999999",
@@ -750,7 +750,10 @@ fn csv_tape_maps_columns_values_constants_and_scales() {
         ],
     );
     let fee = (25.0f64 * 0.0001).to_string();
-    let fee_rule = format!("must be in [0, note_rate] = [0, {}]", 0.2f64 * 0.01);
+    let fee_rule = format!(
+        "must be 0 or in [1e-6, note_rate] = [1e-6, {}]",
+        0.2f64 * 0.01
+    );
     let unique = "must be unique: loan_id has 2 records";
     check_rejects(
         &run.rejects,

@@ -87,11 +87,11 @@ fn satisfies_section_b(l: &Loan) -> bool {
     let finite = |x: f64| x.is_finite();
     !l.loan_id.is_empty()
         && finite(l.upb)
-        && l.upb > 0.0
+        && (0.01..=1e10).contains(&l.upb)
         && finite(l.note_rate)
         && (0.0..0.25).contains(&l.note_rate)
         && finite(l.servicing_fee)
-        && (0.0..=l.note_rate).contains(&l.servicing_fee)
+        && (l.servicing_fee == 0.0 || (1e-6..=l.note_rate).contains(&l.servicing_fee))
         && (1..=480).contains(&l.remaining_term)
         && l.loan_age <= 600
         && (300..=850).contains(&l.fico)
@@ -186,14 +186,18 @@ fn oracle(rows: &[Row], layout: Layout) -> Vec<Result<Loan, &'static str>> {
             if id.is_empty() || counts[id] > 1 {
                 return Err("loan_id");
             }
-            let upb = r.upb.filter(|x| finite(x) && *x > 0.0).ok_or("upb")?;
+            // One cent to $10 billion (docs/model.md §3.1).
+            let upb = r
+                .upb
+                .filter(|x| finite(x) && (0.01..=1e10).contains(x))
+                .ok_or("upb")?;
             let c = r
                 .note_rate
                 .filter(|x| finite(x) && *x >= 0.0 && *x < 0.25)
                 .ok_or("note_rate")?;
             let s = r
                 .servicing_fee
-                .filter(|x| finite(x) && *x >= 0.0 && *x <= c)
+                .filter(|x| finite(x) && (*x == 0.0 || (*x >= 1e-6 && *x <= c)))
                 .ok_or("servicing_fee")?;
             let n = r
                 .remaining_term

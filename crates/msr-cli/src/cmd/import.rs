@@ -152,6 +152,10 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         }
         Source::Csv(a) => {
             check_out(&a.out)?;
+            crate::common::refuse_output_over_input(
+                &[a.input.as_path(), a.mapping.as_path()],
+                &[a.out.out.as_path()],
+            )?;
             let mapping = CsvMapping::load(&a.mapping).map_err(input)?;
             let tape_options = TapeWriteOptions {
                 max_row_group_rows: a.out.row_group_size,
@@ -214,6 +218,7 @@ fn with_outputs(
         .rejects
         .clone()
         .unwrap_or_else(|| out.out.with_extension("rejects.csv"));
+    crate::common::refuse_output_over_input(inputs, &[out.out.as_path(), rejects_path.as_path()])?;
     for path in [&out.out, &rejects_path] {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)

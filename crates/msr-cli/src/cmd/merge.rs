@@ -9,8 +9,13 @@
 //! Before writing anything it refuses, with a one-line input error (exit 3),
 //! partials that disagree on the tape, configuration, seed, path count, path
 //! source or run id, a shard given twice, missing shards, or an incomplete
-//! partial (no manifest.json marker, a file missing or changed).
+//! partial (no manifest.json marker, a file missing or changed), and partials
+//! of another engine version than this binary's. While it concatenates the
+//! loan rows it refuses a loan found in two partials (a shard copied under
+//! another shard's name) and a partial whose sums are not those of its rows
+//! (edited counts or sums); the staged outputs are then discarded.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,11 +23,12 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Result;
 use clap::Args;
+use msr_core::ExactSum;
 use msr_engine::{Detail, PortfolioAccum};
 use msr_io::partial::{
     check_partials, read_partial, read_partial_sums, Partial, ShardTally, RISK_PARTIAL_KIND,
 };
-use msr_io::{ColumnKind, ParquetOptions, ParquetTableWriter};
+use msr_io::{ColumnKind, ColumnValues, ParquetOptions, ParquetTableWriter};
 use serde_json::{json, Value};
 
 use crate::common::{timestamp, Staging};
@@ -62,6 +68,16 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
     let parts: Vec<&Partial> = order.iter().map(|&i| &parts[i]).collect();
     refuse_output_inside(args, &parts)?;
     let first = &parts[0].manifest;
+    // Partials are sums in this build's format and arithmetic: another
+    // version's are not merged, even when they agree with one another.
+    let this = env!("CARGO_PKG_VERSION");
+    if first.version != this {
+        return Err(input(format!(
+            "{}: written by msr-engine {}, this binary is {this}; run the shards again with this build (or merge with theirs)",
+            parts[0].dir.display(),
+            first.version
+        )));
+    }
     if first.kind == RISK_PARTIAL_KIND {
         return super::risk::merge(args, &parts, started, clock);
     }
@@ -69,6 +85,7 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
     // Sums first: a partial whose sums do not fit fails before any output.
     let mut accum: Option<PortfolioAccum> = None;
     let mut tally = ShardTally::default();
+    let mut claims = Vec::with_capacity(parts.len());
     for p in &parts {
         let json_path = p.file(msr_io::partial::PARTIAL_SUMS);
         let sums =
@@ -82,6 +99,7 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
             )));
         }
         tally.merge(&sums.tally);
+        claims.push(Claims::of(&sums));
         let part = partial_to_accum(sums, &json_path)?;
         let acc = accum
             .get_or_insert_with(|| PortfolioAccum::new(part.num_paths, part.months, Detail::Full));
@@ -98,7 +116,7 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
     let accum = accum.unwrap_or_else(|| PortfolioAccum::new(first.num_paths, 0, Detail::Full));
 
     let staging = Staging::create(&args.out)?;
-    concat_loan_values(&staging, &parts, &tally)?;
+    concat_loan_values(&staging, &parts, &claims, &tally)?;
     concat_marks(&staging, &parts)?;
     merge_rejects(&staging, &parts)?;
     write_cashflows(&staging, &accum, tally.max_term)?;
@@ -177,22 +195,105 @@ fn refuse_output_inside(args: &MergeArgs, parts: &[&Partial]) -> Result<()> {
     Ok(())
 }
 
+/// What a partial's sums say about its own loan_values.parquet: checked
+/// against the rows, so a partial whose sums were edited, or whose rows are
+/// another shard's, is refused.
+struct Claims {
+    /// Loans valued (rows of loan_values.parquet).
+    valid: u64,
+    /// Loans left out of the totals, by id.
+    left_out: HashSet<String>,
+    /// The totals over the loans summed: records, raw Σ UPB, raw Σ value.
+    total: (u64, i128, i128),
+}
+
+impl Claims {
+    fn of(sums: &msr_io::partial::PartialSums) -> Claims {
+        Claims {
+            valid: sums.tally.valid,
+            left_out: sums
+                .non_finite
+                .iter()
+                .map(|n| n.loan.loan_id.clone())
+                .collect(),
+            total: (sums.total.records, sums.total.upb, sums.total.value),
+        }
+    }
+}
+
 /// loan_values.parquet: the shards' rows in shard order (= tape order).
-fn concat_loan_values(staging: &Staging, parts: &[&Partial], tally: &ShardTally) -> Result<()> {
+/// Each partial's rows must be what its sums claim — as many, and summing
+/// (exactly) to its totals — and no loan may appear in two partials (a
+/// valid tape has unique ids: a copied shard shows as duplicates).
+fn concat_loan_values(
+    staging: &Staging,
+    parts: &[&Partial],
+    claims: &[Claims],
+    tally: &ShardTally,
+) -> Result<()> {
     let columns = loan_value_columns();
     let decl: Vec<(&str, ColumnKind)> = columns.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+    let position = |name: &str| decl.iter().position(|(n, _)| *n == name);
+    let (Some(id_col), Some(upb_col), Some(value_col)) =
+        (position("loan_id"), position("upb"), position("value"))
+    else {
+        return Err(input("loan_values.parquet lacks loan_id, upb or value"));
+    };
     let mut writer = ParquetTableWriter::create(
         staging.path("loan_values.parquet"),
         &decl,
         ParquetOptions::default(),
     )
     .map_err(output)?;
+    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut rows = 0;
-    for p in parts {
-        rows += msr_io::partial::read_table_chunks(p.file("loan_values.parquet"), &decl, |cols| {
+    for (k, (p, claim)) in parts.iter().zip(claims).enumerate() {
+        let (mut records, mut upb, mut value) = (0u64, ExactSum::default(), ExactSum::default());
+        let mut duplicate: Option<(String, usize)> = None;
+        let file = p.file("loan_values.parquet");
+        let part_rows = msr_io::partial::read_table_chunks(&file, &decl, |cols| {
+            let (ColumnValues::Utf8(ids), ColumnValues::F64(upbs), ColumnValues::F64(values)) = (
+                &cols[id_col].values,
+                &cols[upb_col].values,
+                &cols[value_col].values,
+            ) else {
+                return Err(msr_io::IoError::BadData {
+                    file: file.clone(),
+                    problem: "loan_id, upb or value of the wrong type".into(),
+                });
+            };
+            for ((id, u), v) in ids.iter().zip(upbs).zip(values) {
+                if let Some(&j) = seen.get(id) {
+                    duplicate.get_or_insert((id.clone(), j));
+                } else {
+                    seen.insert(id.clone(), k);
+                }
+                if !claim.left_out.contains(id) {
+                    records += 1;
+                    upb.add(*u);
+                    value.add(*v);
+                }
+            }
             writer.write(cols)
         })
         .map_err(input)?;
+        if let Some((id, j)) = duplicate {
+            return Err(input(format!(
+                "loan {} is in the partials {} and {}: a shard given twice under another shard's name (copied?)",
+                msr_io::text::terminal_safe(&id),
+                parts[j].dir.display(),
+                p.dir.display()
+            )));
+        }
+        if part_rows != claim.valid || (records, upb.raw(), value.raw()) != claim.total {
+            return Err(input(format!(
+                "{}: the partial's sums do not match its loan_values.parquet ({part_rows} rows, sums claim {} loans valued; \
+                 totals over the rows differ from partial.json): edited or from another run",
+                p.dir.display(),
+                claim.valid
+            )));
+        }
+        rows += part_rows;
     }
     if rows != tally.valid {
         return Err(input(format!(

@@ -109,7 +109,8 @@ pub fn run(args: &NotesArgs) -> Result<ExitCode> {
         .map(|(n, _)| n.loan_id.as_str())
         .collect();
 
-    let staging = Staging::create(&args.out)?;
+    let staging =
+        Staging::create(&args.out)?.reading(&[args.notes.as_path(), args.config.as_path()]);
     write_note_prices(
         staging.path("note_prices.parquet"),
         staging.path("note_prices.csv"),

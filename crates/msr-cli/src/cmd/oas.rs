@@ -134,14 +134,24 @@ pub(crate) fn load(
             (read.loans, read.rejects, read.stats, Some(read.slice))
         }
     };
+    // One rule for every command that values a tape (as `msr value`): a
+    // tape with no rows is an input error, not a book worth zero.
+    let tape_rows = shard.as_ref().map_or(stats.rows_read, |s| s.tape_rows);
+    if tape_rows == 0 {
+        return Err(input(format!(
+            "{}: the tape has no rows; nothing to value",
+            input_args.loans.display()
+        )));
+    }
     let months = rates.paths.months().min(MAX_MONTHS);
     if let Some(long) = loans.iter().find(|l| l.remaining_term as usize > months) {
         return Err(input(format!(
             "the rate paths have {months} months but loan {} needs {} (remaining_term)",
-            long.loan_id, long.remaining_term
+            msr_io::text::terminal_safe(&long.loan_id),
+            long.remaining_term
         )));
     }
-    let staging = Staging::create(out)?;
+    let staging = Staging::create(out)?.reading(&input_args.files(path_args));
     msr_io::write_rejects(staging.path("rejects.csv"), &rejects).map_err(output)?;
     if export_paths {
         msr_io::write_path_file(staging.path("paths.parquet"), &rates.paths).map_err(output)?;
@@ -411,7 +421,7 @@ pub fn run(args: &OasArgs) -> Result<ExitCode> {
         for nf in &accum.non_finite {
             eprintln!(
                 "warning: loan {} left out of the totals: {}",
-                nf.loan.loan_id,
+                msr_io::text::terminal_safe(&nf.loan.loan_id),
                 nf.reason()
             );
         }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::common::{load_config, resolve_rates, PathArgs, MAX_MONTHS};
-use crate::exit::{input, output};
+use crate::exit::output;
 
 /// Flags of `msr paths`.
 #[derive(Debug, Args)]
@@ -38,10 +38,10 @@ pub struct PathsArgs {
 /// Input errors for the config; output errors for the file.
 pub fn run(args: &PathsArgs) -> Result<ExitCode> {
     if args.months == 0 || args.months > MAX_MONTHS {
-        return Err(input(format!(
-            "--months must be 1..={MAX_MONTHS}, got {}",
-            args.months
-        )));
+        return Err(crate::exit::CliError::new(
+            crate::exit::Failure::Usage,
+            format!("--months must be 1..={MAX_MONTHS}, got {}", args.months),
+        ));
     }
     let flags = PathArgs {
         num_paths: args.num_paths,

@@ -78,7 +78,8 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
     if let Some(long) = loans.iter().find(|l| l.remaining_term as usize > months) {
         return Err(input(format!(
             "the rate paths have {months} months but loan {} needs {} (remaining_term)",
-            long.loan_id, long.remaining_term
+            msr_io::text::terminal_safe(&long.loan_id),
+            long.remaining_term
         )));
     }
     let market = Market::new(&rates.paths, &params, config.valuation.oas, months);
@@ -101,7 +102,7 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
     non_finite.extend(nf_lines);
     let cmp = compare(&book, &loans, &loan_results, &line_results);
 
-    let staging = Staging::create(&args.out)?;
+    let staging = Staging::create(&args.out)?.reading(&args.input.files(&args.paths));
     let ids: Vec<String> = book.lines.iter().map(|l| l.id.clone()).collect();
     msr_io::write_tape_with_extra(
         staging.path("replines.parquet"),
@@ -149,7 +150,7 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
         for nf in &non_finite {
             eprintln!(
                 "warning: {} left out of the comparison: {}",
-                nf.loan.loan_id,
+                msr_io::text::terminal_safe(&nf.loan.loan_id),
                 nf.reason()
             );
         }

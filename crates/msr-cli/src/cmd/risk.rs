@@ -130,6 +130,12 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
              or value the file's scenarios with msr value",
         ));
     }
+    // Risk holds more per path than a valuation: check its need up front.
+    let config = crate::common::load_config(&args.input.config, &args.paths)?;
+    crate::common::check_path_memory(
+        u64::from(config.valuation.num_paths),
+        crate::common::BYTES_PER_PATH_RISK,
+    )?;
     let started = SystemTime::now();
     let clock = Instant::now();
     let export_paths = args.export_paths && args.sharding.shard.is_none_or(|s| s.index == 0);
@@ -353,7 +359,7 @@ impl ShardRun<'_> {
             resolved_config: self.prov.resolved.clone(),
         };
         msr_io::write_json_pretty(staging.path(PARTIAL_MANIFEST), &manifest).map_err(output)?;
-        staging.commit(PARTIAL_MANIFEST)?;
+        staging.commit_unlisted(PARTIAL_MANIFEST)?;
         if !self.args.run.quiet {
             let plan = &slice.plan;
             println!(
@@ -546,7 +552,7 @@ fn warn_risk_non_finite(report: &RiskReport) {
     for nf in &report.non_finite {
         eprintln!(
             "warning: loan {} left out of the totals: {}",
-            nf.loan.loan_id,
+            msr_io::text::terminal_safe(&nf.loan.loan_id),
             nf.reason()
         );
     }

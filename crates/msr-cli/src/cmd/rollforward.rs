@@ -79,6 +79,14 @@ struct Tape {
 
 fn read(path: &Path, config: &Config) -> Result<Tape> {
     let (loans, rejects, stats) = msr_io::read_tape(path, &config.tape).map_err(input)?;
+    // As for every command that values a tape: no rows is an input error
+    // (an empty tape would roll forward as a whole book removed or added).
+    if stats.rows_read == 0 {
+        return Err(input(format!(
+            "{}: the tape has no rows; nothing to value",
+            path.display()
+        )));
+    }
     Ok(Tape {
         loans,
         rejects,
@@ -145,13 +153,19 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
     let config = load_config(&args.input.config, &flags)?;
     let prior = read(&args.prior_loans, &prior_config)?;
     let current = read(&args.input.loans, &config)?;
-    let staging = Staging::create(&args.out)?;
+    let staging = Staging::create(&args.out)?.reading(&[
+        args.prior_loans.as_path(),
+        args.prior_config.as_path(),
+        args.input.loans.as_path(),
+        args.input.config.as_path(),
+    ]);
     for (name, tape) in [(REJECTS_PRIOR, &prior), (REJECTS_CURRENT, &current)] {
         msr_io::write_rejects(staging.path(name), &tape.rejects).map_err(output)?;
     }
 
     let v = &config.valuation;
     let num_paths = v.num_paths as usize;
+    crate::common::check_path_memory(num_paths as u64, crate::common::BYTES_PER_PATH)?;
     let normals = NormalGenerator::from_config(v).normals(num_paths, MAX_MONTHS);
     let inputs = RollforwardInputs {
         prior_loans: &prior.loans,
@@ -218,7 +232,7 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
         for nf in &rf.non_finite {
             eprintln!(
                 "warning: loan {} counted as 0 in the valuation of {}: {}",
-                nf.loan.loan.loan_id,
+                msr_io::text::terminal_safe(&nf.loan.loan.loan_id),
                 nf.run.describe(),
                 nf.loan.reason()
             );

@@ -34,6 +34,10 @@ pub struct ValidateArgs {
 /// Input errors for an unusable tape or config; output errors for the rejects file.
 pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let config = load_config(&args.config, &PathArgs::default())?;
+    crate::common::refuse_output_over_input(
+        &[args.loans.as_path(), args.config.as_path()],
+        &[args.rejects.as_path()],
+    )?;
     let mut reader = TapeReader::open(&args.loans, &config.tape).map_err(input)?;
     if let Some(parent) = args.rejects.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)

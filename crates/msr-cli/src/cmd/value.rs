@@ -122,6 +122,20 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let threads = init_threads(args.run.threads)?;
+    if let Some(g) = &args.group_by {
+        // The group file's name must be one the file system takes: refused
+        // before any work, not after the run.
+        let name = GroupMarks::file_name(g);
+        if name.len() > 255 {
+            return Err(crate::exit::CliError::new(
+                crate::exit::Failure::Usage,
+                format!(
+                    "--group-by: a column name of {} bytes makes the file name {name:.40}... longer than 255 bytes",
+                    g.len()
+                ),
+            ));
+        }
+    }
     let config = load_config(&args.input.config, &args.paths)?;
     let plan = match args.sharding.shard {
         None => None,
@@ -156,7 +170,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let prov = Provenance::new(&args.input, &config, &rates.source, num_paths)?;
     let setup_seconds = clock.elapsed().as_secs_f64();
 
-    let staging = Staging::create(&args.out)?;
+    let staging = Staging::create(&args.out)?.reading(&args.input.files(&args.paths));
     let run_id = prov.run_id(
         args.sharding.run_id.as_ref(),
         args.sharding.shard.is_some(),
@@ -237,7 +251,8 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
             };
             return Err(input(format!(
                 "{source} has {months} months but loan {} needs {} (remaining_term)",
-                long.loan_id, long.remaining_term
+                msr_io::text::terminal_safe(&long.loan_id),
+                long.remaining_term
             )));
         }
         let (results, part) = value_loans_with(&ctx, &loans, detail, &|n| bar.inc(n as u64));
@@ -328,14 +343,9 @@ impl Whole<'_> {
         tally: &ShardTally,
         t: ShardTimings,
     ) -> Result<ExitCode> {
-        if self.args.no_cashflows {
-            // A previous full run's projection must not sit beside these marks.
-            let stale = self.args.out.join("cashflows.parquet");
-            if stale.is_file() {
-                std::fs::remove_file(&stale)
-                    .map_err(|e| output(format!("{}: {e}", stale.display())))?;
-            }
-        } else {
+        // Without the projection, a previous full run's cashflows.parquet is
+        // removed at the commit (it is not among this run's outputs).
+        if !self.args.no_cashflows {
             write_cashflows(&staging, accum, tally.max_term)?;
         }
         let wall = self.clock.elapsed().as_secs_f64();
@@ -440,7 +450,7 @@ impl Whole<'_> {
             resolved_config: self.prov.resolved.clone(),
         };
         msr_io::write_json_pretty(staging.path(PARTIAL_MANIFEST), &manifest).map_err(output)?;
-        staging.commit(PARTIAL_MANIFEST)?;
+        staging.commit_unlisted(PARTIAL_MANIFEST)?;
         if !self.args.run.quiet {
             let cut = match plan.by {
                 ShardBy::RowGroups => "whole row groups",

@@ -417,7 +417,12 @@ pub fn check_draft(d: Draft, row: u64, labels: &[String]) -> Result<Loan, Reject
             "must be non-empty".into(),
         ));
     }
-    let upb = float(col::UPB, d.upb, d.upb > 0.0, "must be > 0")?;
+    let upb = float(
+        col::UPB,
+        d.upb,
+        msr_core::loan::upb_ok(d.upb),
+        msr_core::loan::UPB_RULE,
+    )?;
     let c = d.note_rate;
     let note_rate = float(
         col::NOTE_RATE,
@@ -426,11 +431,11 @@ pub fn check_draft(d: Draft, row: u64, labels: &[String]) -> Result<Loan, Reject
         "must be in [0, 0.25)",
     )?;
     let fee = d.servicing_fee;
-    if !(fee.is_finite() && (0.0..=note_rate).contains(&fee)) {
+    if !msr_core::loan::servicing_fee_ok(fee, note_rate) {
         return Err(reject(
             col::SERVICING_FEE,
             fee.to_string(),
-            format!("must be in [0, note_rate] = [0, {note_rate}]"),
+            msr_core::loan::servicing_fee_rule(note_rate),
         ));
     }
     let remaining_term = int(col::REMAINING_TERM, d.remaining_term, 1, 480)? as u32;

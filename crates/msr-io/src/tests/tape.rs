@@ -163,10 +163,25 @@ fn every_rule_rejects_its_row_and_keeps_the_rest() {
         "loan_id",
         "non-empty",
     );
-    check("upb 0", |r| r.upb = Some(0.0), "upb", "> 0");
-    check("upb negative", |r| r.upb = Some(-5.0), "upb", "> 0");
-    check("upb NaN", |r| r.upb = Some(nan), "upb", "> 0");
-    check("upb inf", |r| r.upb = Some(inf), "upb", "> 0");
+    let upb_rule = "[0.01, 1e10]";
+    check("upb 0", |r| r.upb = Some(0.0), "upb", upb_rule);
+    check("upb negative", |r| r.upb = Some(-5.0), "upb", upb_rule);
+    check("upb NaN", |r| r.upb = Some(nan), "upb", upb_rule);
+    check("upb inf", |r| r.upb = Some(inf), "upb", upb_rule);
+    check("upb subnormal", |r| r.upb = Some(5e-324), "upb", upb_rule);
+    check("upb below a cent", |r| r.upb = Some(0.009), "upb", upb_rule);
+    check(
+        "upb above 1e10",
+        |r| r.upb = Some(1.000_000_1e10),
+        "upb",
+        upb_rule,
+    );
+    check(
+        "servicing_fee subnormal",
+        |r| r.servicing_fee = Some(1e-310),
+        "servicing_fee",
+        "must be 0 or in [1e-6, note_rate]",
+    );
     check("upb null", |r| r.upb = None, "upb", NULL);
     check(
         "note_rate negative",
