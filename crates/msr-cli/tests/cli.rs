@@ -7,16 +7,10 @@ use msr_core::tolerance::{close, SPEC_ABS_DOLLARS, SPEC_REL};
 use msr_io::{read_table, write_tape, TapeWriteOptions};
 
 mod support;
-use support::{json, msr, ok, repo, s};
+use support::{json, msr, ok, s};
 
 fn golden() -> PathBuf {
-    let dir = repo().join("../shared/spec/golden");
-    assert!(
-        dir.join("loans_60.parquet").exists(),
-        "golden cases missing at {}",
-        dir.display()
-    );
-    dir
+    msr_testkit::golden_dir()
 }
 
 #[test]

@@ -12,20 +12,9 @@ use msr_engine::{
 use msr_io::parquet_in::{read_table, Table};
 use msr_model::{Market, ModelParams, MonthlyField, COMPONENTS};
 
-/// The golden directory: `../shared/spec/golden` beside the repository. Its
-/// absence fails the test (set `MSR_GOLDEN_DIR` to point elsewhere).
+/// The golden directory (`tests/golden/`, or `MSR_GOLDEN_DIR`).
 fn golden_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("MSR_GOLDEN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/golden")
-        });
-    assert!(
-        dir.join("loans_60.parquet").exists(),
-        "golden cases not found at {}",
-        dir.display()
-    );
-    Some(dir)
+    Some(msr_testkit::golden_dir())
 }
 
 /// Loans from a golden tape, read column by column (independent of the tape

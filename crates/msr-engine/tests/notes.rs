@@ -4,7 +4,7 @@
 //! PV of its amortising stream, a judicial foreclosure costs exactly what its
 //! longer timeline implies, bad note rows are rejected with reasons.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use msr_core::tolerance::{close, SPEC_ABS_DOLLARS, SPEC_REL};
 use msr_core::{Config, DqState};
@@ -23,20 +23,9 @@ const PROB_ABS: f64 = 1e-9;
 /// Absolute floor for IRRs (annual decimals; both sides are solved to 1e-12).
 const IRR_ABS: f64 = 1e-10;
 
-/// The golden directory: `../shared/spec/golden` beside the repository. Its
-/// absence fails the test (set `MSR_GOLDEN_DIR` to point elsewhere).
+/// The golden directory (`tests/golden/`, or `MSR_GOLDEN_DIR`).
 fn golden_dir() -> PathBuf {
-    let dir = std::env::var_os("MSR_GOLDEN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/golden")
-        });
-    assert!(
-        dir.join("notes_40.parquet").exists(),
-        "golden cases not found at {}",
-        dir.display()
-    );
-    dir
+    msr_testkit::golden_dir()
 }
 
 /// Notes from a golden tape, read column by column (independent of the note

@@ -5,7 +5,7 @@
 //! depend on tape order, a homogeneous bucket loses nothing and a
 //! heterogeneous one loses a material amount.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use msr_core::config::{Config, Repline};
 use msr_core::loan::{DqState, Investor, Loan};
@@ -19,20 +19,9 @@ use msr_engine::{
 use msr_io::parquet_in::{read_table, Table};
 use msr_model::{Market, ModelParams, COMPONENTS, NUM_COMPONENTS};
 
-/// The golden directory: `../shared/spec/golden` beside the repository (or
-/// `MSR_GOLDEN_DIR`). Its absence fails the test.
+/// The golden directory (`tests/golden/`, or `MSR_GOLDEN_DIR`).
 fn golden_dir() -> PathBuf {
-    let dir = std::env::var_os("MSR_GOLDEN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/golden")
-        });
-    assert!(
-        dir.join("loans_200.parquet").exists(),
-        "golden cases not found at {}",
-        dir.display()
-    );
-    dir
+    msr_testkit::golden_dir()
 }
 
 /// Loans from a golden tape, read column by column (independent of the tape

@@ -367,13 +367,7 @@ mod tests {
     use super::*;
 
     fn golden() -> PathBuf {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/golden");
-        assert!(
-            dir.join("notes_40.parquet").exists(),
-            "golden cases not found at {}",
-            dir.display()
-        );
-        dir
+        msr_testkit::golden_dir()
     }
 
     fn args(notes: PathBuf, out: PathBuf) -> NotesArgs {

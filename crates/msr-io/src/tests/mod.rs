@@ -15,11 +15,9 @@ use arrow_schema::{Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
-/// The shared golden files of MODEL.md.
+/// The golden files of MODEL.md (`tests/golden/`).
 pub(crate) fn golden(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/spec/golden")
-        .join(name)
+    msr_testkit::golden(name)
 }
 
 /// Write arbitrary named arrays as one Parquet file (nullable fields), with
