@@ -509,6 +509,8 @@ refuses "a partial left from a run with more shards" "parts/$SHARDS is not a sha
     "$SUBMIT" "$SHARDS" "$TAPE" "$T/runs/stale"
 refuses "MSR_COMMAND other than value or risk" "MSR_COMMAND must be value or risk" \
     env MSR_COMMAND=oas "$SUBMIT" "$SHARDS" "$TAPE" "$T/runs/refused"
+refuses "sbatch options without the -- that ends them" "end with a lone --" \
+    "$SUBMIT" --mem=1G "$SHARDS" "$TAPE" "$T/runs/refused"
 refuses "N that is not a positive number" "N must be a positive number of shards" \
     "$SUBMIT" 0 "$TAPE" "$T/runs/refused"
 

@@ -39,6 +39,7 @@ for arg in "$@"; do
         break
     fi
 done
+[[ $# -ge 1 && $1 == -* ]] && fail "sbatch options ($1 ...) end with a lone --, before N"
 [[ $# -ge 3 && $# -le 4 ]] || usage
 [[ $1 =~ ^[1-9][0-9]*$ ]] || fail "N must be a positive number of shards, not '$1'"
 N=$1 TAPE=$2 RUN_DIR=$3 RUN_ID=${4:-}
