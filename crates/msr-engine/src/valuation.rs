@@ -331,12 +331,11 @@ impl PortfolioAccum {
 /// each `lo` term below 2^32, so 2^12 of them cannot overflow an `i64`.
 const FLUSH_EVERY: usize = 4096;
 
-/// Loans valued together, block by block. Grouping shares a block's market
-/// factors and `CF` sums across the group's loans, but each loan in flight
-/// keeps its monthly sums in L2 (276 KiB at 360 months when this was
-/// measured, 113 KiB since session 9), and with more than one they crowd out
-/// the rest: on the sample book (one thread, CPU time) a group of 1 took
-/// 7.7 s, of 2 7.9–8.1 s, of 4 8.1–8.8 s and of 8 11.8 s.
+/// Loans valued together, block by block. Grouping would share a block's
+/// market factors and `CF` sums across the group's loans, but each loan in
+/// flight keeps its monthly lane sums in L2, and with more than one they
+/// crowd out the rest: one at a time was fastest (docs/PERFORMANCE.md,
+/// "Experiments that did not pay").
 const GROUP: usize = 1;
 
 /// Loans of one note rate, in one worker's chunk, from which the rate's
@@ -531,7 +530,7 @@ impl Worker {
     /// loans of a note rate follow one another: each rate held by at least
     /// [`RATE_RUN_MIN`] of them has its prepayment factors resolved once,
     /// and the scratch's shared SMM columns serve the loans of the same
-    /// rate, FICO and ramp.
+    /// rate and FICO (their months past the prepayment ramp).
     fn value_chunk(
         &mut self,
         ctx: &Context<'_>,

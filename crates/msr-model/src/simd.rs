@@ -837,9 +837,9 @@ mod x86 {
             halves!(a => unsafe { _mm256_srli_epi64::<48>(a) })
         }
         // The tables are read with in-register permutes (`vpermps` and a
-        // blend), not gathers: on the AVX2-only AMD host of session 8 the
-        // SMM's `vgatherqpd`s took 2.1 of the 7.3 ns per LPM of the
-        // values-only kernel; the permutes gave back 0.5 (docs/PERFORMANCE.md).
+        // blend), not gathers: AVX2's `vgatherqpd` is slow on the cores we
+        // run on, and the SMM does three lookups per block-month
+        // (docs/PERFORMANCE.md, "The hot loop").
         #[inline(always)]
         fn lookup8(self, table: &'static [f64; 8], i: Self::U) -> Self::F {
             halves!(i => unsafe {

@@ -108,10 +108,9 @@ fn open_error(e: IoError, group_by: Option<&str>) -> anyhow::Error {
 
 /// Loans valued in one call of the engine: it orders them so that loans
 /// with the same prepayment inputs follow one another and share that work,
-/// so a larger window shares more (the 1M-loan benchmark book: 37 % of its
-/// loan-path-months need their own prepayment pass in windows of 65,536
-/// loans, 10 % in one window). The window's loans and results are held until
-/// it is written: about 0.3 KiB per loan.
+/// so a larger window shares more, at the cost of memory: the window's loans
+/// and results are held until it is written, about 0.3 KiB per loan
+/// (docs/PERFORMANCE.md, "The hot loop").
 const WINDOW_LOANS: usize = 1 << 20;
 
 /// Run `msr value`.
