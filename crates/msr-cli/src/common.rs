@@ -16,15 +16,60 @@ use crate::exit::{input, output, CliError, Failure};
 /// Longest projection: paths are generated for this many months.
 pub const MAX_MONTHS: usize = msr_model::params::MAX_MONTHS;
 
+/// `--config` value that selects the built-in defaults (MODEL.md §I, the
+/// values configs/default.toml spells out), and the default of every
+/// `--config`: msr runs from any directory without a configuration file.
+pub const BUILTIN_CONFIG: &str = "built-in";
+
+/// The bundled sample tape, the default `--loans` (from the repository root).
+pub const SAMPLE_LOANS: &str = "data/sample_loans.parquet";
+
 /// The loan tape and configuration.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Loan tape (Parquet, MODEL.md §B).
-    #[arg(long, value_name = "FILE", default_value = "data/sample_loans.parquet")]
+    /// Loan tape (Parquet, MODEL.md §B); the default is the bundled sample,
+    /// found from the repository root.
+    #[arg(long, value_name = "FILE", default_value = SAMPLE_LOANS)]
     pub loans: PathBuf,
     /// Configuration (TOML); keys it omits take the MODEL.md §I defaults.
-    #[arg(long, value_name = "FILE", default_value = "configs/default.toml")]
+    /// `built-in` (the default): those defaults, no file (`msr config
+    /// --defaults` prints them).
+    #[arg(long, value_name = "FILE", default_value = BUILTIN_CONFIG)]
     pub config: PathBuf,
+}
+
+/// Refuse, with a message that says what to pass, a default input file
+/// (`default`) that is not where it is looked for: run outside the
+/// repository, the bundled sample is not there.
+///
+/// # Errors
+/// Usage error naming the flag.
+pub fn check_default_input(path: &Path, default: &str, flag: &str) -> Result<()> {
+    if path == Path::new(default) && !path.exists() {
+        return Err(CliError::new(
+            Failure::Usage,
+            format!(
+                "no {flag} given, and the bundled sample {default} is not in this directory \
+                 (it is in the repository); pass {flag} FILE"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The SHA-256 of a configuration: of the file, or for [`BUILTIN_CONFIG`]
+/// of the built-in defaults written as TOML.
+///
+/// # Errors
+/// Input error for an unreadable file.
+pub fn config_sha256(path: &Path) -> Result<String> {
+    if path == Path::new(BUILTIN_CONFIG) {
+        Ok(msr_io::hash::sha256_bytes(
+            Config::default().to_toml_string().as_bytes(),
+        ))
+    } else {
+        sha256(path)
+    }
 }
 
 impl InputArgs {
@@ -69,15 +114,19 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// Read and validate a configuration file, then apply command-line overrides.
+/// Read and validate a configuration file (or take the built-in defaults,
+/// [`BUILTIN_CONFIG`]), then apply command-line overrides.
 ///
 /// # Errors
 /// Input errors naming the file and the key.
 pub fn load_config(path: &Path, flags: &PathArgs) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| input(format!("{}: cannot read config: {e}", path.display())))?;
-    let mut config =
-        Config::from_toml_str(&text).map_err(|e| input(format!("{}: {e}", path.display())))?;
+    let mut config = if path == Path::new(BUILTIN_CONFIG) {
+        Config::default()
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| input(format!("{}: cannot read config: {e}", path.display())))?;
+        Config::from_toml_str(&text).map_err(|e| input(format!("{}: {e}", path.display())))?
+    };
     if let Some(n) = flags.num_paths {
         config.valuation.num_paths = n;
     }

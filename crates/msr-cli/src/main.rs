@@ -62,6 +62,9 @@ enum Command {
     /// Explain the change in fair value between two valuation dates: loans
     /// removed and added, runoff, market, assumptions (docs/rollforward.md).
     Rollforward(cmd::rollforward::RollforwardArgs),
+    /// Print the configuration msr uses: the built-in defaults (`--defaults`,
+    /// what every `--config` defaults to) or a file resolved.
+    Config(cmd::config::ConfigArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -78,8 +81,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Oas(args) => cmd::oas::run(&args),
         Command::Risk(args) => cmd::risk::run(&args),
         Command::Rollforward(args) => cmd::rollforward::run(&args),
+        Command::Config(args) => cmd::config::run(&args),
     }
 }
+
+/// Where the last panic happened (`file:line:column`), kept by the panic hook.
+static PANIC_LOCATION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -93,7 +100,15 @@ fn main() -> ExitCode {
     // Panics are bugs: report them as one line with exit code 1, not a
     // backtrace. (msr-io catches the parquet crate's panics on corrupt files
     // and turns them into input errors; the quiet hook keeps those silent.)
-    std::panic::set_hook(Box::new(|_| {}));
+    // The hook prints nothing but keeps where the panic happened, for the
+    // one-line report below (a bug report needs the location).
+    std::panic::set_hook(Box::new(|info| {
+        if let Some(loc) = info.location() {
+            if let Ok(mut last) = PANIC_LOCATION.lock() {
+                *last = Some(format!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
+            }
+        }
+    }));
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
@@ -106,7 +121,16 @@ fn main() -> ExitCode {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".to_string());
-            eprintln!("error: internal error (please report): {msg}");
+            let at = PANIC_LOCATION
+                .lock()
+                .ok()
+                .and_then(|mut l| l.take())
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default();
+            eprintln!(
+                "error: internal error (please report): {}{at}",
+                exit::one_line(&anyhow::anyhow!(msg))
+            );
             ExitCode::from(exit::Failure::Internal as u8)
         }
     }

@@ -99,7 +99,7 @@ impl Provenance {
         };
         Ok(Provenance {
             tape_sha: sha256(&input_args.loans)?,
-            config_sha: sha256(&input_args.config)?,
+            config_sha: crate::common::config_sha256(&input_args.config)?,
             resolved_sha: msr_io::hash::sha256_bytes(&canonical),
             resolved,
             paths,

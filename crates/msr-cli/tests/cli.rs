@@ -569,3 +569,87 @@ fn no_cashflows_gives_the_same_marks() {
     assert!(out.status.success());
     assert!(!full.join("cashflows.parquet").exists());
 }
+
+/// Run `msr ARGS` from `dir` (not the repository root).
+fn msr_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_msr"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run msr")
+}
+
+/// Outside the repository (issue 25): the built-in defaults apply with no
+/// --config, a missing sample tape says what to pass, `msr config
+/// --defaults` prints the defaults, and validate leaves the directory alone.
+#[test]
+fn msr_runs_from_any_directory_on_its_built_in_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path().join("elsewhere");
+    std::fs::create_dir(&cwd).unwrap();
+    let tape = tmp.path().join("book.parquet");
+    let loans = msr_io::generate_book(20, 25);
+    msr_io::write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
+
+    // No --config: the built-in defaults, recorded as such.
+    let out = tmp.path().join("o");
+    let run = msr_in(
+        &cwd,
+        &[
+            "value",
+            "--loans",
+            s(&tape),
+            "--num-paths",
+            "4",
+            "--quiet",
+            "--out",
+            s(&out),
+        ],
+    );
+    ok(&run);
+    let manifest = json(&out.join("manifest.json"));
+    assert_eq!(manifest["inputs"]["config"]["path"], "built-in");
+    // The same numbers as configs/default.toml (the documented copy).
+    let out2 = tmp.path().join("o2");
+    let config = msr_testkit::repo_root().join("configs/default.toml");
+    ok(&msr_in(
+        &cwd,
+        &[
+            "value",
+            "--loans",
+            s(&tape),
+            "--config",
+            s(&config),
+            "--num-paths",
+            "4",
+            "--quiet",
+            "--out",
+            s(&out2),
+        ],
+    ));
+    assert_eq!(
+        std::fs::read(out.join("loan_values.parquet")).unwrap(),
+        std::fs::read(out2.join("loan_values.parquet")).unwrap()
+    );
+
+    // No --loans where the sample is not: a usage error saying what to pass.
+    let run = msr_in(&cwd, &["value", "--num-paths", "2", "--out", s(&out)]);
+    assert_eq!(run.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(err.contains("pass --loans FILE"), "{err}");
+
+    // msr config --defaults prints the built-in defaults: they read back as
+    // Config::default() and as configs/default.toml.
+    let run = msr_in(&cwd, &["config", "--defaults"]);
+    ok(&run);
+    let text = String::from_utf8(run.stdout).unwrap();
+    let printed = msr_core::Config::from_toml_str(&text).unwrap();
+    assert_eq!(printed, msr_core::Config::default());
+    let documented =
+        msr_core::Config::from_toml_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(printed, documented);
+
+    // validate writes nothing in the current directory unless asked.
+    ok(&msr_in(&cwd, &["validate", "--loans", s(&tape)]));
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0);
+}

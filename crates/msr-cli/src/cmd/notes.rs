@@ -36,7 +36,7 @@ pub struct NotesArgs {
     #[arg(long, value_name = "FILE", default_value = "data/sample_notes.parquet")]
     pub notes: PathBuf,
     /// Configuration (TOML): required ROIs, timelines and costs in `[notes]`.
-    #[arg(long, value_name = "FILE", default_value = "configs/default.toml")]
+    #[arg(long, value_name = "FILE", default_value = crate::common::BUILTIN_CONFIG)]
     pub config: PathBuf,
     /// Output directory.
     #[arg(long, value_name = "DIR", default_value = "out")]
@@ -74,6 +74,7 @@ pub fn run(args: &NotesArgs) -> Result<ExitCode> {
             ));
         }
     }
+    crate::common::check_default_input(&args.notes, "data/sample_notes.parquet", "--notes")?;
     let config = load_config(&args.config, &PathArgs::default())?;
     let options = NoteTapeOptions {
         ask_column: args.ask_column.clone(),

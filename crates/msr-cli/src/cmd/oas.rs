@@ -121,6 +121,7 @@ pub(crate) fn load(
 ) -> Result<(Loaded, Staging)> {
     let clock = Instant::now();
     let threads = init_threads(run.threads)?;
+    crate::common::check_default_input(&input_args.loans, crate::common::SAMPLE_LOANS, "--loans")?;
     let config = load_config(&input_args.config, path_args)?;
     let rates = resolve_rates(&config, path_args)?;
     let (loans, rejects, stats, shard) = match shard {
@@ -196,7 +197,7 @@ pub(crate) fn provenance_json(
         "finished_at": timestamp(SystemTime::now()),
         "inputs": {
             "loans": {"path": input_args.loans, "sha256": sha256(&input_args.loans)?, "rows": loaded.stats.rows_read},
-            "config": {"path": input_args.config, "sha256": sha256(&input_args.config)?},
+            "config": {"path": input_args.config, "sha256": crate::common::config_sha256(&input_args.config)?},
         },
         "rate_paths": paths,
         "threads": loaded.threads,

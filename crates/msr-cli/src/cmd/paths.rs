@@ -13,7 +13,7 @@ use crate::exit::output;
 #[derive(Debug, Args)]
 pub struct PathsArgs {
     /// Configuration (curve, Hull–White, seed, path count).
-    #[arg(long, value_name = "FILE", default_value = "configs/default.toml")]
+    #[arg(long, value_name = "FILE", default_value = crate::common::BUILTIN_CONFIG)]
     pub config: PathBuf,
     /// Number of paths (overrides valuation.num_paths).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]

@@ -54,6 +54,7 @@ pub struct ReplineArgs {
 pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
     let clock = Instant::now();
     let threads = init_threads(args.run.threads)?;
+    crate::common::check_default_input(&args.input.loans, crate::common::SAMPLE_LOANS, "--loans")?;
     let mut config = load_config(&args.input.config, &args.paths)?;
     if let Some(keys) = &args.keys {
         config.repline.keys = keys

@@ -459,9 +459,9 @@ impl Manifest<'_> {
             "finished_at": timestamp(SystemTime::now()),
             "inputs": {
                 "prior_loans": {"path": a.prior_loans, "sha256": sha256(&a.prior_loans)?, "rows": self.prior.stats.rows_read, "rejected": self.prior.stats.rejected},
-                "prior_config": {"path": a.prior_config, "sha256": sha256(&a.prior_config)?},
+                "prior_config": {"path": a.prior_config, "sha256": crate::common::config_sha256(&a.prior_config)?},
                 "loans": {"path": a.input.loans, "sha256": sha256(&a.input.loans)?, "rows": self.current.stats.rows_read, "rejected": self.current.stats.rejected},
-                "config": {"path": a.input.config, "sha256": sha256(&a.input.config)?},
+                "config": {"path": a.input.config, "sha256": crate::common::config_sha256(&a.input.config)?},
             },
             "rate_paths": {
                 "source": "hull_white",

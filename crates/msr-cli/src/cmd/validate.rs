@@ -17,11 +17,13 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "FILE", default_value = "data/sample_loans.parquet")]
     pub loans: PathBuf,
     /// Configuration (for `[tape.columns]` and `tape.max_reject_share`).
-    #[arg(long, value_name = "FILE", default_value = "configs/default.toml")]
+    #[arg(long, value_name = "FILE", default_value = crate::common::BUILTIN_CONFIG)]
     pub config: PathBuf,
-    /// Where to write the rejects (CSV: row, loan_id, column, value, rule).
-    #[arg(long, value_name = "FILE", default_value = "rejects.csv")]
-    pub rejects: PathBuf,
+    /// Where to write the rejects (CSV: row, loan_id, column, value, rule);
+    /// without it no file is written (nothing lands in the current directory
+    /// unless asked).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
     /// How many rejects to print.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub show: usize,
@@ -33,27 +35,39 @@ pub struct ValidateArgs {
 /// # Errors
 /// Input errors for an unusable tape or config; output errors for the rejects file.
 pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
+    crate::common::check_default_input(&args.loans, crate::common::SAMPLE_LOANS, "--loans")?;
     let config = load_config(&args.config, &PathArgs::default())?;
-    crate::common::refuse_output_over_input(
-        &[args.loans.as_path(), args.config.as_path()],
-        &[args.rejects.as_path()],
-    )?;
-    let mut reader = TapeReader::open(&args.loans, &config.tape).map_err(input)?;
-    if let Some(parent) = args.rejects.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| output(format!("{}: {e}", parent.display())))?;
+    if let Some(rejects) = &args.rejects {
+        crate::common::refuse_output_over_input(
+            &[args.loans.as_path(), args.config.as_path()],
+            &[rejects.as_path()],
+        )?;
     }
-    let mut writer = RejectWriter::create(&args.rejects).map_err(output)?;
+    let mut reader = TapeReader::open(&args.loans, &config.tape).map_err(input)?;
+    let mut writer = match &args.rejects {
+        None => None,
+        Some(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| output(format!("{}: {e}", parent.display())))?;
+            }
+            Some(RejectWriter::create(path).map_err(output)?)
+        }
+    };
     let mut shown = Vec::new();
     while let Some(batch) = reader.next_batch().map_err(input)? {
         for r in batch.rejects {
-            writer.write(&r).map_err(output)?;
+            if let Some(w) = writer.as_mut() {
+                w.write(&r).map_err(output)?;
+            }
             if shown.len() < args.show {
                 shown.push(r);
             }
         }
     }
-    writer.finish().map_err(output)?;
+    if let Some(w) = writer {
+        w.finish().map_err(output)?;
+    }
     let stats = reader.stats();
     println!(
         "{}: {} rows read = {} valid + {} rejected ({} row groups)",
@@ -72,7 +86,11 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
     if stats.rejected as usize > shown.len() {
         println!("  ... {} more", stats.rejected as usize - shown.len());
     }
-    println!("rejects written to {}", args.rejects.display());
+    match &args.rejects {
+        Some(path) => println!("rejects written to {}", path.display()),
+        None if stats.rejected > 0 => println!("rejects not written (pass --rejects FILE)"),
+        None => {}
+    }
     if stats.reject_share() > config.tape.max_reject_share {
         return Err(CliError::new(
             Failure::Data,

@@ -121,6 +121,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let threads = init_threads(args.run.threads)?;
+    crate::common::check_default_input(&args.input.loans, crate::common::SAMPLE_LOANS, "--loans")?;
     if let Some(g) = &args.group_by {
         // The group file's name must be one the file system takes: refused
         // before any work, not after the run.
