@@ -27,6 +27,7 @@ pub mod path_file;
 pub mod rejects;
 pub mod tape;
 pub mod tape_write;
+pub mod text;
 
 #[cfg(test)]
 mod tests;
@@ -43,3 +44,4 @@ pub use path_file::{read_path_file, write_path_file};
 pub use rejects::{read_rejects, write_rejects, RejectWriter};
 pub use tape::{read_tape, TapeBatch, TapeReader, TapeStats};
 pub use tape_write::{write_tape, write_tape_with_extra, TapeWriteOptions, TapeWriter};
+pub use text::{read_text_bounded, MAX_TEXT_FILE_BYTES};
