@@ -79,7 +79,35 @@ pub(crate) fn open_parquet(path: &Path) -> Result<(File, ArrowReaderMetadata), I
         ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
     })?;
     check_footer(path, &metadata, len)?;
+    check_unique_names(path, &metadata)?;
     Ok((file, metadata))
+}
+
+/// Refuse a file in which two top-level columns share a name (a tape with
+/// two `fico` columns was valued on the first, silently).
+fn check_unique_names(path: &Path, metadata: &ArrowReaderMetadata) -> Result<(), IoError> {
+    let fields = metadata.schema().fields();
+    for (k, f) in fields.iter().enumerate() {
+        let same: Vec<usize> = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.name() == f.name())
+            .map(|(j, _)| j + 1)
+            .collect();
+        if same.len() > 1 && same[0] == k + 1 {
+            return Err(IoError::DuplicateColumn {
+                file: path.to_path_buf(),
+                column: f.name().clone(),
+                count: same.len(),
+                positions: same
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Reject footers whose counts or byte ranges are impossible (negative, past

@@ -1012,3 +1012,44 @@ fn an_extra_column_follows_the_column_mapping_and_row_groups() {
         "row groups 1 and 2 hold rows 2..5"
     );
 }
+
+#[test]
+fn a_tape_with_a_duplicated_column_name_is_refused() {
+    // Two `fico` columns, the second with other values: the reader used to
+    // take the first, silently. Also a duplicated extra column and a
+    // duplicated `loan_id` with equal values: refused all the same.
+    let rows = good_rows(3);
+    let cases: Vec<(&str, ArrayRef)> = vec![
+        ("fico", ints(&rows, |_| Some(400))),
+        ("loan_id", texts(&rows, |r| r.loan_id.clone())),
+        ("comment", texts(&rows, |_| Some("x".into()))),
+    ];
+    for (column, array) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tape.parquet");
+        let mut cols = columns(&rows);
+        if column == "comment" {
+            cols.push(("comment", array.clone()));
+        }
+        cols.push((column, array));
+        let at: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| *n == column)
+            .map(|(k, _)| (k + 1).to_string())
+            .collect();
+        write_arrays(&path, cols, 1 << 20);
+        let e = TapeReader::open(&path, &Tape::default()).unwrap_err();
+        let msg = one_line_naming(&e, &path);
+        assert!(
+            msg.contains(&format!(
+                "column `{column}` appears 2 times (at positions {})",
+                at.join(", ")
+            )),
+            "{msg}"
+        );
+        // Every other reader of Parquet inputs refuses it too.
+        let e = crate::read_table(&path).unwrap_err();
+        assert!(e.to_string().contains("appears 2 times"), "{e}");
+    }
+}
