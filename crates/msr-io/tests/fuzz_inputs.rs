@@ -463,7 +463,7 @@ fn fuzz_csv_import() {
         let c = mutate(rng, &csv[0], &csv, Some(b','));
         // One case in four also damages the mapping.
         let m = if rng.random_range(0..4) == 0 {
-            mutate(rng, &mapping, &[mapping.clone()], Some(b'='))
+            mutate(rng, &mapping, std::slice::from_ref(&mapping), Some(b'='))
         } else {
             mapping.clone()
         };

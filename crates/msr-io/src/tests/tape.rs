@@ -1053,3 +1053,63 @@ fn a_tape_with_a_duplicated_column_name_is_refused() {
         assert!(e.to_string().contains("appears 2 times"), "{e}");
     }
 }
+
+/// A text column whose row `bad` holds bytes that are not UTF-8 (as a
+/// foreign writer may produce): built without validation.
+#[allow(unsafe_code)]
+fn invalid_utf8_texts(values: &[&str], bad: usize) -> ArrayRef {
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut offsets: Vec<i32> = vec![0];
+    for (k, v) in values.iter().enumerate() {
+        if k == bad {
+            bytes.extend_from_slice(&[b'L', 0xff, 0xfe, b'9']);
+        } else {
+            bytes.extend_from_slice(v.as_bytes());
+        }
+        offsets.push(bytes.len() as i32);
+    }
+    let offsets = arrow_buffer::OffsetBuffer::new(arrow_buffer::ScalarBuffer::from(offsets));
+    // SAFETY: the offsets are monotone and within `bytes`; the one value
+    // that is not UTF-8 is the point of the test, and only the Parquet
+    // writer (which copies bytes) and the reader under test see it.
+    let array = unsafe { arrow_array::StringArray::new_unchecked(offsets, bytes.into(), None) };
+    Arc::new(array)
+}
+
+#[test]
+fn a_text_value_that_is_not_utf8_names_its_column_and_row() {
+    let rows = good_rows(5);
+    for column in ["loan_id", "property_state"] {
+        let values: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                if column == "loan_id" {
+                    r.loan_id.clone().unwrap()
+                } else {
+                    r.property_state.clone().unwrap()
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let cols: Vec<_> = columns(&rows)
+            .into_iter()
+            .map(|(n, a)| {
+                if n == column {
+                    (n, invalid_utf8_texts(&refs, 3))
+                } else {
+                    (n, a)
+                }
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tape.parquet");
+        write_arrays(&path, cols, 2);
+        let e = read_tape(&path, &Tape::default()).unwrap_err();
+        let msg = one_line_naming(&e, &path);
+        assert!(
+            !msg.contains("corrupt")
+                && msg.contains(&format!("column `{column}`, row 3: not valid UTF-8")),
+            "{msg}"
+        );
+    }
+}
