@@ -123,8 +123,15 @@ pub fn load_config(path: &Path, flags: &PathArgs) -> Result<Config> {
     let mut config = if path == Path::new(BUILTIN_CONFIG) {
         Config::default()
     } else {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| input(format!("{}: cannot read config: {e}", path.display())))?;
+        // Bounded: a path naming an endless source fails at once.
+        let text =
+            msr_io::read_text_bounded(path, msr_io::MAX_TEXT_FILE_BYTES, "configuration file")
+                .map_err(|e| match e {
+                    msr_io::IoError::Io { source, .. } => {
+                        input(format!("{}: cannot read config: {source}", path.display()))
+                    }
+                    other => input(other),
+                })?;
         Config::from_toml_str(&text).map_err(|e| input(format!("{}: {e}", path.display())))?
     };
     if let Some(n) = flags.num_paths {

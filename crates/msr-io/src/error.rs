@@ -59,6 +59,19 @@ pub enum IoError {
         /// The file.
         file: PathBuf,
     },
+    /// Two or more columns share a name: which one a reader would use is
+    /// arbitrary (it took the first), so the file is refused.
+    #[error("{}: column `{column}` appears {count} times (at positions {positions}); each column must be named once", file.display())]
+    DuplicateColumn {
+        /// The file.
+        file: PathBuf,
+        /// The repeated name.
+        column: String,
+        /// How many columns carry it.
+        count: usize,
+        /// Their 1-based positions, comma-separated.
+        positions: String,
+    },
     /// A column has a type the reader cannot accept.
     #[error("{}: column `{column}` has type {found}, expected {expected}", file.display())]
     ColumnType {
@@ -173,6 +186,7 @@ impl IoError {
             | IoError::Corrupt { file, .. }
             | IoError::Parquet { file, .. }
             | IoError::MissingColumn { file, .. }
+            | IoError::DuplicateColumn { file, .. }
             | IoError::ColumnType { file, .. }
             | IoError::RowGroup { file, .. }
             | IoError::PathLayout { file, .. }

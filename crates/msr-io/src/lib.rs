@@ -28,6 +28,7 @@ pub mod rejects;
 pub mod tape;
 pub mod tape_write;
 pub mod text;
+pub mod text_file;
 
 #[cfg(test)]
 mod tests;
@@ -44,3 +45,4 @@ pub use path_file::{read_path_file, write_path_file};
 pub use rejects::{read_rejects, write_rejects, RejectWriter};
 pub use tape::{read_tape, TapeBatch, TapeReader, TapeStats};
 pub use tape_write::{write_tape, write_tape_with_extra, TapeWriteOptions, TapeWriter};
+pub use text_file::{read_text_bounded, MAX_TEXT_FILE_BYTES};

@@ -79,7 +79,35 @@ pub(crate) fn open_parquet(path: &Path) -> Result<(File, ArrowReaderMetadata), I
         ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
     })?;
     check_footer(path, &metadata, len)?;
+    check_unique_names(path, &metadata)?;
     Ok((file, metadata))
+}
+
+/// Refuse a file in which two top-level columns share a name (a tape with
+/// two `fico` columns was valued on the first, silently).
+fn check_unique_names(path: &Path, metadata: &ArrowReaderMetadata) -> Result<(), IoError> {
+    let fields = metadata.schema().fields();
+    for (k, f) in fields.iter().enumerate() {
+        let same: Vec<usize> = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.name() == f.name())
+            .map(|(j, _)| j + 1)
+            .collect();
+        if same.len() > 1 && same[0] == k + 1 {
+            return Err(IoError::DuplicateColumn {
+                file: path.to_path_buf(),
+                column: f.name().clone(),
+                count: same.len(),
+                positions: same
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Reject footers whose counts or byte ranges are impossible (negative, past
@@ -550,7 +578,9 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<Table, IoError> {
     let mut num_rows = 0;
     if declared > 0 && !roots.is_empty() {
         let mut reader = batch_reader(path, &file, &metadata, &roots, None)?;
-        while let Some(batch) = next_batch(path, &mut reader)? {
+        while let Some(batch) =
+            next_batch(path, &mut reader).map_err(|e| explain_non_utf8(path, e))?
+        {
             num_rows += batch.num_rows();
             for ((k, kind), out) in kinds.iter().zip(columns.iter_mut()) {
                 let array = batch.column(*k).as_ref();
@@ -593,4 +623,101 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<Table, IoError> {
         names,
         num_rows,
     })
+}
+
+/// If `err` is the decoder's refusal of a text value that is not UTF-8
+/// (reported by the parquet crate without a column or row), find the first
+/// such value and name its column and file row (0-based, as rejects are):
+/// `…: column `loan_id`, row 3: not valid UTF-8 (bytes 4c ff fe 39); text
+/// columns must be UTF-8`. Any other error is returned as it is.
+pub(crate) fn explain_non_utf8(path: &Path, err: IoError) -> IoError {
+    let IoError::Corrupt { detail, .. } = &err else {
+        return err;
+    };
+    if !detail.contains("UTF-8") && !detail.contains("utf-8") && !detail.contains("utf8") {
+        return err;
+    }
+    match find_non_utf8(path) {
+        Some((column, row, bytes)) => IoError::BadData {
+            file: path.to_path_buf(),
+            problem: format!(
+                "column `{column}`, row {row}: not valid UTF-8 (bytes {}); text columns must be UTF-8",
+                bytes
+                    .iter()
+                    .take(16)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        },
+        None => err,
+    }
+}
+
+/// The first text value of the file that is not UTF-8: its column, file
+/// row and bytes. The Arrow reader refuses such a value without saying
+/// where, so the text columns are read again with the low-level column
+/// reader, which hands out raw bytes (flat columns only, as tapes are).
+fn find_non_utf8(path: &Path) -> Option<(String, u64, Vec<u8>)> {
+    use parquet::column::reader::{get_typed_column_reader, ColumnReader};
+    use parquet::data_type::{ByteArray, ByteArrayType};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let (file, metadata) = open_parquet(path).ok()?;
+    let reader = SerializedFileReader::new(file).ok()?;
+    let schema = metadata.metadata().file_metadata().schema_descr_ptr();
+    if schema.num_columns() != metadata.schema().fields().len() {
+        return None;
+    }
+    for (k, f) in metadata.schema().fields().iter().enumerate() {
+        if !matches!(
+            f.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            continue;
+        }
+        let max_def = schema.column(k).max_def_level();
+        let mut row = 0u64;
+        for g in 0..reader.num_row_groups() {
+            let found = guarded(
+                path,
+                || -> parquet::errors::Result<Option<(u64, Vec<u8>)>> {
+                    let group = reader.get_row_group(g)?;
+                    let ColumnReader::ByteArrayColumnReader(_) = group.get_column_reader(k)? else {
+                        return Ok(None);
+                    };
+                    let mut column =
+                        get_typed_column_reader::<ByteArrayType>(group.get_column_reader(k)?);
+                    let mut defs: Vec<i16> = Vec::new();
+                    let mut values: Vec<ByteArray> = Vec::new();
+                    loop {
+                        defs.clear();
+                        values.clear();
+                        let (records, _, _) =
+                            column.read_records(4096, Some(&mut defs), None, &mut values)?;
+                        if records == 0 {
+                            return Ok(None);
+                        }
+                        let mut v = 0;
+                        for r in 0..records {
+                            let present = max_def == 0 || defs.get(r) == Some(&max_def);
+                            if present {
+                                let bytes = values.get(v).map(ByteArray::data).unwrap_or(&[]);
+                                v += 1;
+                                if std::str::from_utf8(bytes).is_err() {
+                                    return Ok(Some((row + r as u64, bytes.to_vec())));
+                                }
+                            }
+                        }
+                        row += records as u64;
+                    }
+                },
+            )
+            .ok()?;
+            if let Some((at, bytes)) = found {
+                return Some((f.name().clone(), at, bytes));
+            }
+        }
+    }
+    None
 }

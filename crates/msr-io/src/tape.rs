@@ -31,8 +31,8 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 
 use crate::error::IoError;
 use crate::parquet_in::{
-    batch_reader, column_type, corrupt, find_column, info_from, next_batch, open_parquet,
-    FloatColumn, IntColumn, Kind, ParquetInfo, TextColumn,
+    batch_reader, column_type, corrupt, explain_non_utf8, find_column, info_from, next_batch,
+    open_parquet, FloatColumn, IntColumn, Kind, ParquetInfo, TextColumn,
 };
 
 // Indices into TAPE_COLUMNS.
@@ -330,7 +330,7 @@ impl TapeReader {
         let selected = segments.iter().fold(0u64, |a, s| a.saturating_add(s.1));
 
         let duplicates = if info.num_rows > 0 {
-            duplicate_ids(path, &file, &metadata, id_root)?
+            duplicate_ids(path, &file, &metadata, id_root).map_err(|e| explain_non_utf8(path, e))?
         } else {
             HashMap::new()
         };
@@ -422,7 +422,7 @@ impl TapeReader {
             }
             Err(e) => {
                 self.reader = None;
-                return Err(e);
+                return Err(explain_non_utf8(&self.path, e));
             }
         };
         match self.validate(&batch) {

@@ -11,6 +11,7 @@ use msr_io::import::{
     import_csv, import_fannie, import_freddie, CsvMapping, ImportError, ImportOptions,
     ImportReport, Input, YearMonth, DEFAULT_SERVICING_FEE,
 };
+use msr_io::parquet_out::check_replaceable;
 use msr_io::{RejectWriter, TapeWriteOptions};
 
 use crate::common::progress;
@@ -203,7 +204,17 @@ fn gse_options(gse: &GseArgs, out: &OutArgs) -> Result<ImportOptions> {
 }
 
 /// Open the rejects file and a progress bar over the inputs' bytes, run the
-/// import, close the rejects file and report.
+/// import, then commit the tape and the rejects file together.
+///
+/// Both are written under staging names beside their targets
+/// (`<tape>.import.tmp`, `<rejects>.import.tmp`, each itself written as
+/// `….tmp` and renamed when complete). Only when both are complete does the
+/// commit run, in this order: remove the old tape, remove the old rejects
+/// file, rename the new rejects file into place, rename the new tape into
+/// place. So a tape is only ever beside the rejects file of its own import:
+/// a failure before the commit leaves the old pair untouched, a kill during
+/// it leaves no tape (at most a rejects file, new or old, without one), and a
+/// failure removes the staging files.
 fn with_outputs(
     out: &OutArgs,
     inputs: &[&Path],
@@ -224,6 +235,7 @@ fn with_outputs(
             std::fs::create_dir_all(parent)
                 .map_err(|e| output(format!("{}: {e}", parent.display())))?;
         }
+        check_replaceable(path).map_err(output)?;
     }
     let mut total = 0;
     for path in inputs {
@@ -231,6 +243,7 @@ fn with_outputs(
             .map_err(|e| input(format!("{}: cannot open: {e}", path.display())))?;
         total += meta.len();
     }
+    let staged = StagedPair::new(&out.out, &rejects_path)?;
     let bar = progress(total, "import", out.quiet);
     bar.set_style(
         ProgressStyle::with_template(
@@ -239,11 +252,14 @@ fn with_outputs(
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let mut rejects = RejectWriter::create(&rejects_path).map_err(output)?;
-    let result = import(&out.out, &mut rejects, &mut |bytes| bar.set_position(bytes));
+    let mut rejects = RejectWriter::create(&staged.rejects).map_err(output)?;
+    let result = import(&staged.tape, &mut rejects, &mut |bytes| {
+        bar.set_position(bytes)
+    });
     bar.finish_and_clear();
-    let report = result.map_err(|e| classify(e, &out.out, &rejects_path))?;
+    let report = result.map_err(|e| classify(e, &staged))?;
     rejects.finish().map_err(output)?;
+    staged.commit()?;
     print_report(&report, what, &out.out, &rejects_path);
 
     let share = report.reject_share();
@@ -261,12 +277,122 @@ fn with_outputs(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The tape and rejects file of one import, written under staging names
+/// and committed together ([`StagedPair::commit`]); dropped uncommitted, the
+/// staging files are removed.
+struct StagedPair {
+    tape: PathBuf,
+    rejects: PathBuf,
+    tape_target: PathBuf,
+    rejects_target: PathBuf,
+    committed: bool,
+}
+
+impl StagedPair {
+    fn new(tape: &Path, rejects: &Path) -> Result<StagedPair> {
+        let staging = |target: &Path| -> Result<PathBuf> {
+            let mut name = target
+                .file_name()
+                .ok_or_else(|| {
+                    output(format!(
+                        "{}: an output path must name a file",
+                        target.display()
+                    ))
+                })?
+                .to_os_string();
+            name.push(".import.tmp");
+            Ok(target.with_file_name(name))
+        };
+        let pair = StagedPair {
+            tape: staging(tape)?,
+            rejects: staging(rejects)?,
+            tape_target: tape.to_path_buf(),
+            rejects_target: rejects.to_path_buf(),
+            committed: false,
+        };
+        for path in [&pair.tape, &pair.rejects] {
+            check_replaceable(path).map_err(output)?;
+        }
+        Ok(pair)
+    }
+
+    /// Whether an error's file is one of ours (a target, a staging file, or
+    /// the `.tmp` a staging file is written as).
+    fn owns(&self, file: &Path) -> bool {
+        [
+            &self.tape,
+            &self.rejects,
+            &self.tape_target,
+            &self.rejects_target,
+        ]
+        .iter()
+        .any(|p| {
+            let mut tmp = p.as_os_str().to_os_string();
+            tmp.push(".tmp");
+            file == p.as_path() || file == Path::new(&tmp)
+        })
+    }
+
+    /// Move both staged files into place: old tape out, old rejects out,
+    /// new rejects in, new tape in (see [`with_outputs`]).
+    fn commit(mut self) -> Result<()> {
+        let fail = |path: &Path, action: &str, e: std::io::Error| {
+            output(format!("{}: cannot {action}: {e}", path.display()))
+        };
+        for target in [&self.tape_target, &self.rejects_target] {
+            check_replaceable(target).map_err(output)?;
+        }
+        for target in [&self.tape_target, &self.rejects_target] {
+            match std::fs::remove_file(target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(fail(target, "remove the old file", e)),
+            }
+        }
+        std::fs::rename(&self.rejects, &self.rejects_target).map_err(|e| {
+            fail(
+                &self.rejects,
+                &format!("rename to {}", self.rejects_target.display()),
+                e,
+            )
+        })?;
+        std::fs::rename(&self.tape, &self.tape_target).map_err(|e| {
+            fail(
+                &self.tape,
+                &format!("rename to {}", self.tape_target.display()),
+                e,
+            )
+        })?;
+        self.committed = true;
+        for target in [&self.tape_target, &self.rejects_target] {
+            let dir = target
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StagedPair {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tape);
+            let _ = std::fs::remove_file(&self.rejects);
+        }
+    }
+}
+
 /// Exit class of an import error: writing our outputs is an output error,
-/// anything about the inputs or the mapping is bad input.
-fn classify(e: ImportError, tape: &Path, rejects: &Path) -> anyhow::Error {
+/// an import that yields no loans or anything about the inputs or the
+/// mapping is bad input.
+fn classify(e: ImportError, staged: &StagedPair) -> anyhow::Error {
     match &e {
         ImportError::Options(_) => usage(e.to_string()),
-        ImportError::Io(io) if io.file() == tape || io.file() == rejects => output(e),
+        ImportError::Io(io) if staged.owns(io.file()) => output(e),
         _ => input(e),
     }
 }

@@ -30,7 +30,8 @@ use msr_core::{DqState, Investor, Reject};
 use serde::Deserialize;
 
 use super::{
-    col, integer, number, AsOf, Draft, ImportError, ImportReport, Input, Output, Progress,
+    col, integer, layout, number, too_long_problem, AsOf, Draft, ImportError, ImportReport, Input,
+    Output, Progress, MAX_LINE_BYTES, TRUNCATED_PROBLEM,
 };
 use crate::error::IoError;
 use crate::rejects::RejectWriter;
@@ -111,13 +112,11 @@ impl CsvMapping {
     /// naming the table and key when it cannot be used.
     pub fn load(path: impl AsRef<Path>) -> Result<CsvMapping, ImportError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ImportError::Io(IoError::Io {
-                file: path.to_path_buf(),
-                action: "read".into(),
-                source: e,
-            })
-        })?;
+        let text = crate::text_file::read_text_bounded(
+            path,
+            crate::text_file::MAX_TEXT_FILE_BYTES,
+            "CSV mapping file",
+        )?;
         CsvMapping::from_toml_str(&text, path)
     }
 
@@ -295,13 +294,33 @@ pub fn import_csv<R: Read>(
                 .join(" "),
         })
     };
+    let lines = std::rc::Rc::new(std::cell::Cell::new(LineState::default()));
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(mapping.delimiter)
         .has_headers(true)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(input.reader);
+        .from_reader(BoundedLines {
+            inner: input.reader,
+            state: lines.clone(),
+        });
+    // A line too long surfaces as a read error of the CSV reader: report it
+    // as a layout error at that line instead.
+    let csv_err = |e: csv::Error| {
+        let state = lines.get();
+        if state.too_long {
+            layout(&file, state.lines + 1, too_long_problem())
+        } else {
+            csv_err(e)
+        }
+    };
     let header = reader.headers().map_err(csv_err)?.clone();
+    if lines.get().bytes == 0 {
+        return Err(ImportError::NoLoans {
+            file: file.clone(),
+            why: "the file is empty (0 bytes, not even a header row)".into(),
+        });
+    }
 
     // Where each tape column is read from: a header index or a constant.
     let mut at: Vec<Option<usize>> = vec![None; TAPE_COLUMNS.len()];
@@ -375,10 +394,73 @@ pub fn import_csv<R: Read>(
         }
         row += 1;
     }
+    let state = lines.get();
+    if state.bytes > 0 && !state.ended_with_newline {
+        return Err(layout(&file, state.lines + 1, TRUNCATED_PROBLEM));
+    }
+    if row == 0 {
+        return Err(ImportError::NoLoans {
+            file: file.clone(),
+            why: "the file has a header row and no data rows".into(),
+        });
+    }
     progress.report.loans_seen = row;
-    output.finish(&labels[col::LOAN_ID], &mut progress.report)?;
+    let scope = format!("the {row} data rows");
+    output.finish(&labels[col::LOAN_ID], &mut progress.report, &file, &scope)?;
     progress.finish();
     Ok(progress.report)
+}
+
+/// What [`BoundedLines`] has seen: bytes, complete lines, whether the last
+/// byte was a newline, whether a line was too long.
+#[derive(Debug, Clone, Copy, Default)]
+struct LineState {
+    bytes: u64,
+    lines: u64,
+    /// Bytes since the last `\n` (or `\r`: the CSV reader ends records at
+    /// either).
+    current: usize,
+    ended_with_newline: bool,
+    too_long: bool,
+}
+
+/// A reader that refuses a line longer than [`MAX_LINE_BYTES`] (the CSV
+/// reader would grow its record buffer without bound) and records whether
+/// the input ended with a newline.
+struct BoundedLines<R> {
+    inner: R,
+    state: std::rc::Rc<std::cell::Cell<LineState>>,
+}
+
+impl<R: Read> Read for BoundedLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut state = self.state.get();
+        for &b in &buf[..n] {
+            if b == b'\n' || b == b'\r' {
+                if b == b'\n' {
+                    state.lines += 1;
+                }
+                state.current = 0;
+            } else {
+                state.current += 1;
+                if state.current > MAX_LINE_BYTES {
+                    state.too_long = true;
+                    self.state.set(state);
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        too_long_problem(),
+                    ));
+                }
+            }
+        }
+        if n > 0 {
+            state.bytes += n as u64;
+            state.ended_with_newline = buf[n - 1] == b'\n';
+        }
+        self.state.set(state);
+        Ok(n)
+    }
 }
 
 /// Map one CSV row to a draft, or the reject of the first cell that cannot

@@ -18,12 +18,12 @@ use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 
-use msr_core::{DqState, Investor, Reject};
+use msr_core::{Investor, Reject};
 
 use super::{
     col, dq_from_months, est, gse_status, integer, layout, number, scheduled_balance, split_fields,
-    zb_code, AsOf, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input, LineReader,
-    Output, Progress, Track, YearMonth,
+    zb_code, AsOf, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input,
+    LineReader, Output, Progress, Track, YearMonth,
 };
 use crate::rejects::RejectWriter;
 
@@ -49,7 +49,8 @@ pub mod field {
     pub const REMAINING_MONTHS_TO_LEGAL_MATURITY: usize = 17;
     /// Original Loan to Value Ratio (LTV), percent.
     pub const ORIGINAL_LTV: usize = 20;
-    /// Borrower Credit Score at Origination; blank when not available.
+    /// Borrower Credit Score at Origination (Classic FICO); blank when not
+    /// available.
     pub const BORROWER_CREDIT_SCORE: usize = 24;
     /// Property State.
     pub const PROPERTY_STATE: usize = 31;
@@ -58,11 +59,23 @@ pub mod field {
     pub const CURRENT_LOAN_DELINQUENCY_STATUS: usize = 40;
     /// Zero Balance Code: blank while the loan is active.
     pub const ZERO_BALANCE_CODE: usize = 44;
-    /// Foreclosure Date, `MMYYYY`: the date the foreclosure was completed.
+    /// Foreclosure Date, `MMYYYY`: the date the foreclosure was completed
+    /// (the property acquired).
     pub const FORECLOSURE_DATE: usize = 52;
-    /// A line must have at least this many fields.
+    /// Borrower Credit Score At Issuance (of the CRT deal; the 2020 and
+    /// later layouts): the fallback when field 24 is blank. Read only when
+    /// the line has it.
+    pub const BORROWER_CREDIT_SCORE_AT_ISSUANCE: usize = 69;
+    /// A line must have at least this many fields (the 2020 layout has
+    /// 108, the current one 110 or more; fields past 52 are read when present).
     pub const MIN_FIELDS: usize = 52;
+    /// The last field read.
+    pub(crate) const LAST_READ: usize = BORROWER_CREDIT_SCORE_AT_ISSUANCE;
 }
+
+/// Skip reason of an active record whose Foreclosure Date is populated.
+pub const FORECLOSURE_COMPLETED: &str =
+    "foreclosure completed (Foreclosure Date, field 52): property acquired, not a loan";
 
 /// What a Fannie Mae zero balance code means (glossary, Zero Balance Code),
 /// as the skip reason.
@@ -144,11 +157,12 @@ pub fn import_fannie<P: BufRead>(
     let labels = labels();
     let as_of = options.as_of.index();
     let mut loans: HashMap<String, Track> = HashMap::new();
+    let mut coverage = Coverage::default();
 
     let file = performance.name;
     let mut lines = LineReader::new(performance.reader, &file);
     while let Some((line_no, line)) = lines.next_line(&mut progress)? {
-        let mut f = [""; field::MIN_FIELDS];
+        let mut f = [""; field::LAST_READ];
         let n = split_fields(line, &mut f);
         if n < field::MIN_FIELDS {
             return Err(layout(
@@ -173,6 +187,7 @@ pub fn import_fannie<P: BufRead>(
                 )
             })?
             .index();
+        coverage.see(period, as_of);
         let row = line_no - 1;
         let id = f[field::LOAN_IDENTIFIER - 1].trim();
         if id.is_empty() {
@@ -217,6 +232,10 @@ pub fn import_fannie<P: BufRead>(
                 .skip(zb_label(std::str::from_utf8(&z).unwrap_or("??")));
             continue;
         }
+        if !f[field::FORECLOSURE_DATE - 1].trim().is_empty() {
+            progress.report.skip(FORECLOSURE_COMPLETED);
+            continue;
+        }
         let (draft, estimates) = match map_record(&f, id, row, options, &labels) {
             Ok(mapped) => mapped,
             Err(reject) => {
@@ -235,7 +254,12 @@ pub fn import_fannie<P: BufRead>(
         }
     }
     progress.report.loans_seen = loans.len() as u64;
-    output.finish(&labels[col::LOAN_ID], &mut progress.report)?;
+    coverage.check(&file, progress.report.records_read, options.as_of)?;
+    let scope = format!(
+        "the {} records for the as-of month {}",
+        coverage.at_as_of, options.as_of
+    );
+    output.finish(&labels[col::LOAN_ID], &mut progress.report, &file, &scope)?;
     progress.finish();
     Ok(progress.report)
 }
@@ -243,7 +267,7 @@ pub fn import_fannie<P: BufRead>(
 /// Map an active as-of record to a draft and its estimate bits, or say
 /// which field cannot be mapped.
 fn map_record(
-    f: &[&str; field::MIN_FIELDS],
+    f: &[&str; field::LAST_READ],
     id: &str,
     row: u64,
     options: &ImportOptions,
@@ -262,27 +286,22 @@ fn map_record(
         reject(&label(ours, theirs, k), text, "is not a number")
     };
 
-    let foreclosure = get(field::FORECLOSURE_DATE);
     let status = get(field::CURRENT_LOAN_DELINQUENCY_STATUS);
-    let dq_status = if !foreclosure.is_empty() {
-        DqState::Fc
-    } else {
-        match gse_status(status) {
-            Some(GseStatus::Months(m)) => dq_from_months(m),
-            Some(GseStatus::Unknown) => {
-                return Err(reject(
-                    &labels[col::DQ_STATUS],
-                    status,
-                    "is not available (XX or blank): the loan's state is unknown",
-                ))
-            }
-            Some(GseStatus::Reo) | None => {
-                return Err(reject(
-                    &labels[col::DQ_STATUS],
-                    status,
-                    "is not a delinquency status (00, 01, ..., XX)",
-                ))
-            }
+    let dq_status = match gse_status(status) {
+        Some(GseStatus::Months(m)) => dq_from_months(m),
+        Some(GseStatus::Unknown) => {
+            return Err(reject(
+                &labels[col::DQ_STATUS],
+                status,
+                "is not available (XX or blank): the loan's state is unknown",
+            ))
+        }
+        Some(GseStatus::Reo) | None => {
+            return Err(reject(
+                &labels[col::DQ_STATUS],
+                status,
+                "is not a delinquency status (00, 01, ..., XX)",
+            ))
         }
     };
 
@@ -376,11 +395,26 @@ fn map_record(
             ))
         }
     };
+    // Field 24, else (blank or 9999, "not available" in the Classic FICO
+    // fields) the score at issuance, field 69, when the line has it.
+    let available = |r: Result<Option<i64>, String>| match r {
+        Ok(Some(9999)) => Ok(None),
+        other => other,
+    };
+    let at_issuance = || {
+        available(integer(get(field::BORROWER_CREDIT_SCORE_AT_ISSUANCE)))
+            .ok()
+            .flatten()
+    };
     let fico = match (
-        integer(get(field::BORROWER_CREDIT_SCORE)),
+        available(integer(get(field::BORROWER_CREDIT_SCORE))),
         options.missing_fico,
     ) {
         (Ok(Some(score)), _) => score,
+        (Ok(None), _) if at_issuance().is_some() => {
+            estimates |= est::FICO_ISSUANCE;
+            at_issuance().unwrap_or_default()
+        }
         (Ok(None), Some(fill)) => {
             estimates |= est::FICO_FILLED;
             i64::from(fill)

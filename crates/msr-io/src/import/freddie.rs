@@ -20,8 +20,8 @@ use msr_core::{Investor, Reject};
 
 use super::{
     col, dq_from_months, est, gse_status, integer, layout, number, scheduled_balance, split_fields,
-    zb_code, AsOf, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input, LineReader,
-    Output, Progress, Track, YearMonth,
+    zb_code, AsOf, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input,
+    LineReader, Output, Progress, Track, YearMonth,
 };
 use crate::rejects::RejectWriter;
 
@@ -189,6 +189,8 @@ pub fn import_freddie<O: BufRead, P: BufRead>(
     let labels = labels();
     let as_of = options.as_of.index();
     let mut orphans_at_as_of = 0u64;
+    let mut coverage = Coverage::default();
+    let records_before = progress.report.records_read;
 
     let file = performance.name;
     let mut lines = LineReader::new(performance.reader, &file);
@@ -218,6 +220,7 @@ pub fn import_freddie<O: BufRead, P: BufRead>(
                 )
             })?
             .index();
+        coverage.see(period, as_of);
         let row = line_no - 1;
         let seq = f[perf::LOAN_SEQUENCE_NUMBER - 1].trim();
         let zb = zb_code(f[perf::ZERO_BALANCE_CODE - 1]);
@@ -288,7 +291,16 @@ pub fn import_freddie<O: BufRead, P: BufRead>(
         }
     }
     progress.report.loans_seen = loans.len() as u64 + orphans_at_as_of;
-    output.finish(&labels[col::LOAN_ID], &mut progress.report)?;
+    coverage.check(
+        &file,
+        progress.report.records_read - records_before,
+        options.as_of,
+    )?;
+    let scope = format!(
+        "the {} records for the as-of month {}",
+        coverage.at_as_of, options.as_of
+    );
+    output.finish(&labels[col::LOAN_ID], &mut progress.report, &file, &scope)?;
     progress.finish();
     Ok(progress.report)
 }
@@ -502,6 +514,13 @@ fn load_origination<R: BufRead>(
         } else {
             loans.insert(seq.to_string(), loan);
         }
+    }
+    if loans.is_empty() {
+        return Err(ImportError::NoLoans {
+            file,
+            why: "the origination file has no records (it is empty, or holds only blank lines)"
+                .into(),
+        });
     }
     Ok(loans)
 }

@@ -87,6 +87,16 @@ pub enum ImportError {
     /// An import option is out of range.
     #[error("{0}")]
     Options(String),
+    /// The import would yield no loans (empty input, a header only, no
+    /// record at the as-of month, or every record skipped or rejected);
+    /// nothing is written.
+    #[error("{}: no loans imported: {why}; nothing written", file.display())]
+    NoLoans {
+        /// The input that yielded nothing.
+        file: PathBuf,
+        /// Why, with the counts (and, for a GSE file, the months it covers).
+        why: String,
+    },
 }
 
 impl ImportError {
@@ -108,10 +118,11 @@ pub(crate) mod est {
     pub const LTV_ELTV: u8 = 8;
     pub const LTV_AMORTIZED: u8 = 16;
     pub const LTV_FILLED: u8 = 32;
+    pub const FICO_ISSUANCE: u8 = 64;
 }
 
 /// The report's name of each estimate bit.
-pub const ESTIMATES: [(u8, &str); 6] = [
+pub const ESTIMATES: [(u8, &str); 7] = [
     (
         est::UPB_SCHEDULE,
         "upb = scheduled balance (Current Actual UPB not disclosed)",
@@ -130,6 +141,10 @@ pub const ESTIMATES: [(u8, &str); 6] = [
         "ltv = original LTV x current UPB / original UPB",
     ),
     (est::LTV_FILLED, "ltv = --missing-ltv (no LTV available)"),
+    (
+        est::FICO_ISSUANCE,
+        "fico = Borrower Credit Score at Issuance (Fannie field 69; the origination score is blank)",
+    ),
 ];
 
 /// A calendar month, as in a monthly reporting period.
@@ -585,8 +600,33 @@ pub(crate) fn integer(s: &str) -> Result<Option<i64>, String> {
     }
 }
 
+/// The longest line an importer accepts, in bytes (line ending included):
+/// 1 MiB. A GSE record is a few hundred bytes and a servicer's CSV row a few
+/// kilobytes; a longer "line" is a file without line endings (binary data,
+/// the wrong file, an endless stream) and would otherwise grow one buffer
+/// without bound.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The problem text of a line longer than [`MAX_LINE_BYTES`].
+pub(crate) fn too_long_problem() -> String {
+    format!(
+        "line longer than {MAX_LINE_BYTES} bytes (1 MiB) without a line ending: \
+         not a line-based loan file, or a damaged one"
+    )
+}
+
+/// The problem text of a last line without its line ending.
+pub(crate) const TRUNCATED_PROBLEM: &str =
+    "the last line has no line ending: the file was cut mid-line (truncated). \
+     A complete file ends every line with a newline; if this one is complete, add the newline";
+
 /// Reads a text file line by line into one reusable buffer, counting lines
 /// and bytes into a [`Progress`].
+///
+/// A line is at most [`MAX_LINE_BYTES`] long; a last line without its
+/// newline is a truncated file (both are [`ImportError::Layout`] naming the
+/// file and line), except when it is blank (a stray `\r` or spaces at the
+/// end), which is ignored like any blank line.
 pub(crate) struct LineReader<R> {
     reader: R,
     file: PathBuf,
@@ -607,18 +647,48 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
+    /// Read one physical line into `buf` (newline included); `Ok(true)` when
+    /// it ended with a newline, `Ok(false)` at the end of the input.
+    fn read_line(&mut self) -> Result<bool, ImportError> {
+        self.buf.clear();
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ImportError::io(&self.file, "read", e)),
+            };
+            if available.is_empty() {
+                return Ok(false);
+            }
+            let (take, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (available.len(), false),
+            };
+            if self.buf.len() + take > MAX_LINE_BYTES {
+                return Err(layout(&self.file, self.line + 1, too_long_problem()));
+            }
+            self.buf.extend_from_slice(&available[..take]);
+            self.reader.consume(take);
+            if done {
+                return Ok(true);
+            }
+        }
+    }
+
     /// The next non-blank line, as its 1-based line number and its text
     /// without the line ending; `None` at the end.
+    ///
+    /// # Errors
+    /// [`ImportError::Io`] when reading fails; [`ImportError::Layout`] for a
+    /// line longer than [`MAX_LINE_BYTES`] or a last line without its
+    /// newline (a truncated file).
     pub(crate) fn next_line(
         &mut self,
         progress: &mut Progress<'_>,
     ) -> Result<Option<(u64, &str)>, ImportError> {
         loop {
-            self.buf.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| ImportError::io(&self.file, "read", e))?;
+            let terminated = self.read_line()?;
+            let n = self.buf.len();
             if n == 0 {
                 return Ok(None);
             }
@@ -629,6 +699,9 @@ impl<R: BufRead> LineReader<R> {
             }
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
+            }
+            if !terminated {
+                return Err(layout(&self.file, self.line, TRUNCATED_PROBLEM));
             }
             progress.report.records_read += 1;
             self.text.clear();
@@ -700,6 +773,8 @@ pub(crate) struct Output<'r> {
     estimated: [u64; ESTIMATES.len()],
     imported: u64,
     rejected: u64,
+    /// The first reject written, quoted when nothing is imported.
+    first_reject: Option<Reject>,
 }
 
 /// A loan's record for the as-of month: its row, whether its loan was
@@ -727,6 +802,7 @@ impl<'r> Output<'r> {
             estimated: [0; ESTIMATES.len()],
             imported: 0,
             rejected: 0,
+            first_reject: None,
         })
     }
 
@@ -750,6 +826,9 @@ impl<'r> Output<'r> {
     pub(crate) fn reject(&mut self, reject: &Reject) -> Result<(), ImportError> {
         self.rejects.write(reject)?;
         self.rejected += 1;
+        if self.first_reject.is_none() {
+            self.first_reject = Some(reject.clone());
+        }
         Ok(())
     }
 
@@ -797,13 +876,18 @@ impl<'r> Output<'r> {
     /// rejected, and so is the first if it had been written, in which case
     /// the tape is rewritten without it (a second streaming pass, only when
     /// that happens).
+    ///
+    /// # Errors
+    /// [`ImportError::NoLoans`] naming `input` when no loan is left to
+    /// write (`scope` says which records were candidates, e.g. `the 3
+    /// records for the as-of month 202406`); the tape is then not written.
     pub(crate) fn finish(
         mut self,
         id_column: &str,
         report: &mut ImportReport,
+        input: &Path,
+        scope: &str,
     ) -> Result<(), ImportError> {
-        self.flush()?;
-        self.tape.finish()?;
         let mut ids: Vec<(String, (AsOf, Vec<u64>))> = self.duplicates.drain().collect();
         ids.sort_by(|a, b| a.0.cmp(&b.0));
         let mut remove: HashSet<String> = HashSet::new();
@@ -817,19 +901,33 @@ impl<'r> Output<'r> {
                 count_estimates(&mut self.estimated, first.estimates, -1);
             }
             for row in rows {
-                self.rejects.write(&Reject {
+                let reject = Reject {
                     row,
                     loan_id: id.clone(),
                     column: id_column.to_string(),
                     value: id.clone(),
                     rule: format!("must be unique: loan_id has {copies} records"),
-                })?;
+                };
+                self.rejects.write(&reject)?;
                 self.rejected += 1;
+                if self.first_reject.is_none() {
+                    self.first_reject = Some(reject);
+                }
             }
             if written {
                 remove.insert(id);
             }
         }
+        report.imported = self.imported;
+        report.rejected = self.rejected;
+        if self.imported == 0 {
+            return Err(ImportError::NoLoans {
+                file: input.to_path_buf(),
+                why: nothing_left(scope, report, self.first_reject.as_ref()),
+            });
+        }
+        self.flush()?;
+        self.tape.finish()?;
         if !remove.is_empty() {
             let mut reader = TapeReader::open(&self.path, &Tape::default())?;
             let mut writer = TapeWriter::create(&self.path, self.options, &[])?;
@@ -844,8 +942,6 @@ impl<'r> Output<'r> {
             drop(reader);
             writer.finish()?;
         }
-        report.imported = self.imported;
-        report.rejected = self.rejected;
         for ((_, name), &n) in ESTIMATES.iter().zip(&self.estimated) {
             if n > 0 {
                 report.estimated.insert(name.to_string(), n);
@@ -853,6 +949,92 @@ impl<'r> Output<'r> {
         }
         Ok(())
     }
+}
+
+/// Why no loan is left: every candidate record skipped or rejected, with
+/// the counts by reason and the first reject quoted (the rejects file is
+/// not written when nothing is imported).
+fn nothing_left(scope: &str, report: &ImportReport, first: Option<&Reject>) -> String {
+    let mut why = format!("{scope} were all skipped or rejected");
+    let mut parts = Vec::new();
+    if !report.skipped.is_empty() {
+        let reasons: Vec<String> = report
+            .skipped
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        parts.push(format!(
+            "{} skipped ({})",
+            report.skipped_total(),
+            reasons.join(", ")
+        ));
+    }
+    if report.rejected > 0 {
+        let mut part = format!("{} rejected", report.rejected);
+        if let Some(r) = first {
+            part.push_str(&format!(
+                " (first: row {}, loan `{}`, {} = `{}` {})",
+                r.row, r.loan_id, r.column, r.value, r.rule
+            ));
+        }
+        parts.push(part);
+    }
+    if !parts.is_empty() {
+        why.push_str(": ");
+        why.push_str(&parts.join("; "));
+    }
+    why
+}
+
+/// The months a GSE file's records cover (first and last reporting period
+/// seen) and its records for the as-of month, for the "no record at the
+/// as-of month" message.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Coverage {
+    first: Option<i64>,
+    last: Option<i64>,
+    /// Records for the as-of month.
+    pub(crate) at_as_of: u64,
+}
+
+impl Coverage {
+    pub(crate) fn see(&mut self, period: i64, as_of: i64) {
+        self.first = Some(self.first.map_or(period, |f| f.min(period)));
+        self.last = Some(self.last.map_or(period, |l| l.max(period)));
+        if period == as_of {
+            self.at_as_of += 1;
+        }
+    }
+
+    /// `Err(NoLoans)` when the file had no record, or none for the as-of
+    /// month (saying which months it covers).
+    pub(crate) fn check(
+        &self,
+        file: &Path,
+        records: u64,
+        as_of: YearMonth,
+    ) -> Result<(), ImportError> {
+        let why = match (self.first, self.last) {
+            _ if records == 0 => {
+                "the file has no records (it is empty, or holds only blank lines)".to_string()
+            }
+            (Some(first), Some(last)) if self.at_as_of == 0 => format!(
+                "no record for the as-of month {as_of}: the file's {records} records cover {} to {}",
+                month_of(first),
+                month_of(last)
+            ),
+            _ => return Ok(()),
+        };
+        Err(ImportError::NoLoans {
+            file: file.to_path_buf(),
+            why,
+        })
+    }
+}
+
+/// A month index back to `YYYYMM`.
+fn month_of(index: i64) -> String {
+    format!("{:04}{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
 }
 
 fn count_estimates(counts: &mut [u64; ESTIMATES.len()], estimates: u8, sign: i64) {

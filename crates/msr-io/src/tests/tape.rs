@@ -1027,3 +1027,104 @@ fn an_extra_column_follows_the_column_mapping_and_row_groups() {
         "row groups 1 and 2 hold rows 2..5"
     );
 }
+
+#[test]
+fn a_tape_with_a_duplicated_column_name_is_refused() {
+    // Two `fico` columns, the second with other values: the reader used to
+    // take the first, silently. Also a duplicated extra column and a
+    // duplicated `loan_id` with equal values: refused all the same.
+    let rows = good_rows(3);
+    let cases: Vec<(&str, ArrayRef)> = vec![
+        ("fico", ints(&rows, |_| Some(400))),
+        ("loan_id", texts(&rows, |r| r.loan_id.clone())),
+        ("comment", texts(&rows, |_| Some("x".into()))),
+    ];
+    for (column, array) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tape.parquet");
+        let mut cols = columns(&rows);
+        if column == "comment" {
+            cols.push(("comment", array.clone()));
+        }
+        cols.push((column, array));
+        let at: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| *n == column)
+            .map(|(k, _)| (k + 1).to_string())
+            .collect();
+        write_arrays(&path, cols, 1 << 20);
+        let e = TapeReader::open(&path, &Tape::default()).unwrap_err();
+        let msg = one_line_naming(&e, &path);
+        assert!(
+            msg.contains(&format!(
+                "column `{column}` appears 2 times (at positions {})",
+                at.join(", ")
+            )),
+            "{msg}"
+        );
+        // Every other reader of Parquet inputs refuses it too.
+        let e = crate::read_table(&path).unwrap_err();
+        assert!(e.to_string().contains("appears 2 times"), "{e}");
+    }
+}
+
+/// A text column whose row `bad` holds bytes that are not UTF-8 (as a
+/// foreign writer may produce): built without validation.
+#[allow(unsafe_code)]
+fn invalid_utf8_texts(values: &[&str], bad: usize) -> ArrayRef {
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut offsets: Vec<i32> = vec![0];
+    for (k, v) in values.iter().enumerate() {
+        if k == bad {
+            bytes.extend_from_slice(&[b'L', 0xff, 0xfe, b'9']);
+        } else {
+            bytes.extend_from_slice(v.as_bytes());
+        }
+        offsets.push(bytes.len() as i32);
+    }
+    let offsets = arrow_buffer::OffsetBuffer::new(arrow_buffer::ScalarBuffer::from(offsets));
+    // SAFETY: the offsets are monotone and within `bytes`; the one value
+    // that is not UTF-8 is the point of the test, and only the Parquet
+    // writer (which copies bytes) and the reader under test see it.
+    let array = unsafe { arrow_array::StringArray::new_unchecked(offsets, bytes.into(), None) };
+    Arc::new(array)
+}
+
+#[test]
+fn a_text_value_that_is_not_utf8_names_its_column_and_row() {
+    let rows = good_rows(5);
+    for column in ["loan_id", "property_state"] {
+        let values: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                if column == "loan_id" {
+                    r.loan_id.clone().unwrap()
+                } else {
+                    r.property_state.clone().unwrap()
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let cols: Vec<_> = columns(&rows)
+            .into_iter()
+            .map(|(n, a)| {
+                if n == column {
+                    (n, invalid_utf8_texts(&refs, 3))
+                } else {
+                    (n, a)
+                }
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tape.parquet");
+        write_arrays(&path, cols, 2);
+        let e = read_tape(&path, &Tape::default()).unwrap_err();
+        let msg = one_line_naming(&e, &path);
+        assert!(
+            !msg.contains("corrupt")
+                && msg.contains(&format!("column `{column}`, row 3: not valid UTF-8")),
+            "{msg}"
+        );
+    }
+}
