@@ -13,6 +13,7 @@ mod exit;
 mod outputs;
 mod report;
 mod shard;
+mod spreads;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -62,6 +63,9 @@ enum Command {
     /// Explain the change in fair value between two valuation dates: loans
     /// removed and added, runoff, market, assumptions (docs/rollforward.md).
     Rollforward(cmd::rollforward::RollforwardArgs),
+    /// Calibrate to the market: Hull–White a and sigma to swaption
+    /// volatilities (docs/calibration-market.md).
+    Calibrate(cmd::calibrate::CalibrateArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -78,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Oas(args) => cmd::oas::run(&args),
         Command::Risk(args) => cmd::risk::run(&args),
         Command::Rollforward(args) => cmd::rollforward::run(&args),
+        Command::Calibrate(args) => cmd::calibrate::run(&args),
     }
 }
 
