@@ -13,7 +13,8 @@ use anyhow::Result;
 use clap::Args;
 use msr_core::Loan;
 use msr_engine::{
-    value_loans_grouped, CohortTable, Context, Detail, LoanResult, PortfolioAccum, TableKind,
+    value_loans_grouped, CohortTable, Context, Detail, LoanResult, LoanSpreads, PortfolioAccum,
+    TableKind,
 };
 use msr_model::{Market, ModelParams};
 use msr_rates::PathSet;
@@ -119,6 +120,25 @@ impl Spreads {
             accum.merge(part);
         }
         Ok((results, accum))
+    }
+
+    /// Each loan's spread as an index into the table's distinct OAS values
+    /// (for `msr risk`, which builds its markets per scenario).
+    ///
+    /// # Errors
+    /// Input error when a loan falls in no cohort.
+    pub fn loan_spreads(&self, loans: &[Loan]) -> Result<LoanSpreads> {
+        let group_of = self
+            .table
+            .cohort_of(loans)
+            .map_err(|e| input(format!("{}: {e}", self.path.display())))?
+            .into_iter()
+            .map(|c| self.market_of_cohort[c])
+            .collect();
+        Ok(LoanSpreads {
+            oas: self.oas.clone(),
+            group_of,
+        })
     }
 
     /// The table's path and hash, for a manifest.

@@ -290,6 +290,48 @@ fn calibrate_oas_round_trips_a_known_table() {
         let w = back[key].0;
         assert!((v - w).abs() <= 1e-9 * v.abs(), "{key:?}: {v} vs {w}");
     }
+
+    // 5. The report shows both calibrations when their directories are passed.
+    let rates = d.join("rates");
+    ok(&msr(&[
+        "calibrate",
+        "rates",
+        "--swaptions",
+        "data/sample_swaption_vols.csv",
+        "--quiet",
+        "--out",
+        s(&rates),
+    ]));
+    let page = d.join("report.html");
+    ok(&msr(&[
+        "report",
+        s(&again),
+        "--calibration",
+        s(&cal_out),
+        "--calibration",
+        s(&rates),
+        "--out",
+        s(&page),
+        "--quiet",
+    ]));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains(r#"<section id="calibration""#));
+    assert!(html.contains(r#"<table id="table-calibration-rates">"#));
+    assert!(html.contains(r#"<table id="table-calibration-oas">"#));
+    assert!(
+        html.contains("investor=FNMA, note_rate_max=0.05"),
+        "cohort labels"
+    );
+    assert!(html.contains("8 of 8 cohorts solved"));
+    assert!(html.contains("118.00"), "a market vol");
+    let bad = msr(&[
+        "report",
+        s(&again),
+        "--calibration",
+        s(&known_out),
+        "--quiet",
+    ]);
+    assert_eq!(bad.status.code(), Some(3));
 }
 
 #[test]
@@ -435,4 +477,117 @@ fn bad_grids_are_refused_with_the_reason() {
         "investor,note_rate_min,note_rate_max,multiple\nFNMA,0.06,0.05,2\n",
         "is empty (min must be below max)",
     );
+}
+
+/// An OAS table that gives every cohort the configured OAS changes nothing:
+/// `msr value`, `msr risk` and `msr repline` give the same numbers as without
+/// it (the OAS stresses of risk are then valued rather than read off the
+/// cash-flow matrix: equal to 1e-9), and the outputs record the table.
+#[test]
+fn an_oas_table_at_the_configured_oas_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tape = d.join("book.parquet");
+    ok(&msr(&[
+        "generate",
+        "--loans",
+        "60",
+        "--seed",
+        "11",
+        "--out",
+        s(&tape),
+    ]));
+    let table = d.join("flat.csv");
+    write_file(
+        &table,
+        "investor,oas\nFNMA,0.065\nFHLMC,0.065\nGNMA,0.065\nPLS,0.065\n",
+    );
+    let run = |cmd: &str, out: &Path, with_table: bool| {
+        let mut args = vec![
+            cmd,
+            "--loans",
+            s(&tape),
+            "--num-paths",
+            "8",
+            "--quiet",
+            "--out",
+            s(out),
+        ];
+        if with_table {
+            args.extend(["--oas-table", s(&table)]);
+        }
+        ok(&msr(&args));
+    };
+    for cmd in ["value", "risk", "repline"] {
+        let (plain, tabled) = (
+            d.join(format!("{cmd}-plain")),
+            d.join(format!("{cmd}-table")),
+        );
+        run(cmd, &plain, false);
+        run(cmd, &tabled, true);
+        match cmd {
+            "value" => {
+                let a = msr_io::read_table(plain.join("loan_values.parquet")).unwrap();
+                let b = msr_io::read_table(tabled.join("loan_values.parquet")).unwrap();
+                assert_eq!(a.numbers("value"), b.numbers("value"));
+                assert_eq!(a.numbers("std_error"), b.numbers("std_error"));
+                let (sa, sb) = (
+                    json(&plain.join("summary.json")),
+                    json(&tabled.join("summary.json")),
+                );
+                assert_eq!(sa["value"], sb["value"]);
+                assert!(json(&tabled.join("manifest.json"))["oas_table"]["sha256"].is_string());
+            }
+            "risk" => {
+                let (a, b) = (
+                    json(&plain.join("risk.json")),
+                    json(&tabled.join("risk.json")),
+                );
+                for key in [
+                    "value",
+                    "static_value",
+                    "effective_duration",
+                    "effective_convexity",
+                ] {
+                    assert_eq!(a[key], b[key], "{key}");
+                }
+                assert_eq!(a["rate_shocks"], b["rate_shocks"]);
+                let (sa, sb) = (
+                    a["assumption_stresses"].as_array().unwrap(),
+                    b["assumption_stresses"].as_array().unwrap(),
+                );
+                for (x, y) in sa.iter().zip(sb) {
+                    let (vx, vy) = (x["value"].as_f64().unwrap(), y["value"].as_f64().unwrap());
+                    assert!(
+                        (vx - vy).abs() <= 1e-9 * vx.abs(),
+                        "{}: {vx} vs {vy}",
+                        x["scenario"]
+                    );
+                }
+                assert!(b["oas_table"]["sha256"].is_string());
+            }
+            _ => {
+                let (a, b) = (
+                    json(&plain.join("repline_summary.json")),
+                    json(&tabled.join("repline_summary.json")),
+                );
+                assert_eq!(a["value_loans"], b["value_loans"]);
+                assert_eq!(a["value_repline"], b["value_repline"]);
+                assert!(b["oas_table"]["sha256"].is_string());
+            }
+        }
+    }
+    // --oas-table and --oas are one or the other.
+    let clash = msr(&[
+        "value",
+        "--loans",
+        s(&tape),
+        "--oas",
+        "0.07",
+        "--oas-table",
+        s(&table),
+        "--out",
+        s(&d.join("x")),
+    ]);
+    assert_eq!(clash.status.code(), Some(2));
 }

@@ -618,6 +618,16 @@ impl fmt::Display for CohortNumber {
     }
 }
 
+/// Each loan's spread as an index into a list of distinct OAS values: what
+/// risk needs to build one market per distinct OAS in every scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoanSpreads {
+    /// The distinct OAS values.
+    pub oas: Vec<f64>,
+    /// For each loan (in the order of the loans valued), its index into `oas`.
+    pub group_of: Vec<usize>,
+}
+
 /// Value `loans` with loan `i` against `markets[group_of[i]]`: the loans of
 /// each group in one engine call (so they share prepayment work as in
 /// [`value_loans_with`]), the results back in input order, and one

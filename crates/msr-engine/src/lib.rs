@@ -13,7 +13,9 @@ pub mod summary;
 pub mod valuation;
 
 pub use book::value_book;
-pub use cohorts::{value_loans_grouped, CohortError, CohortNumber, CohortTable, TableKind};
+pub use cohorts::{
+    value_loans_grouped, CohortError, CohortNumber, CohortTable, LoanSpreads, TableKind,
+};
 pub use oas::{DiscountedFlows, OasDomain, OasError, OasSolution, OasTarget, ValueRange};
 pub use replines::{
     build_replines, compare, BucketCompare, Bucketing, Comparison, RepLine, RepLines, ReplineError,
