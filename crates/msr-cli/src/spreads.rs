@@ -122,6 +122,15 @@ impl Spreads {
         Ok((results, accum))
     }
 
+    /// The table's OAS for each loan (for the marks).
+    ///
+    /// # Errors
+    /// Input error when a loan falls in no cohort.
+    pub fn oas_of(&self, loans: &[Loan]) -> Result<Vec<f64>> {
+        let spreads = self.loan_spreads(loans)?;
+        Ok(spreads.group_of.iter().map(|&g| spreads.oas[g]).collect())
+    }
+
     /// Each loan's spread as an index into the table's distinct OAS values
     /// (for `msr risk`, which builds its markets per scenario).
     ///

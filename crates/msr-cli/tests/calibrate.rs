@@ -225,6 +225,21 @@ fn calibrate_oas_round_trips_a_known_table() {
     );
     let known = cohort_values(&tape, &known_out);
     assert_eq!(known.len(), 8, "every cohort holds loans");
+    // marks.csv carries each loan's own spread.
+    let marks = msr_io::read_csv_table(known_out.join("marks.csv")).unwrap();
+    let col = marks.column("oas").unwrap();
+    let mut seen: Vec<f64> = marks
+        .rows
+        .iter()
+        .map(|(_, r)| r[col].parse().unwrap())
+        .collect();
+    seen.sort_by(f64::total_cmp);
+    seen.dedup();
+    let mut expected: Vec<f64> = (0..4)
+        .flat_map(|k| [known_oas(k, false), known_oas(k, true)])
+        .collect();
+    expected.sort_by(f64::total_cmp);
+    assert_eq!(seen, expected);
 
     // 2. Each cohort's multiple from those outputs is the calibration grid.
     let mut grid = String::from("investor,note_rate_min,note_rate_max,multiple\n");

@@ -150,6 +150,12 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let months = rates.paths.months().min(crate::common::MAX_MONTHS);
     let market = Market::new(&rates.paths, &params, config.valuation.oas, months);
     let spreads = Spreads::load(&args.oas_table, &rates.paths, &params, months)?;
+    if spreads.is_some() && args.group_by.is_some() {
+        return Err(crate::exit::CliError::new(
+            crate::exit::Failure::Usage,
+            "--oas-table is not offered with --group-by (a group's marks would mix spreads)",
+        ));
+    }
     if spreads.is_some() && args.sharding.shard.is_some() {
         return Err(crate::exit::CliError::new(
             crate::exit::Failure::Usage,
@@ -274,7 +280,10 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
                 rows.push(Column::utf8(g.clone(), labels));
             }
             values.write(rows).map_err(output)?;
-            marks.write(loans, results)?;
+            match &spreads {
+                None => marks.write(loans, results)?,
+                Some(spreads) => marks.write_at(loans, results, &spreads.oas_of(loans)?)?,
+            }
             if let Some(groups) = groups.as_mut() {
                 groups.add(loans, results, &batch.extra);
             }
