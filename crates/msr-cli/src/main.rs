@@ -13,6 +13,7 @@ mod exit;
 mod outputs;
 mod report;
 mod shard;
+mod spreads;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -65,6 +66,9 @@ enum Command {
     /// Print the configuration msr uses: the built-in defaults (`--defaults`,
     /// what every `--config` defaults to) or a file resolved.
     Config(cmd::config::ConfigArgs),
+    /// Calibrate to the market: Hull–White a and sigma to swaption
+    /// volatilities (docs/calibration-market.md).
+    Calibrate(cmd::calibrate::CalibrateArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -82,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Risk(args) => cmd::risk::run(&args),
         Command::Rollforward(args) => cmd::rollforward::run(&args),
         Command::Config(args) => cmd::config::run(&args),
+        Command::Calibrate(args) => cmd::calibrate::run(&args),
     }
 }
 

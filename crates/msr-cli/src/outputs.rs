@@ -304,15 +304,45 @@ impl Marks {
         })
     }
 
-    /// Append the marks of a batch of loans.
+    /// Append the marks of a batch of loans, all valued at the
+    /// configuration's OAS.
     ///
     /// # Errors
     /// Output error.
     pub fn write(&mut self, loans: &[msr_core::Loan], results: &[LoanResult]) -> Result<()> {
+        let oas = self.oas;
+        self.write_rows(loans, results, |_| oas)
+    }
+
+    /// Append the marks of a batch of loans valued at their own spreads
+    /// (`--oas-table`): `oas[i]` is loan `i`'s.
+    ///
+    /// # Errors
+    /// Output error.
+    pub fn write_at(
+        &mut self,
+        loans: &[msr_core::Loan],
+        results: &[LoanResult],
+        oas: &[f64],
+    ) -> Result<()> {
+        self.write_rows(loans, results, |i| oas[i])
+    }
+
+    fn write_rows(
+        &mut self,
+        loans: &[msr_core::Loan],
+        results: &[LoanResult],
+        oas_of: impl Fn(usize) -> f64,
+    ) -> Result<()> {
         use std::io::Write;
         // Loans whose valuation was not finite are left out of the marks, as
         // out of every total; summary.json lists them under `non_finite`.
-        for (l, r) in loans.iter().zip(results).filter(|(_, r)| r.is_finite()) {
+        for (i, (l, r)) in loans
+            .iter()
+            .zip(results)
+            .enumerate()
+            .filter(|(_, (_, r))| r.is_finite())
+        {
             let multiple = if l.servicing_fee > 0.0 {
                 format!("{}", r.value / (l.servicing_fee * l.upb))
             } else {
@@ -329,7 +359,7 @@ impl Marks {
                 1e4 * r.value / l.upb,
                 multiple,
                 self.num_paths,
-                self.oas,
+                oas_of(i),
                 self.run_id
             )
             .map_err(|e| output(format!("marks.csv: {e}")))?;

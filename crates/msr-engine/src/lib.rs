@@ -3,6 +3,7 @@
 //! pricing. Pure computation: no IO.
 
 pub mod book;
+pub mod cohorts;
 pub mod notes;
 pub mod oas;
 pub mod replines;
@@ -12,6 +13,9 @@ pub mod summary;
 pub mod valuation;
 
 pub use book::value_book;
+pub use cohorts::{
+    value_loans_grouped, CohortError, CohortNumber, CohortTable, LoanSpreads, TableKind,
+};
 pub use oas::{DiscountedFlows, OasDomain, OasError, OasSolution, OasTarget, ValueRange};
 pub use replines::{
     build_replines, compare, BucketCompare, Bucketing, Comparison, RepLine, RepLines, ReplineError,

@@ -22,6 +22,7 @@ use msr_core::{Config, Loan};
 use msr_model::{Market, ModelParams};
 use msr_rates::{Normals, PathSet, RateModel, KEY_RATE_TENORS};
 
+use crate::cohorts::{value_loans_grouped, LoanSpreads};
 use crate::oas::DiscountedFlows;
 use crate::valuation::{std_error, value_loans, Context, Detail, NonFinite, PortfolioAccum};
 
@@ -288,6 +289,55 @@ pub struct RiskInputs<'a> {
     pub months: usize,
     /// Whether paths come in antithetic pairs (standard errors).
     pub antithetic: bool,
+    /// Each loan's OAS from an OAS table (`--oas-table`), aligned with
+    /// `loans`; `None`: every loan at `valuation.oas`. With spreads, every
+    /// scenario builds one market per distinct OAS, and the OAS stresses are
+    /// valued (each spread moved by the stress) rather than read off the
+    /// base cash flows, which sum loans at different spreads.
+    pub spreads: Option<&'a LoanSpreads>,
+}
+
+/// One valuation with each loan at its spread (`inputs.spreads`) moved by
+/// `shift`: one market per distinct OAS on `paths`, the loans valued by
+/// group in chunks for progress.
+fn value_spreads(
+    inputs: &RiskInputs<'_>,
+    spreads: &LoanSpreads,
+    params: &ModelParams,
+    paths: &PathSet,
+    shift: f64,
+    detail: Detail,
+    report: &mut dyn FnMut(usize),
+) -> PortfolioAccum {
+    let months = inputs.months;
+    let markets: Vec<Market> = spreads
+        .oas
+        .iter()
+        .map(|&x| Market::new(paths, params, x + shift, months))
+        .collect();
+    let refs: Vec<&Market> = markets.iter().collect();
+    let ctx = Context {
+        params,
+        market: &markets[0],
+        config: inputs.config,
+        antithetic: inputs.antithetic,
+    };
+    let mut accum = PortfolioAccum::new(markets[0].num_paths(), months, detail);
+    let mut done = 0;
+    report(done);
+    for (chunk, groups) in inputs
+        .loans
+        .chunks(LOAN_CHUNK)
+        .zip(spreads.group_of.chunks(LOAN_CHUNK))
+    {
+        let (_, parts) = value_loans_grouped(&ctx, &refs, groups, chunk, detail, &|_| {});
+        for part in &parts {
+            accum.merge(part);
+        }
+        done += chunk.len();
+        report(done);
+    }
+    accum
 }
 
 /// One valuation: the loans on `market` with `params`, in chunks for progress.
@@ -354,9 +404,10 @@ struct Planned {
 
 impl Planned {
     /// Whether the scenario values loans (every kind but the OAS stresses,
-    /// which are read off the base run's cash flows).
-    fn values_loans(&self) -> bool {
-        !matches!(self.what, Plan::Oas(_))
+    /// which are read off the base run's cash flows — unless the loans carry
+    /// their own spreads, when they too are valued).
+    fn values_loans(&self, spreads: bool) -> bool {
+        spreads || !matches!(self.what, Plan::Oas(_))
     }
 }
 
@@ -547,6 +598,52 @@ pub fn risk_partial(
                 loans: num_loans,
             })
         };
+        if let Some(spreads) = inputs.spreads {
+            // Each loan at its own spread: every scenario (the OAS stresses
+            // too) values loans on one market per distinct OAS.
+            let (scenario_inputs, params, paths, shift, detail) = match &p.what {
+                Plan::Base => (*inputs, base_params.clone(), None, 0.0, Detail::Full),
+                Plan::Static => (
+                    *inputs,
+                    base_params.clone(),
+                    Some(base_model.static_path(months)),
+                    0.0,
+                    Detail::Values,
+                ),
+                Plan::Curve(model) => (
+                    *inputs,
+                    base_params.clone(),
+                    Some(model.paths(inputs.normals, months)),
+                    0.0,
+                    Detail::Values,
+                ),
+                Plan::Assumption(config) => (
+                    RiskInputs { config, ..*inputs },
+                    ModelParams::from_config(config),
+                    None,
+                    0.0,
+                    Detail::Values,
+                ),
+                Plan::Oas(_) => (
+                    *inputs,
+                    base_params.clone(),
+                    None,
+                    p.shock / 1e4,
+                    Detail::Values,
+                ),
+            };
+            let acc = value_spreads(
+                &scenario_inputs,
+                spreads,
+                &params,
+                paths.as_ref().unwrap_or(&base_paths),
+                shift,
+                detail,
+                &mut report,
+            );
+            scenarios.push((p.name, acc));
+            continue;
+        }
         let acc = match &p.what {
             Plan::Base => value_chunked(
                 inputs,
@@ -616,7 +713,10 @@ pub fn assemble_risk(
         )));
     }
     let plan = plan(inputs, spec);
-    let valued = plan.iter().filter(|p| p.values_loans()).count();
+    let valued = plan
+        .iter()
+        .filter(|p| p.values_loans(inputs.spreads.is_some()))
+        .count();
     if valued != partial.scenarios.len() {
         return Err(RiskError::Partial(format!(
             "the spec has {valued} valued scenarios, the partial {}",
@@ -634,7 +734,7 @@ pub fn assemble_risk(
     let mut scenarios: Vec<Scenario> = Vec::with_capacity(plan.len());
     for p in plan {
         let (value, std_err, non_finite) = match p.what {
-            Plan::Oas(x) => (flows.value(x), None, 0),
+            Plan::Oas(x) if inputs.spreads.is_none() => (flows.value(x), None, 0),
             _ => {
                 let (name, acc) = accums.next().expect("counted above");
                 if *name != p.name {

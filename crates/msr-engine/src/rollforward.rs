@@ -41,9 +41,10 @@ use std::collections::HashMap;
 use msr_core::loan::{Loan, NUM_INVESTORS};
 use msr_core::{Config, ExactSum};
 use msr_model::{Market, ModelParams};
-use msr_rates::{Normals, RateModel};
+use msr_rates::{Normals, PathSet, RateModel};
 
-use crate::valuation::{value_loans, Context, Detail, NonFinite};
+use crate::cohorts::{value_loans_grouped, CohortTable};
+use crate::valuation::{value_loans, Context, Detail, LoanResult, NonFinite, PortfolioAccum};
 
 /// Loans valued per call between progress reports (totals do not depend on
 /// it). Large, because the engine shares prepayment work between the loans
@@ -272,6 +273,13 @@ pub struct RollforwardInputs<'a> {
     pub months: usize,
     /// Whether the normals come in antithetic pairs (standard errors only).
     pub antithetic: bool,
+    /// The prior date's OAS table (`--prior-oas-table`): runs 1 and 2 value
+    /// each loan at its cohort's OAS; `None`: `prior_config.valuation.oas`.
+    pub prior_spreads: Option<&'a CohortTable>,
+    /// The current date's OAS table (`--oas-table`): runs 3 and 4 (so the
+    /// market step carries the change of spreads); `None`:
+    /// `current_config.valuation.oas`.
+    pub current_spreads: Option<&'a CohortTable>,
 }
 
 /// Where a roll-forward stands, for progress reports.
@@ -326,6 +334,14 @@ pub enum RollforwardError {
     /// No months or no paths.
     #[error("a roll-forward needs at least one month and one path")]
     Empty,
+    /// A loan falls in no cohort of an OAS table.
+    #[error("{which} OAS table: {detail}")]
+    Spreads {
+        /// `prior` or `current`.
+        which: &'static str,
+        /// The table's message.
+        detail: String,
+    },
     /// A configuration's market data cannot build a rate model.
     #[error("{which} config: {detail}")]
     Market {
@@ -391,6 +407,98 @@ impl Valuer<'_> {
         }
         values
     }
+}
+
+impl Valuer<'_> {
+    /// [`Valuer::run`], or with an OAS table each loan at its cohort's OAS
+    /// on one market per distinct OAS (built from `paths`).
+    ///
+    /// # Errors
+    /// [`RollforwardError::Spreads`] when a loan falls in no cohort.
+    #[allow(clippy::too_many_arguments)]
+    fn run_at(
+        &mut self,
+        run: RollforwardRun,
+        loans: &[Loan],
+        config: &Config,
+        params: &ModelParams,
+        market: &Market,
+        paths: &PathSet,
+        spreads: Option<(&CohortTable, &'static str)>,
+    ) -> Result<Vec<Option<f64>>, RollforwardError> {
+        let Some((table, which)) = spreads else {
+            return Ok(self.run(run, loans, config, params, market));
+        };
+        let cohort_of = table
+            .cohort_of(loans)
+            .map_err(|e| RollforwardError::Spreads {
+                which,
+                detail: e.to_string(),
+            })?;
+        let mut oas: Vec<f64> = Vec::new();
+        let market_of_cohort: Vec<usize> = table
+            .cohorts
+            .iter()
+            .map(
+                |c| match oas.iter().position(|x| x.to_bits() == c.number.to_bits()) {
+                    Some(i) => i,
+                    None => {
+                        oas.push(c.number);
+                        oas.len() - 1
+                    }
+                },
+            )
+            .collect();
+        let group_of: Vec<usize> = cohort_of.iter().map(|&c| market_of_cohort[c]).collect();
+        let markets: Vec<Market> = oas
+            .iter()
+            .map(|&x| Market::new(paths, params, x, market.months()))
+            .collect();
+        let refs: Vec<&Market> = markets.iter().collect();
+        let ctx = Context {
+            params,
+            market,
+            config,
+            antithetic: self.inputs.antithetic,
+        };
+        let mut values = Vec::with_capacity(loans.len());
+        (self.progress)(&RollforwardProgress {
+            run,
+            index: run_index(run),
+            runs: RollforwardRun::ALL.len(),
+            loans_done: 0,
+            loans: loans.len(),
+        });
+        for (chunk, groups) in loans.chunks(LOAN_CHUNK).zip(group_of.chunks(LOAN_CHUNK)) {
+            let (results, parts): (Vec<LoanResult>, Vec<PortfolioAccum>) =
+                value_loans_grouped(&ctx, &refs, groups, chunk, Detail::Values, &|_| {});
+            values.extend(results.iter().map(|r| r.is_finite().then_some(r.value)));
+            for part in parts {
+                self.non_finite.extend(
+                    part.non_finite
+                        .into_iter()
+                        .map(|loan| RunNonFinite { run, loan }),
+                );
+            }
+            (self.progress)(&RollforwardProgress {
+                run,
+                index: run_index(run),
+                runs: RollforwardRun::ALL.len(),
+                loans_done: values.len(),
+                loans: loans.len(),
+            });
+        }
+        Ok(values)
+    }
+}
+
+/// 1-based position of a run.
+fn run_index(run: RollforwardRun) -> usize {
+    RollforwardRun::ALL
+        .iter()
+        .position(|r| *r == run)
+        .unwrap_or(0)
+        + 1
 }
 
 /// Index loans by id, refusing duplicates.
@@ -508,47 +616,57 @@ pub fn rollforward(
         let paths = prior_model.paths(inputs.normals, months);
         let params = ModelParams::from_config(config);
         let market = Market::new(&paths, &params, config.valuation.oas, months);
-        let a = valuer.run(
+        let prior = inputs.prior_spreads.map(|t| (t, "prior"));
+        let a = valuer.run_at(
             RollforwardRun::PriorAtPrior,
             inputs.prior_loans,
             config,
             &params,
             &market,
-        );
-        let b = valuer.run(
+            &paths,
+            prior,
+        )?;
+        let b = valuer.run_at(
             RollforwardRun::CurrentAtPrior,
             &continuing_rows,
             config,
             &params,
             &market,
-        );
+            &paths,
+            prior,
+        )?;
         (a, b)
     };
     // Runs 3 and 4: the current market, first with the prior assumptions.
     let (c, d) = {
         let paths = current_model.paths(inputs.normals, months);
         let mixed = market_substituted(inputs.prior_config, inputs.current_config);
+        let current = inputs.current_spreads.map(|t| (t, "current"));
         let c = {
             let params = ModelParams::from_config(&mixed);
             let market = Market::new(&paths, &params, mixed.valuation.oas, months);
-            valuer.run(
+            valuer.run_at(
                 RollforwardRun::CurrentAtMixed,
                 &continuing_rows,
                 &mixed,
                 &params,
                 &market,
-            )
+                &paths,
+                current,
+            )?
         };
         let config = inputs.current_config;
         let params = ModelParams::from_config(config);
         let market = Market::new(&paths, &params, config.valuation.oas, months);
-        let d = valuer.run(
+        let d = valuer.run_at(
             RollforwardRun::CurrentAtCurrent,
             inputs.current_loans,
             config,
             &params,
             &market,
-        );
+            &paths,
+            current,
+        )?;
         (c, d)
     };
 

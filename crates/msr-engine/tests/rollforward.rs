@@ -47,6 +47,8 @@ fn roll(prior: &[Loan], current: &[Loan], prior_cfg: &Config, current_cfg: &Conf
         normals: &normals,
         months,
         antithetic: true,
+        prior_spreads: None,
+        current_spreads: None,
     };
     let mut runs = Vec::new();
     let rf = rollforward(&inputs, &mut |p| {
@@ -409,6 +411,8 @@ fn unusable_inputs_are_errors() {
         normals: &normals,
         months,
         antithetic: true,
+        prior_spreads: None,
+        current_spreads: None,
     };
     let err = |inputs: RollforwardInputs<'_>| rollforward(&inputs, &mut |_| {}).unwrap_err();
     assert_eq!(
@@ -444,4 +448,83 @@ fn unusable_inputs_are_errors() {
         }),
         RollforwardError::NormalsTooShort { need: 400, .. }
     ));
+}
+
+/// An OAS table per date: the levels value each loan at its cohort's OAS,
+/// and a change of spreads between the dates is part of the market step.
+#[test]
+fn oas_tables_value_each_cohort_at_its_spread_and_move_the_market_step() {
+    let book = small_book();
+    let cfg = config();
+    let months = months_of(&book, &book);
+    let normals = normals(months);
+    let table = |rows: &str| {
+        let headers = vec!["investor".to_string(), "oas".to_string()];
+        let rows: Vec<(usize, Vec<String>)> = rows
+            .lines()
+            .enumerate()
+            .map(|(k, l)| (k + 2, l.split(',').map(str::to_string).collect()))
+            .collect();
+        msr_engine::CohortTable::parse(&headers, &rows, msr_engine::TableKind::Oas).unwrap()
+    };
+    let prior = table("FNMA,0.05\nFHLMC,0.06\nGNMA,0.07\nPLS,0.08");
+    let current = table("FNMA,0.055\nFHLMC,0.06\nGNMA,0.075\nPLS,0.09");
+    let inputs = RollforwardInputs {
+        prior_loans: &book,
+        current_loans: &book,
+        prior_config: &cfg,
+        current_config: &cfg,
+        normals: &normals,
+        months,
+        antithetic: true,
+        prior_spreads: Some(&prior),
+        current_spreads: Some(&current),
+    };
+    let rf = rollforward(&inputs, &mut |_| {}).unwrap();
+    assert_adds_up(&rf);
+    // Independent: each loan valued on its own at its investor's OAS.
+    let at = |oas_of: &dyn Fn(Investor) -> f64| -> f64 {
+        book.iter()
+            .map(|l| {
+                let mut c = cfg.clone();
+                c.valuation.oas = oas_of(l.investor);
+                values(std::slice::from_ref(l), &c, months)[0]
+            })
+            .sum()
+    };
+    let oas =
+        |t: [f64; 4]| move |i: Investor| t[Investor::ALL.iter().position(|&x| x == i).unwrap()];
+    let begin = at(&oas([0.05, 0.06, 0.07, 0.08]));
+    let end = at(&oas([0.055, 0.06, 0.075, 0.09]));
+    assert!(
+        (rf.total.beginning() - begin).abs() < 1e-6,
+        "{} vs {begin}",
+        rf.total.beginning()
+    );
+    assert!(
+        (rf.total.ending() - end).abs() < 1e-6,
+        "{} vs {end}",
+        rf.total.ending()
+    );
+    // Same rows and assumptions: the whole change is the market step (spreads).
+    assert_eq!(rf.total.change(Step::RunoffAndPerformance), 0.0);
+    assert_eq!(rf.total.change(Step::Assumptions), 0.0);
+    assert!(
+        rf.total.change(Step::Market) < 0.0,
+        "wider spreads lower the value"
+    );
+    // A loan outside every cohort of a table is an error naming the table.
+    let partial = table("FNMA,0.05");
+    let err = rollforward(
+        &RollforwardInputs {
+            prior_spreads: Some(&partial),
+            ..inputs
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RollforwardError::Spreads { which: "prior", .. }),
+        "{err}"
+    );
 }

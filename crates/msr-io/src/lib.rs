@@ -8,12 +8,15 @@
 //! * [`parquet_out`] writes tables of plain columns to Parquet and any file
 //!   atomically; [`parquet_in`] reads small tables whole (golden files) and
 //!   row-group counts; [`json`] writes JSON documents.
+//! * [`calibration`] reads swaption quotes and small CSV tables (cohort
+//!   grids, OAS tables) and writes CSV tables and text atomically.
 //! * [`generate`] makes the synthetic book of `msr generate`.
 //!
 //! Every failure that makes a file unusable is an [`IoError`] whose message
 //! is one line naming the file; a bad tape row is a [`msr_core::Reject`], not
 //! an error.
 
+pub mod calibration;
 pub mod error;
 pub mod generate;
 pub mod hash;
@@ -33,6 +36,9 @@ pub mod text_file;
 #[cfg(test)]
 mod tests;
 
+pub use calibration::{
+    read_csv_table, read_swaption_quotes, write_csv_table, write_text, CsvTable,
+};
 pub use error::IoError;
 pub use generate::{generate_book, generate_loan, write_book, write_generated_book};
 pub use json::{read_json, write_json_pretty};

@@ -39,4 +39,25 @@ pub enum RateError {
         /// The rule broken.
         rule: &'static str,
     },
+    /// A swaption quote is unusable (docs/calibration-market.md).
+    #[error("swaption quote (expiry {expiry} y, tenor {tenor} y): {rule}")]
+    Quote {
+        /// The quote's expiry in years.
+        expiry: f64,
+        /// The quote's tenor in years.
+        tenor: f64,
+        /// The rule broken.
+        rule: String,
+    },
+    /// Fewer quotes than parameters to fit.
+    #[error("{quotes} swaption quote(s) cannot determine {params} parameter(s)")]
+    TooFewQuotes {
+        /// Quotes given.
+        quotes: usize,
+        /// Parameters fitted.
+        params: usize,
+    },
+    /// A calibration did not converge.
+    #[error("calibration: {0}")]
+    Calibration(String),
 }

@@ -1,8 +1,9 @@
 //! Market data for msr-engine: the initial zero curve (MODEL.md §C.1), the
 //! exact-fit Hull–White path generator (§C.2) with pseudo-random or
 //! quasi-random (scrambled Sobol + Brownian bridge, docs/qmc.md) shocks, the
-//! static path (§C.3) and curve shocks (§C.4). This crate knows nothing about
-//! loans.
+//! static path (§C.3), curve shocks (§C.4) and the calibration of the
+//! Hull–White parameters to swaption volatilities (`swaption`,
+//! docs/calibration-market.md). This crate knows nothing about loans.
 //!
 //! The usual entry point is [`RateModel`]: build it from the configuration,
 //! draw the normals once with [`NormalGenerator`], then generate the base and
@@ -33,6 +34,7 @@ pub mod model;
 pub mod normals;
 pub mod paths;
 pub mod sobol;
+pub mod swaption;
 
 pub use bridge::{BrownianBridge, BrownianPca};
 pub use curve::{key_rate_weight, ZeroCurve, KEY_RATE_TENORS};
@@ -42,3 +44,6 @@ pub use model::RateModel;
 pub use normals::{NormalGenerator, Normals, PathScheme, UnknownPathScheme};
 pub use paths::{PathError, PathSet};
 pub use sobol::{inverse_normal_cdf, ScrambledSobol, MAX_SOBOL_DIMS};
+pub use swaption::{
+    calibrate_hull_white, check_quotes, AtmSwap, FitParams, SwaptionFit, SwaptionQuote,
+};

@@ -71,14 +71,7 @@ impl OasArgs {
     /// The search domain, checked against the configuration's OAS range so a
     /// solved spread can be passed back with `--oas`.
     fn domain(&self) -> Result<OasDomain> {
-        let (lo, hi) = (self.oas_min, self.oas_max);
-        if !(lo.is_finite() && hi.is_finite() && -1.0 <= lo && lo < hi && hi <= 1.0) {
-            return Err(CliError::new(
-                Failure::Usage,
-                format!("--oas-min {lo} and --oas-max {hi}: need -1 <= oas-min < oas-max <= 1"),
-            ));
-        }
-        Ok(OasDomain { lo, hi })
+        oas_domain(self.oas_min, self.oas_max)
     }
 
     fn target(&self) -> OasTarget {
@@ -90,6 +83,21 @@ impl OasArgs {
             (None, None, None) => OasTarget::Value(f64::NAN),
         }
     }
+}
+
+/// The OAS search domain `[lo, hi]`, checked against the configuration's OAS
+/// range so a solved spread can be passed back with `--oas`.
+///
+/// # Errors
+/// Usage error unless `-1 ≤ lo < hi ≤ 1`.
+pub(crate) fn oas_domain(lo: f64, hi: f64) -> Result<OasDomain> {
+    if !(lo.is_finite() && hi.is_finite() && -1.0 <= lo && lo < hi && hi <= 1.0) {
+        return Err(CliError::new(
+            Failure::Usage,
+            format!("--oas-min {lo} and --oas-max {hi}: need -1 <= oas-min < oas-max <= 1"),
+        ));
+    }
+    Ok(OasDomain { lo, hi })
 }
 
 /// A book read whole into memory with its configuration and rates.

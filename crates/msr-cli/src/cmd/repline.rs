@@ -22,6 +22,7 @@ use crate::common::{
     Staging,
 };
 use crate::exit::{input, output, CliError, Failure};
+use crate::spreads::{OasTableArgs, Spreads};
 
 /// How many buckets `top_buckets` lists.
 const TOP_BUCKETS: usize = 10;
@@ -43,6 +44,12 @@ pub struct ReplineArgs {
     /// judicial; an empty list puts the whole tape in one rep line).
     #[arg(long, value_name = "KEYS", value_delimiter = ',')]
     pub keys: Option<Vec<String>>,
+    /// With --oas-table, each loan is valued at its cohort's OAS and each rep
+    /// line at the OAS of the cohort its own record falls in (a bucket that
+    /// straddles cohorts is valued at one spread: that is part of what the
+    /// comparison shows).
+    #[command(flatten)]
+    pub oas_table: OasTableArgs,
 }
 
 /// Run `msr repline`.
@@ -84,6 +91,7 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
         )));
     }
     let market = Market::new(&rates.paths, &params, config.valuation.oas, months);
+    let spreads = Spreads::load(&args.oas_table, &rates.paths, &params, months)?;
     let ctx = Context {
         params: &params,
         market: &market,
@@ -96,14 +104,26 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
     let seconds_build = build_clock.elapsed().as_secs_f64();
     let lines = book.loans();
 
-    let (loan_results, mut non_finite, seconds_loans) =
-        value_timed(&ctx, &loans, "valuing loans", args.run.quiet);
-    let (line_results, nf_lines, seconds_replines) =
-        value_timed(&ctx, &lines, "valuing rep lines", args.run.quiet);
+    let (loan_results, mut non_finite, seconds_loans) = value_timed(
+        &ctx,
+        spreads.as_ref(),
+        &loans,
+        "valuing loans",
+        args.run.quiet,
+    )?;
+    let (line_results, nf_lines, seconds_replines) = value_timed(
+        &ctx,
+        spreads.as_ref(),
+        &lines,
+        "valuing rep lines",
+        args.run.quiet,
+    )?;
     non_finite.extend(nf_lines);
     let cmp = compare(&book, &loans, &loan_results, &line_results);
 
-    let staging = Staging::create(&args.out)?.reading(&args.input.files(&args.paths));
+    let staging = Staging::create(&args.out)?
+        .reading(&args.input.files(&args.paths))
+        .reading(&args.oas_table.files());
     let ids: Vec<String> = book.lines.iter().map(|l| l.id.clone()).collect();
     msr_io::write_tape_with_extra(
         staging.path("replines.parquet"),
@@ -130,6 +150,9 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
         .map(|nf| json!({"loan_id": nf.loan.loan_id, "what": nf.what}))
         .collect::<Vec<_>>());
     summary["paths"] = paths_json(&rates.source, market.num_paths(), &config);
+    if let Some(spreads) = &spreads {
+        summary["oas_table"] = spreads.provenance();
+    }
     summary["threads"] = json!(threads);
     msr_io::write_json_pretty(staging.path("repline_summary.json"), &summary).map_err(output)?;
     staging.commit("repline_summary.json")?;
@@ -184,20 +207,29 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Value `loans`, with a progress bar; the engine's seconds.
+/// Value `loans` (at their cohorts' spreads with an OAS table), with a
+/// progress bar; the engine's seconds.
+///
+/// # Errors
+/// Input error when a loan falls in no cohort of the table.
 fn value_timed(
     ctx: &Context<'_>,
+    spreads: Option<&Spreads>,
     loans: &[Loan],
     what: &str,
     quiet: bool,
-) -> (Vec<LoanResult>, Vec<NonFinite>, f64) {
+) -> Result<(Vec<LoanResult>, Vec<NonFinite>, f64)> {
     let bar = progress(loans.len() as u64, what, quiet);
     let clock = Instant::now();
+    let progress = |n: usize| bar.inc(n as u64);
     // One call for the whole book: loans far apart share prepayment work.
-    let (results, accum) = value_loans_with(ctx, loans, Detail::Values, &|n| bar.inc(n as u64));
+    let (results, accum) = match spreads {
+        None => value_loans_with(ctx, loans, Detail::Values, &progress),
+        Some(spreads) => spreads.value(ctx, loans, Detail::Values, &progress)?,
+    };
     let seconds = clock.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    (results, accum.non_finite, seconds)
+    Ok((results, accum.non_finite, seconds))
 }
 
 fn write_compare(staging: &Staging, cmp: &Comparison) -> Result<()> {

@@ -29,6 +29,11 @@ pub struct ReportArgs {
     /// Directory (or file) holding rollforward.json (default: DIR/rollforward.json if present).
     #[arg(long, value_name = "DIR")]
     pub rollforward: Option<PathBuf>,
+    /// Output directory (or fit.json) of `msr calibrate rates` or `msr
+    /// calibrate oas`: market vs model vols, cohort targets vs model. May be
+    /// given twice, once for each.
+    #[arg(long, value_name = "DIR")]
+    pub calibration: Vec<PathBuf>,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -46,6 +51,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         risk: args.risk.clone(),
         repline: args.repline.clone(),
         rollforward: args.rollforward.clone(),
+        calibration: args.calibration.clone(),
     })?;
     let html = report::render(&data);
     let out = args

@@ -42,6 +42,7 @@ use crate::common::{resolve_rates, sha256, timestamp, InputArgs, PathArgs, RunAr
 use crate::exit::{input, output, CliError, Failure};
 use crate::outputs::{accum_to_partial, partial_to_accum};
 use crate::shard::{Provenance, ShardArgs, ShardSlice};
+use crate::spreads::{OasTableArgs, Spreads};
 
 /// Flags of `msr risk`: those of `msr value`.
 #[derive(Debug, Args)]
@@ -61,6 +62,10 @@ pub struct RiskArgs {
     pub export_paths: bool,
     #[command(flatten)]
     pub sharding: ShardArgs,
+    /// With --oas-table, every scenario values each loan at its cohort's
+    /// spread (the OAS stresses move every spread), not with --shard.
+    #[command(flatten)]
+    pub oas_table: OasTableArgs,
 }
 
 /// Progress: a bar on a terminal; one line per scenario on stderr otherwise
@@ -147,12 +152,25 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         export_paths,
         args.sharding.shard,
     )?;
+    let staging = staging.reading(&args.oas_table.files());
     let normals = loaded.rates.normals.as_ref().ok_or_else(|| {
         CliError::new(
             Failure::Internal,
             "generated paths without their random numbers",
         )
     })?;
+    let params = msr_model::ModelParams::from_config(&loaded.config);
+    let table = Spreads::load(&args.oas_table, &loaded.rates.paths, &params, loaded.months)?;
+    if table.is_some() && args.sharding.shard.is_some() {
+        return Err(CliError::new(
+            Failure::Usage,
+            "--oas-table is not offered with --shard (the partial results do not record the table)",
+        ));
+    }
+    let spreads = table
+        .as_ref()
+        .map(|t| t.loan_spreads(&loaded.loans))
+        .transpose()?;
     let inputs = RiskInputs {
         loans: &loaded.loans,
         config: &loaded.config,
@@ -160,6 +178,7 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         normals,
         months: loaded.months,
         antithetic: loaded.rates.antithetic,
+        spreads: spreads.as_ref(),
     };
     let prov = Provenance::new(
         &args.input,
@@ -201,6 +220,9 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         .map_err(|e| output(format!("{}: {e}", args.out.join("risk.csv").display())))?;
     let mut doc = risk_json(&report, &loaded.config);
     doc["run_id"] = json!(run_id);
+    if let Some(table) = &table {
+        doc["oas_table"] = table.provenance();
+    }
     doc["loans_read"] = json!(loaded.stats.rows_read);
     doc["rejected_rows"] = json!(loaded.stats.rejected);
     doc["non_finite_loans"] = json!(report.non_finite.len());
@@ -468,6 +490,7 @@ pub fn merge(
         normals,
         months: total.months,
         antithetic: rates.antithetic,
+        spreads: None,
     };
     let report =
         assemble_risk(&inputs, &spec, &total).map_err(|e| CliError::new(Failure::Input, e))?;

@@ -29,11 +29,13 @@ use msr_io::TapeStats;
 use msr_rates::NormalGenerator;
 use serde_json::{json, Value};
 
+use crate::cmd::calibrate::read_cohort_table;
 use crate::common::{
     init_threads, load_config, progress, sha256, timestamp, InputArgs, PathArgs, RunArgs, Staging,
     MAX_MONTHS,
 };
 use crate::exit::{input, output, CliError, Failure};
+use msr_engine::TableKind;
 
 /// Rejects of the prior tape.
 pub const REJECTS_PRIOR: &str = "rejects_prior.csv";
@@ -68,6 +70,16 @@ pub struct RollforwardArgs {
     /// Output directory.
     #[arg(long, value_name = "DIR", default_value = "out/rollforward")]
     pub out: PathBuf,
+    /// Value the current date (runs 3 and 4) with each loan at its cohort's
+    /// OAS from this table (cohort columns and `oas`, e.g. the
+    /// oas_by_cohort.csv of `msr calibrate oas`) instead of the current
+    /// config's valuation.oas: the market step then carries the change of
+    /// spreads.
+    #[arg(long, value_name = "FILE")]
+    pub oas_table: Option<PathBuf>,
+    /// Likewise for the prior date (runs 1 and 2).
+    #[arg(long, value_name = "FILE")]
+    pub prior_oas_table: Option<PathBuf>,
 }
 
 /// One tape read whole, with its rejects.
@@ -153,12 +165,19 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
     let config = load_config(&args.input.config, &flags)?;
     let prior = read(&args.prior_loans, &prior_config)?;
     let current = read(&args.input.loans, &config)?;
-    let staging = Staging::create(&args.out)?.reading(&[
-        args.prior_loans.as_path(),
-        args.prior_config.as_path(),
-        args.input.loans.as_path(),
-        args.input.config.as_path(),
-    ]);
+    let staging = Staging::create(&args.out)?
+        .reading(&[
+            args.prior_loans.as_path(),
+            args.prior_config.as_path(),
+            args.input.loans.as_path(),
+            args.input.config.as_path(),
+        ])
+        .reading(
+            &[&args.oas_table, &args.prior_oas_table]
+                .into_iter()
+                .filter_map(|t| t.as_deref())
+                .collect::<Vec<_>>(),
+        );
     for (name, tape) in [(REJECTS_PRIOR, &prior), (REJECTS_CURRENT, &current)] {
         msr_io::write_rejects(staging.path(name), &tape.rejects).map_err(output)?;
     }
@@ -167,6 +186,15 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
     let num_paths = v.num_paths as usize;
     crate::common::check_path_memory(num_paths as u64, crate::common::BYTES_PER_PATH)?;
     let normals = NormalGenerator::from_config(v).normals(num_paths, MAX_MONTHS);
+    let read_table = |p: &Option<PathBuf>| {
+        p.as_deref()
+            .map(|p| read_cohort_table(p, TableKind::Oas))
+            .transpose()
+    };
+    let (current_spreads, prior_spreads) = (
+        read_table(&args.oas_table)?,
+        read_table(&args.prior_oas_table)?,
+    );
     let inputs = RollforwardInputs {
         prior_loans: &prior.loans,
         current_loans: &current.loans,
@@ -175,6 +203,8 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
         normals: &normals,
         months: MAX_MONTHS,
         antithetic: v.antithetic,
+        prior_spreads: prior_spreads.as_ref(),
+        current_spreads: current_spreads.as_ref(),
     };
     let continuing = count_continuing(&prior.loans, &current.loans);
     let mut bar = Progress::new(
@@ -200,6 +230,15 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
         ))
     })?;
     let doc = document(&rf, &investors, &prior_config, &config);
+    let mut doc = doc;
+    for (key, path) in [
+        ("oas_table", &args.oas_table),
+        ("prior_oas_table", &args.prior_oas_table),
+    ] {
+        if let Some(p) = path {
+            doc[key] = json!({"path": p, "sha256": sha256(p)?});
+        }
+    }
     msr_io::write_json_pretty(staging.path("rollforward.json"), &doc).map_err(output)?;
     let manifest = Manifest {
         args,

@@ -43,6 +43,7 @@ use crate::outputs::{
     SummarySettings,
 };
 use crate::shard::{keep_rows, Provenance, ShardArgs};
+use crate::spreads::{OasTableArgs, Spreads};
 
 /// Flags of `msr value`.
 #[derive(Debug, Args)]
@@ -74,6 +75,8 @@ pub struct ValueArgs {
     /// Not with --shard.
     #[arg(long, conflicts_with = "shard")]
     pub no_cashflows: bool,
+    #[command(flatten)]
+    pub oas_table: OasTableArgs,
 }
 
 fn parse_column(s: &str) -> Result<String, String> {
@@ -160,6 +163,19 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let params = ModelParams::from_config(&config);
     let months = rates.paths.months().min(crate::common::MAX_MONTHS);
     let market = Market::new(&rates.paths, &params, config.valuation.oas, months);
+    let spreads = Spreads::load(&args.oas_table, &rates.paths, &params, months)?;
+    if spreads.is_some() && args.group_by.is_some() {
+        return Err(crate::exit::CliError::new(
+            crate::exit::Failure::Usage,
+            "--oas-table is not offered with --group-by (a group's marks would mix spreads)",
+        ));
+    }
+    if spreads.is_some() && args.sharding.shard.is_some() {
+        return Err(crate::exit::CliError::new(
+            crate::exit::Failure::Usage,
+            "--oas-table is not offered with --shard (the partial results do not record the table)",
+        ));
+    }
     let ctx = Context {
         params: &params,
         market: &market,
@@ -170,7 +186,9 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     let prov = Provenance::new(&args.input, &config, &rates.source, num_paths)?;
     let setup_seconds = clock.elapsed().as_secs_f64();
 
-    let staging = Staging::create(&args.out)?.reading(&args.input.files(&args.paths));
+    let staging = Staging::create(&args.out)?
+        .reading(&args.input.files(&args.paths))
+        .reading(&args.oas_table.files());
     let run_id = prov.run_id(
         args.sharding.run_id.as_ref(),
         args.sharding.shard.is_some(),
@@ -255,7 +273,11 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
                 long.remaining_term
             )));
         }
-        let (results, part) = value_loans_with(&ctx, &loans, detail, &|n| bar.inc(n as u64));
+        let progress = |n: usize| bar.inc(n as u64);
+        let (results, part) = match &spreads {
+            None => value_loans_with(&ctx, &loans, detail, &progress),
+            Some(spreads) => spreads.value(&ctx, &loans, detail, &progress)?,
+        };
         accum.merge(&part);
         for l in &loans {
             tally.max_term = tally.max_term.max(l.remaining_term as usize);
@@ -275,7 +297,10 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
                 rows.push(Column::utf8(g.clone(), labels));
             }
             values.write(rows).map_err(output)?;
-            marks.write(loans, results)?;
+            match &spreads {
+                None => marks.write(loans, results)?,
+                Some(spreads) => marks.write_at(loans, results, &spreads.oas_of(loans)?)?,
+            }
             if let Some(groups) = groups.as_mut() {
                 groups.add(loans, results, &batch.extra);
             }
@@ -302,6 +327,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
 
     let whole = Whole {
         args,
+        spreads: spreads.as_ref(),
         config: &config,
         prov: &prov,
         run_id: &run_id,
@@ -322,6 +348,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
 /// What both endings of a run need.
 struct Whole<'a> {
     args: &'a ValueArgs,
+    spreads: Option<&'a Spreads>,
     config: &'a Config,
     prov: &'a Provenance,
     run_id: &'a str,
@@ -483,7 +510,7 @@ impl Whole<'_> {
                 "source": p.source, "path": p.path, "sha256": sha, "num_paths": p.num_paths,
             }),
         };
-        json!({
+        let mut doc = json!({
             "engine": "msr-engine",
             "version": env!("CARGO_PKG_VERSION"),
             "run_id": self.run_id,
@@ -500,6 +527,10 @@ impl Whole<'_> {
             "oas": self.config.valuation.oas,
             "threads": self.threads,
             "resolved_config": self.prov.resolved,
-        })
+        });
+        if let Some(spreads) = self.spreads {
+            doc["oas_table"] = spreads.provenance();
+        }
+        doc
     }
 }

@@ -18,7 +18,8 @@ use msr_io::Table;
 use serde::de::DeserializeOwned;
 
 use super::schema::{
-    Bucket, Group, Manifest, ManifestInputs, ReplineSummary, Risk, RollStep, Rollforward, Summary,
+    Bucket, Group, Manifest, ManifestInputs, OasFit, RatesFit, ReplineSummary, Risk, RollStep,
+    Rollforward, Summary,
 };
 use crate::exit::input;
 
@@ -38,6 +39,9 @@ pub struct Sources {
     pub repline: Option<PathBuf>,
     /// `--rollforward`: a directory holding rollforward.json, or the file.
     pub rollforward: Option<PathBuf>,
+    /// `--calibration`: directories holding the fit.json of `msr calibrate
+    /// rates` or `msr calibrate oas`, or the files.
+    pub calibration: Vec<PathBuf>,
 }
 
 /// cashflows.parquet, by month.
@@ -145,6 +149,10 @@ pub struct ReportData {
     pub repline: Option<Repline>,
     /// rollforward.json.
     pub rollforward: Option<Rollforward>,
+    /// fit.json of `msr calibrate rates`.
+    pub rates_fit: Option<RatesFit>,
+    /// fit.json of `msr calibrate oas`.
+    pub oas_fit: Option<OasFit>,
     /// Every input looked for.
     pub inputs: Vec<InputStatus>,
     /// Warnings for the reader (inputs that do not belong together, …).
@@ -340,6 +348,39 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         "value roll-forward not shown",
     );
 
+    let (mut rates_fit, mut oas_fit) = (None, None);
+    for flag in &src.calibration {
+        let file = if flag.is_dir() {
+            flag.join("fit.json")
+        } else {
+            flag.clone()
+        };
+        if !file.is_file() {
+            return Err(input(format!(
+                "{}: not found (--calibration names the output directory of msr calibrate, or its fit.json)",
+                file.display()
+            )));
+        }
+        let doc: serde_json::Value = read_json(&file)?;
+        let parsed = |e: serde_json::Error| input(format!("{}: {e}", file.display()));
+        match doc.get("kind").and_then(|k| k.as_str()) {
+            Some("swaption_calibration") => {
+                rates_fit = Some(serde_json::from_value(doc).map_err(parsed)?);
+                status("fit.json (msr calibrate rates)", &file, true, "");
+            }
+            Some("oas_calibration") => {
+                oas_fit = Some(serde_json::from_value(doc).map_err(parsed)?);
+                status("fit.json (msr calibrate oas)", &file, true, "");
+            }
+            _ => {
+                return Err(input(format!(
+                    "{}: not the fit.json of msr calibrate (no kind swaption_calibration or oas_calibration)",
+                    file.display()
+                )))
+            }
+        }
+    }
+
     consistency_notes(
         &summary,
         manifest.as_ref(),
@@ -364,6 +405,8 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         risk,
         repline,
         rollforward,
+        rates_fit,
+        oas_fit,
         inputs,
         notes,
     })

@@ -354,3 +354,64 @@ pub struct Rollforward {
     #[serde(default)]
     pub loans: Option<RollLoans>,
 }
+
+/// fit.json of `msr calibrate rates`, the fields the report shows.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RatesFit {
+    /// Mean reversion.
+    pub a: f64,
+    /// Volatility.
+    pub sigma: f64,
+    /// Whether `a` was held fixed.
+    #[serde(default)]
+    pub fixed_a: bool,
+    /// Root mean square vol error (bp).
+    pub rmse_bp: f64,
+    /// The quotes.
+    pub quotes: Vec<FitQuote>,
+}
+
+/// One quote of a rates fit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FitQuote {
+    /// Expiry (years).
+    pub expiry_years: f64,
+    /// Tenor (years).
+    pub tenor_years: f64,
+    /// Market normal vol (bp).
+    pub market_bp: f64,
+    /// Model normal vol (bp).
+    pub model_bp: f64,
+    /// The engine's monthly model's vol (bp), where defined.
+    #[serde(default)]
+    pub monthly_model_bp: Option<f64>,
+}
+
+/// fit.json of `msr calibrate oas`, the fields the report shows.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OasFit {
+    /// `multiple` or `value_bps`.
+    pub target_kind: String,
+    /// The cohorts, in grid order.
+    pub cohorts: Vec<FitCohort>,
+}
+
+/// One cohort of an OAS fit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FitCohort {
+    /// The cohort's cells by column.
+    pub cohort: BTreeMap<String, String>,
+    /// Solved OAS; `None` when not solved.
+    pub oas: Option<f64>,
+    /// Target.
+    pub target: f64,
+    /// Model at the solved OAS.
+    pub model: Option<f64>,
+    /// Loans (records).
+    pub loans: u64,
+    /// UPB ($).
+    pub upb: f64,
+    /// Why the cohort was not solved.
+    #[serde(default)]
+    pub error: Option<String>,
+}

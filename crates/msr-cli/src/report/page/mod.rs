@@ -26,6 +26,7 @@ use super::svg::{
 };
 use msr_core::DqState;
 
+mod calibration;
 mod composition;
 mod projection;
 mod replines;
@@ -246,6 +247,9 @@ pub fn render(d: &ReportData) -> String {
     if d.rollforward.is_some() {
         nav.push(("rollforward", "Roll-forward"));
     }
+    if d.rates_fit.is_some() || d.oas_fit.is_some() {
+        nav.push(("calibration", "Calibration"));
+    }
     p.raw("<nav>");
     for (id, name) in &nav {
         let _ = write!(p.html, r##"<a href="#{}">{}</a>"##, esc(id), esc(name));
@@ -267,6 +271,9 @@ pub fn render(d: &ReportData) -> String {
     }
     if let Some(r) = &d.rollforward {
         rollforward::rollforward_section(&mut p, r);
+    }
+    if d.rates_fit.is_some() || d.oas_fit.is_some() {
+        calibration::calibration_section(&mut p, d);
     }
     let _ = writeln!(
         p.html,
