@@ -262,6 +262,7 @@ fn calibrate_oas_round_trips_a_known_table() {
     let fit = json(&cal_out.join("fit.json"));
     let cohorts = fit["cohorts"].as_array().unwrap();
     assert_eq!(cohorts.len(), 8);
+    let (mut worst_value, mut worst_oas) = (0.0f64, 0.0f64);
     for c in cohorts {
         let inv = c["cohort"]["investor"].as_str().unwrap();
         let high = c["cohort"]["note_rate_min"].as_str().unwrap() == "0.05";
@@ -272,6 +273,8 @@ fn calibrate_oas_round_trips_a_known_table() {
             "{inv} {high}: {model} vs {target}"
         );
         let oas = c["oas"].as_f64().unwrap();
+        worst_value = worst_value.max((model - target).abs() / target.abs());
+        worst_oas = worst_oas.max((oas - known_oas(k, high)).abs());
         assert!(
             (oas - known_oas(k, high)).abs() <= 1e-8,
             "{inv} {high}: OAS {oas} vs {}",
@@ -301,6 +304,13 @@ fn calibrate_oas_round_trips_a_known_table() {
     args.extend(["--oas-table", s(&recovered), "--out", s(&again)]);
     ok(&msr(&args));
     let back = cohort_values(&tape, &again);
+    let worst_back = known
+        .iter()
+        .map(|(key, (v, _, _))| (v - back[key].0).abs() / v.abs())
+        .fold(0.0f64, f64::max);
+    eprintln!(
+        "round trip: model vs target {worst_value:.2e} relative, OAS {worst_oas:.2e}, revalued cohorts {worst_back:.2e} relative"
+    );
     for (key, (v, _, _)) in &known {
         let w = back[key].0;
         assert!((v - w).abs() <= 1e-9 * v.abs(), "{key:?}: {v} vs {w}");
