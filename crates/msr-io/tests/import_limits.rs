@@ -131,6 +131,13 @@ fn a_file_cut_mid_line_is_refused_naming_the_file_and_line() {
             import_with(target, "whole.txt", Cursor::new(&whole[..]), &permissive());
         assert!(result.is_ok() && tape, "{target:?}: {result:?}");
     }
+    // A CSV with bare-CR line endings (old Macintosh exports) is whole.
+    let cr: Vec<u8> = bytes("servicer_tape.csv")
+        .into_iter()
+        .map(|b| if b == b'\n' { b'\r' } else { b })
+        .collect();
+    let (result, tape) = import_with(Target::Csv, "cr.csv", Cursor::new(cr), &permissive());
+    assert!(result.is_ok() && tape, "{result:?}");
 }
 
 /// An endless source with no newline that fails the test if more than

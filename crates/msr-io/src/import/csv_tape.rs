@@ -456,7 +456,9 @@ impl<R: Read> Read for BoundedLines<R> {
         }
         if n > 0 {
             state.bytes += n as u64;
-            state.ended_with_newline = buf[n - 1] == b'\n';
+            // The CSV reader ends records at `\n`, `\r\n` or a bare `\r`
+            // (old Macintosh exports), so any of them ends the file whole.
+            state.ended_with_newline = matches!(buf[n - 1], b'\n' | b'\r');
         }
         self.state.set(state);
         Ok(n)
