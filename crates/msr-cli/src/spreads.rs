@@ -72,20 +72,7 @@ impl Spreads {
             return Ok(None);
         };
         let table = read_cohort_table(path, TableKind::Oas)?;
-        let mut oas: Vec<f64> = Vec::new();
-        let market_of_cohort = table
-            .cohorts
-            .iter()
-            .map(
-                |c| match oas.iter().position(|x| x.to_bits() == c.number.to_bits()) {
-                    Some(i) => i,
-                    None => {
-                        oas.push(c.number);
-                        oas.len() - 1
-                    }
-                },
-            )
-            .collect();
+        let (oas, market_of_cohort) = table.distinct_numbers();
         let markets = oas
             .iter()
             .map(|&x| Market::new(paths, params, x, months))

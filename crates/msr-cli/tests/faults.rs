@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use msr_io::{read_table, write_tape, TapeWriteOptions};
 
 mod support;
-use support::{json, repo, s};
+use support::{json, msr_with_file_limit, repo, s};
 
 fn corpus(name: &str) -> PathBuf {
     let path = repo().join("tests/corpus").join(name);
@@ -821,22 +821,6 @@ fn marks_never_carry_a_non_finite_fair_value() {
 // ---------------------------------------------------------------------------
 // Output faults
 // ---------------------------------------------------------------------------
-
-/// Run `msr` under a file-size limit of `kib` KiB with SIGXFSZ ignored, so a
-/// write past the limit fails with EFBIG ("File too large") as a full disk
-/// fails with ENOSPC.
-fn msr_with_file_limit(kib: u32, args: &[&str]) -> Output {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "trap '' XFSZ; ulimit -f {kib} && exec \"$0\" \"$@\""
-        ))
-        .arg(env!("CARGO_BIN_EXE_msr"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run sh")
-}
 
 #[test]
 fn a_full_disk_is_an_output_error_and_leaves_nothing() {

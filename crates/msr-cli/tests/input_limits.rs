@@ -5,10 +5,10 @@
 //! temporary directory.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod support;
-use support::{msr, repo, s};
+use support::{msr, msr_with_file_limit, repo, s};
 
 fn fixture(name: &str) -> PathBuf {
     repo()
@@ -44,21 +44,6 @@ fn import_csv(input: &Path, tape: &Path, rejects: &Path) -> Vec<String> {
     .iter()
     .map(|a| a.to_string())
     .collect()
-}
-
-/// `msr` under a file-size limit (KiB), SIGXFSZ ignored so a write past it
-/// fails with EFBIG, as on a full disk.
-fn msr_with_file_limit(kib: u32, args: &[String]) -> Output {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "trap '' XFSZ; ulimit -f {kib} && exec \"$0\" \"$@\""
-        ))
-        .arg(env!("CARGO_BIN_EXE_msr"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run sh")
 }
 
 /// Names in `dir` that look like temporary or staging files.

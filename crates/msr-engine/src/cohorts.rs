@@ -311,6 +311,31 @@ fn cell_error(line: usize, column: &str, rule: impl Into<String>) -> CohortError
 }
 
 impl CohortTable {
+    /// The distinct numbers of the rows, in first-seen order (bit-equal
+    /// numbers are one), and for each cohort the index of its number there:
+    /// for an OAS table, the markets to build and which one each cohort
+    /// values on.
+    pub fn distinct_numbers(&self) -> (Vec<f64>, Vec<usize>) {
+        let mut distinct: Vec<f64> = Vec::new();
+        let index = self
+            .cohorts
+            .iter()
+            .map(|c| {
+                match distinct
+                    .iter()
+                    .position(|x| x.to_bits() == c.number.to_bits())
+                {
+                    Some(i) => i,
+                    None => {
+                        distinct.push(c.number);
+                        distinct.len() - 1
+                    }
+                }
+            })
+            .collect();
+        (distinct, index)
+    }
+
     /// Parse a table from its header and rows (`(line, cells)`).
     ///
     /// # Errors

@@ -435,20 +435,7 @@ impl Valuer<'_> {
                 which,
                 detail: e.to_string(),
             })?;
-        let mut oas: Vec<f64> = Vec::new();
-        let market_of_cohort: Vec<usize> = table
-            .cohorts
-            .iter()
-            .map(
-                |c| match oas.iter().position(|x| x.to_bits() == c.number.to_bits()) {
-                    Some(i) => i,
-                    None => {
-                        oas.push(c.number);
-                        oas.len() - 1
-                    }
-                },
-            )
-            .collect();
+        let (oas, market_of_cohort) = table.distinct_numbers();
         let group_of: Vec<usize> = cohort_of.iter().map(|&c| market_of_cohort[c]).collect();
         let markets: Vec<Market> = oas
             .iter()

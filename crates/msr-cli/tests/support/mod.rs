@@ -40,3 +40,19 @@ pub fn s(p: &Path) -> &str {
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Run `msr ARGS` from the repository root under a file-size limit of `kib`
+/// KiB with SIGXFSZ ignored, so a write past the limit fails with EFBIG
+/// ("File too large") as a full disk fails with ENOSPC.
+pub fn msr_with_file_limit<S: AsRef<std::ffi::OsStr>>(kib: u32, args: &[S]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {kib} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_msr"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run sh")
+}
