@@ -1763,3 +1763,45 @@ fn a_path_count_that_cannot_fit_in_memory_is_refused_before_allocating() {
         }
     }
 }
+
+#[test]
+fn smaller_usage_errors_are_exit_2_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    // `paths --months 0` is usage, as documented (it was exit 3).
+    let file = tmp.path().join("p.parquet");
+    fails_with(
+        &msr(&[
+            "paths",
+            "--months",
+            "0",
+            "--num-paths",
+            "2",
+            "--out",
+            s(&file),
+        ]),
+        2,
+        &["--months must be 1..="],
+    );
+    assert!(!file.exists());
+    // A --group-by name no file system takes as a file name is refused up
+    // front, not after the run.
+    let long = "c".repeat(300);
+    let tape = corpus("tapes/valid_20.parquet");
+    fails_with(
+        &msr(&[
+            "value",
+            "--loans",
+            s(&tape),
+            "--num-paths",
+            "2",
+            "--group-by",
+            &long,
+            "--out",
+            s(&out),
+        ]),
+        2,
+        &["--group-by", "longer than 255 bytes"],
+    );
+    assert!(!out.exists(), "nothing created");
+}
