@@ -247,7 +247,7 @@ const BASE_BYTES: u64 = 256 << 20;
 /// # Errors
 /// Usage error (exit 2) naming the need and what is available.
 pub fn check_path_memory(num_paths: u64, bytes_per_path: u64) -> Result<()> {
-    let Some(available) = available_memory() else {
+    let Some(available) = available_memory()? else {
         return Ok(());
     };
     let need = BASE_BYTES.saturating_add(num_paths.saturating_mul(bytes_per_path));
@@ -273,24 +273,43 @@ pub fn check_path_memory(num_paths: u64, bytes_per_path: u64) -> Result<()> {
 pub const MAX_MEMORY_ENV: &str = "MSR_MAX_MEMORY";
 
 /// Memory available to this process, in bytes: `MemAvailable` of
-/// /proc/meminfo, lowered to a cgroup v2 limit's headroom when there is one
-/// and to [`MAX_MEMORY_ENV`] when set.
-fn available_memory() -> Option<u64> {
-    let cap = std::env::var(MAX_MEMORY_ENV).ok().and_then(|v| {
-        let v = v.trim();
-        let (digits, unit) = match v.chars().last()? {
-            'K' | 'k' => (&v[..v.len() - 1], 1u64 << 10),
-            'M' | 'm' => (&v[..v.len() - 1], 1 << 20),
-            'G' | 'g' => (&v[..v.len() - 1], 1 << 30),
-            _ => (v, 1),
-        };
-        digits.trim().parse::<u64>().ok()?.checked_mul(unit)
-    });
-    system_memory().map_or(cap, |m| Some(cap.map_or(m, |c| c.min(m))))
+/// /proc/meminfo, lowered to the memory limit of this process's cgroup (v2,
+/// the lowest `memory.max` of it and its ancestors) and to [`MAX_MEMORY_ENV`]
+/// when set. `None` when nothing can be read.
+///
+/// # Errors
+/// Usage error when [`MAX_MEMORY_ENV`] is set but is not a size.
+fn available_memory() -> Result<Option<u64>> {
+    let cap = match std::env::var(MAX_MEMORY_ENV) {
+        Err(_) => None,
+        Ok(v) => Some(parse_size(&v).ok_or_else(|| {
+            CliError::new(
+                Failure::Usage,
+                format!("{MAX_MEMORY_ENV}={v:?} is not a size (bytes, or a whole number with K, M or G)"),
+            )
+        })?),
+    };
+    let system = mem_available().map(|m| cgroup_limit().map_or(m, |l| l.min(m)));
+    Ok(match (system, cap) {
+        (Some(m), Some(c)) => Some(m.min(c)),
+        (m, c) => m.or(c),
+    })
 }
 
-/// `MemAvailable`, lowered to a cgroup v2 limit's headroom.
-fn system_memory() -> Option<u64> {
+/// `123`, `512M`, `8G` (powers of 1024) as bytes.
+fn parse_size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (digits, unit) = match v.chars().last()? {
+        'K' | 'k' => (&v[..v.len() - 1], 1u64 << 10),
+        'M' | 'm' => (&v[..v.len() - 1], 1 << 20),
+        'G' | 'g' => (&v[..v.len() - 1], 1 << 30),
+        _ => (v, 1),
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+}
+
+/// `MemAvailable` of /proc/meminfo, in bytes.
+fn mem_available() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kib: u64 = meminfo
         .lines()
@@ -300,15 +319,30 @@ fn system_memory() -> Option<u64> {
         .trim()
         .parse()
         .ok()?;
-    let mut available = kib.saturating_mul(1024);
-    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
-    if let (Some(max), Some(current)) = (
-        read("/sys/fs/cgroup/memory.max"),
-        read("/sys/fs/cgroup/memory.current"),
-    ) {
-        available = available.min(max.saturating_sub(current));
+    Some(kib.saturating_mul(1024))
+}
+
+/// The memory limit of this process's cgroup (v2): the lowest `memory.max`
+/// of its cgroup (`0::/path` in /proc/self/cgroup) and every ancestor, under
+/// /sys/fs/cgroup. The limit, not limit minus use: the use counts page cache
+/// the kernel gives back, and would refuse runs that fit.
+fn cgroup_limit() -> Option<u64> {
+    let line = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = line.lines().find_map(|l| l.strip_prefix("0::"))?.trim();
+    let mut dir = PathBuf::from("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+    let mut lowest: Option<u64> = None;
+    loop {
+        if let Some(max) = std::fs::read_to_string(dir.join("memory.max"))
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+        {
+            lowest = Some(lowest.map_or(max, |l| l.min(max)));
+        }
+        if dir == Path::new("/sys/fs/cgroup") || !dir.pop() {
+            break;
+        }
     }
-    Some(available)
+    lowest
 }
 
 /// Size the global rayon pool.
@@ -489,9 +523,13 @@ impl Staging {
             self.list_outputs(marker, &names)?;
         }
         let old_marker = self.out.join(marker);
+        // The previous run's outputs this run does not write go, unless this
+        // run reads one (`--rate-paths OUT/paths.parquet`): an input is never
+        // removed.
         let stale = previous_outputs(&old_marker, marker)
             .into_iter()
             .filter(|n| n != marker && !names.contains(n))
+            .filter(|n| !self.inputs.iter().any(|i| same_file(i, &self.out.join(n))))
             .collect::<Vec<_>>();
         if old_marker.exists() {
             std::fs::remove_file(&old_marker)

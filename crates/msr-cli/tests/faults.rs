@@ -1805,3 +1805,22 @@ fn smaller_usage_errors_are_exit_2_before_any_work() {
     );
     assert!(!out.exists(), "nothing created");
 }
+
+/// A run that reads a file the previous run wrote into the same directory
+/// (its exported paths) does not remove it as a stale output.
+#[test]
+fn a_stale_output_that_this_run_reads_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tape, _) = tape_with_ids(tmp.path(), 10, &[]);
+    let out = tmp.path().join("run");
+    let base = ["value", "--loans", s(&tape), "--quiet", "--out", s(&out)];
+    let run = msr(&[&base[..], &["--num-paths", "4", "--export-paths"]].concat());
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let paths = out.join("paths.parquet");
+    let before = std::fs::read(&paths).unwrap();
+    let run = msr(&[&base[..], &["--rate-paths", s(&paths)]].concat());
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(std::fs::read(&paths).unwrap(), before, "the input is kept");
+    let manifest = json(&out.join("manifest.json"));
+    assert!(manifest["outputs"].get("paths.parquet").is_none());
+}

@@ -48,11 +48,17 @@ fn csv_problem(path: &Path, detail: impl Into<String>) -> IoError {
 /// column name.
 pub fn read_csv_table(path: impl AsRef<Path>) -> Result<CsvTable, IoError> {
     let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|e| IoError::io(path, "open", e))?;
+    // Bounded like the configuration: a grid or quotes file is small, and a
+    // path naming an endless source fails at once.
+    let text = crate::text_file::read_text_bounded(
+        path,
+        crate::text_file::MAX_TEXT_FILE_BYTES,
+        "CSV table",
+    )?;
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = csv
         .headers()
         .map_err(|e| csv_problem(path, one_line(&e.to_string())))?

@@ -83,7 +83,7 @@ pub struct RatesArgs {
     /// Base configuration (its curve is the single curve of the fit); the
     /// output calibrated.toml is this configuration with the fitted
     /// [hull_white].
-    #[arg(long, value_name = "FILE", default_value = "configs/default.toml")]
+    #[arg(long, value_name = "FILE", default_value = crate::common::BUILTIN_CONFIG)]
     pub config: PathBuf,
     /// Hold the mean reversion at this value and fit sigma alone.
     #[arg(long, value_name = "X", allow_hyphen_values = true)]
@@ -174,7 +174,7 @@ pub fn run_rates(args: &RatesArgs) -> Result<ExitCode> {
         "curve": {"tenors": config.curve.tenors, "zero_rates": config.curve.zero_rates},
         "inputs": {
             "swaptions": {"path": args.swaptions, "sha256": sha256(&args.swaptions)?},
-            "config": {"path": args.config, "sha256": sha256(&args.config)?},
+            "config": {"path": args.config, "sha256": crate::common::config_sha256(&args.config)?},
         },
         "engine": "msr-engine",
         "version": env!("CARGO_PKG_VERSION"),
