@@ -364,3 +364,27 @@ fn fannie_foreclosure_date_means_the_property_was_acquired() {
         Some(&1)
     );
 }
+
+/// Found by the CSV fuzz target (seed 28, case 8581): the only row is
+/// rejected on a quoted value holding line breaks, and the "no loans" error
+/// quoted it raw, over many lines. The value is shown escaped and cut.
+#[test]
+fn a_rejected_value_with_line_breaks_stays_on_one_line_in_the_error() {
+    let header = String::from_utf8(bytes("servicer_tape.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let long = "x".repeat(200);
+    let csv = format!(
+        "{header}\nSV-0001,FN,250000.00,6.25,25,330,30,740,\"72\n5\u{1b}[2J{long}\",0,CA,410.25,0\n"
+    );
+    let (result, tape) = import_with(Target::Csv, "tape.csv", Cursor::new(csv), &permissive());
+    let text = result.unwrap_err().to_string();
+    assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("no loans imported"), "{text}");
+    assert!(text.contains("= `72\\n5\\u{1b}[2J"), "{text}");
+    assert!(text.contains("…"), "a long value is cut: {text}");
+    assert!(!tape);
+}

@@ -972,9 +972,22 @@ fn nothing_left(scope: &str, report: &ImportReport, first: Option<&Reject>) -> S
     if report.rejected > 0 {
         let mut part = format!("{} rejected", report.rejected);
         if let Some(r) = first {
+            // Data in a one-line message: control characters escaped (a
+            // quoted CSV field may hold line breaks) and a long value cut.
+            let shown = |t: &str| {
+                let t = crate::text::terminal_safe(t);
+                match t.char_indices().nth(80) {
+                    Some((cut, _)) => format!("{}…", &t[..cut]),
+                    None => t.into_owned(),
+                }
+            };
             part.push_str(&format!(
                 " (first: row {}, loan `{}`, {} = `{}` {})",
-                r.row, r.loan_id, r.column, r.value, r.rule
+                r.row,
+                shown(&r.loan_id),
+                shown(&r.column),
+                shown(&r.value),
+                r.rule
             ));
         }
         parts.push(part);
