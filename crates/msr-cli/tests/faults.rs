@@ -1372,6 +1372,22 @@ fn tape_with_ids(dir: &Path, n: usize, ids: &[&str]) -> (PathBuf, Vec<msr_core::
     (tape, loans)
 }
 
+/// `msr value` of `tape` into `out` on 2 paths, quietly, plus `extra` flags.
+fn value_quick(tape: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "value",
+        "--loans",
+        s(tape),
+        "--num-paths",
+        "2",
+        "--quiet",
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    msr(&args)
+}
+
 /// The files of `dir` a run left, less the lock file, sorted.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -1416,17 +1432,7 @@ fn a_second_run_into_a_locked_output_directory_is_refused() {
     // its commit).
     let lock = std::fs::File::create(out.join(".msr-lock")).unwrap();
     lock.lock().unwrap();
-    let args = [
-        "value",
-        "--loans",
-        s(&tape),
-        "--num-paths",
-        "2",
-        "--quiet",
-        "--out",
-        s(&out),
-    ];
-    let run = msr(&args);
+    let run = value_quick(&tape, &out, &[]);
     fails_with(
         &run,
         4,
@@ -1434,7 +1440,7 @@ fn a_second_run_into_a_locked_output_directory_is_refused() {
     );
     assert_no_outputs(&out);
     lock.unlock().unwrap();
-    let run = msr(&args);
+    let run = value_quick(&tape, &out, &[]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     manifest_describes_the_directory(&out);
 }
@@ -1444,18 +1450,8 @@ fn the_manifest_lists_its_outputs_and_a_new_run_removes_the_old_ones() {
     let tmp = tempfile::tempdir().unwrap();
     let (tape, _) = tape_with_ids(tmp.path(), 30, &[]);
     let out = tmp.path().join("o");
-    let base = [
-        "value",
-        "--loans",
-        s(&tape),
-        "--num-paths",
-        "2",
-        "--quiet",
-        "--out",
-        s(&out),
-    ];
-    let full = [&base[..], &["--group-by", "investor", "--export-paths"]].concat();
-    let run = msr(&full);
+    let full = ["--group-by", "investor", "--export-paths"];
+    let run = value_quick(&tape, &out, &full);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     for name in [
         "cashflows.parquet",
@@ -1468,7 +1464,7 @@ fn the_manifest_lists_its_outputs_and_a_new_run_removes_the_old_ones() {
 
     // Marks only, no groups, no paths: the earlier run's extra files go, so
     // nothing beside the new manifest is stale.
-    let run = msr(&[&base[..], &["--no-cashflows"]].concat());
+    let run = value_quick(&tape, &out, &["--no-cashflows"]);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     for name in [
         "cashflows.parquet",
@@ -1481,7 +1477,7 @@ fn the_manifest_lists_its_outputs_and_a_new_run_removes_the_old_ones() {
 
     // A file the user put there is not an output of ours and stays.
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
-    let run = msr(&full);
+    let run = value_quick(&tape, &out, &full);
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert_eq!(
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
@@ -1500,16 +1496,7 @@ fn an_output_that_would_replace_an_input_is_refused_and_the_input_kept() {
     std::fs::create_dir(&dir).unwrap();
     let inside = dir.join("loan_values.parquet");
     std::fs::copy(&tape, &inside).unwrap();
-    let run = msr(&[
-        "value",
-        "--loans",
-        s(&inside),
-        "--num-paths",
-        "2",
-        "--quiet",
-        "--out",
-        s(&dir),
-    ]);
+    let run = value_quick(&inside, &dir, &[]);
     fails_with(&run, 2, &["would replace the input", "loan_values.parquet"]);
     assert_eq!(std::fs::read(&inside).unwrap(), before);
     assert!(!dir.join("manifest.json").exists());
@@ -1556,18 +1543,7 @@ fn csv_outputs_neutralise_formulas_and_quote_every_line_break() {
     loans[0].upb = -1.0;
     write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
     let out = tmp.path().join("o");
-    let run = msr(&[
-        "value",
-        "--loans",
-        s(&tape),
-        "--num-paths",
-        "2",
-        "--quiet",
-        "--out",
-        s(&out),
-        "--group-by",
-        "loan_id",
-    ]);
+    let run = value_quick(&tape, &out, &["--group-by", "loan_id"]);
     // 1 of 12 rejected is above the default share: outputs written, exit 5.
     assert_eq!(run.status.code(), Some(5), "{}", stderr(&run));
 
@@ -1641,16 +1617,7 @@ fn balances_and_fees_outside_the_tape_bounds_are_rejected_with_the_rule() {
     let tape = tmp.path().join("tape.parquet");
     write_tape(&tape, &loans, TapeWriteOptions::default()).unwrap();
     let out = tmp.path().join("o");
-    let run = msr(&[
-        "value",
-        "--loans",
-        s(&tape),
-        "--num-paths",
-        "2",
-        "--quiet",
-        "--out",
-        s(&out),
-    ]);
+    let run = value_quick(&tape, &out, &[]);
     let err = stderr(&run);
     // 4 of 6 rows rejected: above the default reject share, exit 5 after writing.
     assert_eq!(run.status.code(), Some(5), "{err}");
