@@ -1,19 +1,13 @@
 //! `msr`: loan-level valuation of mortgage servicing rights.
 //!
-//! The binary is glue: it parses arguments, loads inputs through `msr-io`,
-//! runs `msr-engine` and writes outputs. See `msr --help` and README.md.
+//! The binary is glue: it parses flags into the argument structs of
+//! `msr-jobs`, calls the job and turns its result into an exit code and one
+//! line on stderr. See `msr --help` and README.md.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-mod cmd;
-mod common;
-mod exit;
-mod outputs;
-mod report;
-mod shard;
-mod spreads;
+use clap::Parser;
+use msr_jobs::{exit, Command};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,69 +19,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Value a loan tape on every rate path (the nightly job). With no
-    /// arguments, values the bundled sample into out/.
-    Value(cmd::value::ValueArgs),
-    /// Check a loan tape against the tape rules; print counts and the first
-    /// rejects and write the rejects file.
-    Validate(cmd::validate::ValidateArgs),
-    /// Generate a realistic synthetic loan tape.
-    Generate(cmd::generate::GenerateArgs),
-    /// Export the rate paths the engine would use (or the static path).
-    Paths(cmd::paths::PathsArgs),
-    /// Import Freddie Mac or Fannie Mae loan-level data, or a servicer's CSV
-    /// tape, as a loan tape (docs/import.md).
-    Import(cmd::import::ImportArgs),
-    /// Build rep lines from a tape, value them and the loans on the same
-    /// paths, and show what the rep lines miss (docs/replines.md).
-    Repline(cmd::repline::ReplineArgs),
-    /// Price whole-loan notes by outcome probabilities (MODEL.md §H): a bid
-    /// from the probability, cash flows and required ROI of each outcome.
-    Notes(cmd::notes::NotesArgs),
-    /// Solve the OAS at which the portfolio is worth a target value, bp or
-    /// multiple, from the CF[p,t] matrix without re-running loans.
-    Oas(cmd::oas::OasArgs),
-    /// Risk: effective duration and convexity, key-rate durations, a rate-shock
-    /// grid, assumption stresses, static value and option cost (docs/risk.md).
-    Risk(cmd::risk::RiskArgs),
-    /// Combine the partial results of `msr value --shard K/N` into exactly the
-    /// outputs of an unsharded run (docs/cluster.md).
-    Merge(cmd::merge::MergeArgs),
-    /// Turn a run's outputs (and any risk, rep-line and roll-forward
-    /// outputs) into one self-contained report.html (docs/report.md).
-    Report(cmd::report::ReportArgs),
-    /// Explain the change in fair value between two valuation dates: loans
-    /// removed and added, runoff, market, assumptions (docs/rollforward.md).
-    Rollforward(cmd::rollforward::RollforwardArgs),
-    /// Print the configuration msr uses: the built-in defaults (`--defaults`,
-    /// what every `--config` defaults to) or a file resolved.
-    Config(cmd::config::ConfigArgs),
-    /// Calibrate to the market: Hull–White a and sigma to swaption
-    /// volatilities (docs/calibration-market.md).
-    Calibrate(cmd::calibrate::CalibrateArgs),
-}
-
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Value(args) => cmd::value::run(&args),
-        Command::Validate(args) => cmd::validate::run(&args),
-        Command::Generate(args) => cmd::generate::run(&args),
-        Command::Paths(args) => cmd::paths::run(&args),
-        Command::Import(args) => cmd::import::run(&args),
-        Command::Merge(args) => cmd::merge::run(&args),
-        Command::Report(args) => cmd::report::run(&args),
-        Command::Repline(args) => cmd::repline::run(&args),
-        Command::Notes(args) => cmd::notes::run(&args),
-        Command::Oas(args) => cmd::oas::run(&args),
-        Command::Risk(args) => cmd::risk::run(&args),
-        Command::Rollforward(args) => cmd::rollforward::run(&args),
-        Command::Config(args) => cmd::config::run(&args),
-        Command::Calibrate(args) => cmd::calibrate::run(&args),
-    }
 }
 
 /// Where the last panic happened (`file:line:column`), kept by the panic hook.
@@ -114,7 +45,7 @@ fn main() -> ExitCode {
             }
         }
     }));
-    match std::panic::catch_unwind(|| run(cli)) {
+    match std::panic::catch_unwind(|| cli.command.run()) {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
             eprintln!("error: {}", exit::one_line(&err));

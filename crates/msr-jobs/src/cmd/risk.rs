@@ -47,10 +47,13 @@ use crate::spreads::{OasTableArgs, Spreads};
 /// Flags of `msr risk`: those of `msr value`.
 #[derive(Debug, Args)]
 pub struct RiskArgs {
+    /// The tape and configuration.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The rate paths.
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Output directory.
@@ -60,6 +63,7 @@ pub struct RiskArgs {
     /// With --shard, only shard 0 writes them (the merge copies them).
     #[arg(long)]
     pub export_paths: bool,
+    /// Which shard of the tape to value.
     #[command(flatten)]
     pub sharding: ShardArgs,
     /// With --oas-table, every scenario values each loan at its cohort's

@@ -65,6 +65,7 @@ pub struct RollforwardArgs {
     /// config's valuation.seed).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Output directory.

@@ -31,6 +31,7 @@ use crate::exit::{input, output, CliError, Failure};
 /// Flags of `msr calibrate`.
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
+    /// What to calibrate.
     #[command(subcommand)]
     pub what: CalibrateCommand,
 }
@@ -50,10 +51,13 @@ pub enum CalibrateCommand {
 /// Flags of `msr calibrate oas`.
 #[derive(Debug, Args)]
 pub struct OasGridArgs {
+    /// The tape and configuration.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The rate paths.
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Cohorts and targets: CSV whose columns name cohorts by tape columns

@@ -21,7 +21,7 @@ use super::schema::{
     Bucket, Group, Manifest, ManifestInputs, OasFit, RatesFit, ReplineSummary, Risk, RollStep,
     Rollforward, Summary,
 };
-use crate::exit::input;
+use crate::input;
 
 /// Width of a note-rate bucket, in basis points.
 pub const NOTE_RATE_STEP_BPS: f64 = 50.0;

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use crate::exit::output;
-use crate::report::{self, Sources};
+use crate::exit::{input, output};
+use msr_report::{self as report, Sources};
 
 /// Flags of `msr report`.
 #[derive(Debug, Args)]
@@ -52,6 +52,14 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         repline: args.repline.clone(),
         rollforward: args.rollforward.clone(),
         calibration: args.calibration.clone(),
+    })
+    .map_err(|e| {
+        // The report tags the inputs it cannot use; they are bad input here.
+        if e.chain().any(|c| c.is::<report::InputError>()) {
+            input(format!("{e:#}"))
+        } else {
+            e
+        }
     })?;
     let html = report::render(&data);
     let out = args

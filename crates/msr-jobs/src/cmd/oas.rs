@@ -38,10 +38,13 @@ use crate::shard::{read_shard, ShardSlice};
     ArgGroup::new("target").required(true).args(["target_value", "target_bps", "target_multiple"])
 ))]
 pub struct OasArgs {
+    /// The tape and configuration.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The rate paths.
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Target portfolio value in dollars.

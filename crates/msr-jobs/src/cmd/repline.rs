@@ -30,10 +30,13 @@ const TOP_BUCKETS: usize = 10;
 /// Flags of `msr repline`.
 #[derive(Debug, Args)]
 pub struct ReplineArgs {
+    /// The tape and configuration.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The rate paths.
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Output directory.

@@ -48,10 +48,13 @@ use crate::spreads::{OasTableArgs, Spreads};
 /// Flags of `msr value`.
 #[derive(Debug, Args)]
 pub struct ValueArgs {
+    /// The tape and configuration.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The rate paths.
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Output directory.
@@ -61,6 +64,7 @@ pub struct ValueArgs {
     /// With --shard, only shard 0 writes them (the merge copies them).
     #[arg(long)]
     pub export_paths: bool,
+    /// Which shard of the tape to value.
     #[command(flatten)]
     pub sharding: ShardArgs,
     /// Also write marks_by_COLUMN.csv: the marks summed by the value of this
@@ -75,6 +79,7 @@ pub struct ValueArgs {
     /// Not with --shard.
     #[arg(long, conflicts_with = "shard")]
     pub no_cashflows: bool,
+    /// OAS by cohort.
     #[command(flatten)]
     pub oas_table: OasTableArgs,
 }

@@ -1,5 +1,8 @@
-//! `msr report`: one self-contained HTML page from a run's outputs, for
-//! risk and management readers.
+//! The report: one self-contained HTML page from a run's outputs, for
+//! risk and management readers (`msr report`; docs/report.md).
+//!
+//! It reads only the files a run wrote, never the engine: the job layer
+//! (msr-jobs) calls [`load`] and [`render`] and writes the page.
 //!
 //! Three layers, each ignorant of the one above:
 //!
@@ -24,3 +27,21 @@ pub mod svg;
 
 pub use data::{load, Sources};
 pub use page::render;
+
+/// A report input that cannot be used: a missing, malformed or inconsistent
+/// file. Callers map it to their "bad input" class (exit 3 in `msr`).
+#[derive(Debug)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Tag an error as a bad report input.
+pub(crate) fn input(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(InputError(e.to_string()))
+}

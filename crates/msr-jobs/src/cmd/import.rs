@@ -20,6 +20,7 @@ use crate::exit::{input, output, CliError, Failure};
 /// Flags of `msr import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    /// Which layout to import.
     #[command(subcommand)]
     pub source: Source,
 }
@@ -46,8 +47,10 @@ pub struct FreddieArgs {
     /// Monthly performance data file (e.g. historical_data_time_2023Q1.txt).
     #[arg(long, value_name = "FILE")]
     pub performance: PathBuf,
+    /// The GSE files.
     #[command(flatten)]
     pub gse: GseArgs,
+    /// Where the tape and rejects go.
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -58,8 +61,10 @@ pub struct FannieArgs {
     /// Performance file (e.g. 2023Q1.csv).
     #[arg(long, value_name = "FILE")]
     pub performance: PathBuf,
+    /// The GSE files.
     #[command(flatten)]
     pub gse: GseArgs,
+    /// Where the tape and rejects go.
     #[command(flatten)]
     pub out: OutArgs,
 }
@@ -73,6 +78,7 @@ pub struct CsvArgs {
     /// The servicer's tape (CSV with a header row).
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
+    /// Where the tape and rejects go.
     #[command(flatten)]
     pub out: OutArgs,
 }
