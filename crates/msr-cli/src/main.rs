@@ -21,9 +21,6 @@ struct Cli {
     command: Command,
 }
 
-/// Where the last panic happened (`file:line:column`), kept by the panic hook.
-static PANIC_LOCATION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -33,18 +30,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    // Panics are bugs: report them as one line with exit code 1, not a
-    // backtrace. (msr-io catches the parquet crate's panics on corrupt files
-    // and turns them into input errors; the quiet hook keeps those silent.)
-    // The hook prints nothing but keeps where the panic happened, for the
-    // one-line report below (a bug report needs the location).
-    std::panic::set_hook(Box::new(|info| {
-        if let Some(loc) = info.location() {
-            if let Ok(mut last) = PANIC_LOCATION.lock() {
-                *last = Some(format!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
-            }
-        }
-    }));
+    // Panics are bugs: reported as one line with exit code 1 and where
+    // they happened, not a backtrace.
+    exit::install_panic_hook();
     match std::panic::catch_unwind(|| cli.command.run()) {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
@@ -52,21 +40,7 @@ fn main() -> ExitCode {
             exit::code_of(&err)
         }
         Err(payload) => {
-            let msg = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".to_string());
-            let at = PANIC_LOCATION
-                .lock()
-                .ok()
-                .and_then(|mut l| l.take())
-                .map(|l| format!(" at {l}"))
-                .unwrap_or_default();
-            eprintln!(
-                "error: internal error (please report): {}{at}",
-                exit::one_line(&anyhow::anyhow!(msg))
-            );
+            eprintln!("error: {}", exit::panic_message(payload.as_ref()));
             ExitCode::from(exit::Failure::Internal as u8)
         }
     }

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod fixed;
 pub mod loan;
+pub mod note;
 pub mod schedule;
 pub mod tolerance;
 

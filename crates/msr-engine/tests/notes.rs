@@ -13,7 +13,7 @@ use msr_engine::notes::{
     Note, NoteContext, NotePrice, NoteSummary, Outcome, ProbSource, NUM_OUTCOMES,
 };
 use msr_engine::{value_loans, Context, Detail, Summary};
-use msr_io::notes_tape::{read_note_tape, NoteRow, NoteTapeOptions};
+use msr_io::notes_tape::{read_note_tape, NoteTapeOptions};
 use msr_io::parquet_in::{read_table, Table};
 use msr_model::{Market, ModelParams};
 use msr_rates::RateModel;
@@ -168,25 +168,6 @@ fn note(id: &str, dq_status: DqState, state: &str) -> Note {
         months_delinquent: None,
         probabilities: None,
         ask_price: None,
-    }
-}
-
-/// The conversion the CLI makes from a tape row.
-fn to_note(r: NoteRow) -> Note {
-    Note {
-        loan_id: r.loan_id,
-        upb: r.upb,
-        note_rate: r.note_rate,
-        remaining_term: r.remaining_term,
-        loan_age: r.loan_age,
-        fico: r.fico,
-        property_value: r.property_value,
-        property_state: r.property_state,
-        dq_status: r.dq_status,
-        escrow_monthly: r.escrow_monthly,
-        months_delinquent: r.months_delinquent,
-        probabilities: r.probabilities,
-        ask_price: r.ask_price,
     }
 }
 
@@ -611,7 +592,7 @@ fn bad_note_rows_are_rejected_with_reasons_and_the_rest_priced() {
     );
     assert_eq!(tape.rows, [0, 4, 5]);
 
-    let notes: Vec<Note> = tape.notes.into_iter().map(to_note).collect();
+    let notes: Vec<Note> = tape.notes;
     let ctx = NoteContext::new(&Config::default()).unwrap();
     let prices = price_notes(&notes, &ctx);
     let ids: Vec<&str> = notes.iter().map(|n| n.loan_id.as_str()).collect();

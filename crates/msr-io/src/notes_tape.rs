@@ -2,7 +2,7 @@
 //!
 //! [`read_note_tape`] reads a whole note tape — Parquet or CSV, told apart by
 //! the file's first bytes — and checks every row: each becomes a
-//! [`NoteRow`] or a [`Reject`] naming the row, loan_id, column, value and
+//! [`Note`] or a [`Reject`] naming the row, loan_id, column, value and
 //! rule broken. Only problems that make the whole file unusable (cannot be
 //! opened, not a table, a required column missing or of the wrong type) are
 //! [`IoError`]s. Note tapes are small (thousands of rows, not millions), so
@@ -72,36 +72,7 @@ pub fn is_us_state(code: &str) -> bool {
     US_STATE_CODES.contains(&code)
 }
 
-/// One validated note-tape row (MODEL.md §H.0).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NoteRow {
-    /// Identifier, unique in the tape.
-    pub loan_id: String,
-    /// Unpaid principal balance ($), > 0.
-    pub upb: f64,
-    /// Note rate, in [0, 0.25).
-    pub note_rate: f64,
-    /// Months to maturity, 1..=480.
-    pub remaining_term: u32,
-    /// Months since first payment, 0..=600.
-    pub loan_age: u32,
-    /// Credit score, 300..=850.
-    pub fico: i32,
-    /// Property value ($), > 0.
-    pub property_value: f64,
-    /// US postal code.
-    pub property_state: [u8; 2],
-    /// Delinquency status.
-    pub dq_status: DqState,
-    /// Monthly taxes + insurance ($); 0 when absent.
-    pub escrow_monthly: f64,
-    /// Missed payments, if the tape says.
-    pub months_delinquent: Option<u32>,
-    /// Probability overrides (reperform, modified, deed in lieu, foreclosure).
-    pub probabilities: Option<[f64; 4]>,
-    /// Asking price ($).
-    pub ask_price: Option<f64>,
-}
+pub use msr_core::note::Note;
 
 /// How to read a note tape.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -124,7 +95,7 @@ pub enum TapeFormat {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoteTape {
     /// Rows that passed every rule, in file order.
-    pub notes: Vec<NoteRow>,
+    pub notes: Vec<Note>,
     /// 0-based data-row number of each note (same length as `notes`).
     pub rows: Vec<u64>,
     /// Rows that broke a rule, with the first rule broken.
@@ -420,7 +391,7 @@ fn check_row(
     counts: &HashMap<&str, u64>,
     ask_column: Option<&str>,
     i: usize,
-) -> Result<NoteRow, Reject> {
+) -> Result<Note, Reject> {
     let id = t.text("loan_id", i);
     let c = RowCheck {
         row: i as u64,
@@ -534,7 +505,7 @@ fn check_row(
         },
     };
 
-    Ok(NoteRow {
+    Ok(Note {
         loan_id: loan_id.to_string(),
         upb,
         note_rate,
@@ -556,9 +527,9 @@ fn check_row(
 ///
 /// # Errors
 /// [`IoError`] when the file cannot be written.
-pub fn write_note_tape(path: impl AsRef<Path>, notes: &[NoteRow]) -> Result<(), IoError> {
-    let f = |g: fn(&NoteRow) -> f64| notes.iter().map(g).collect::<Vec<_>>();
-    let i = |g: fn(&NoteRow) -> i32| notes.iter().map(g).collect::<Vec<_>>();
+pub fn write_note_tape(path: impl AsRef<Path>, notes: &[Note]) -> Result<(), IoError> {
+    let f = |g: fn(&Note) -> f64| notes.iter().map(g).collect::<Vec<_>>();
+    let i = |g: fn(&Note) -> i32| notes.iter().map(g).collect::<Vec<_>>();
     let mut columns = vec![
         Column::utf8("loan_id", notes.iter().map(|n| n.loan_id.clone()).collect()),
         Column::f64("upb", f(|n| n.upb)),
@@ -674,8 +645,8 @@ pub fn write_note_prices(
 mod tests {
     use super::*;
 
-    fn good(k: usize) -> NoteRow {
-        NoteRow {
+    fn good(k: usize) -> Note {
+        Note {
             loan_id: format!("N{k:03}"),
             upb: 150_000.0 + k as f64,
             note_rate: 0.055,
@@ -702,7 +673,7 @@ mod tests {
     fn parquet_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.parquet");
-        let mut notes: Vec<NoteRow> = (0..5).map(good).collect();
+        let mut notes: Vec<Note> = (0..5).map(good).collect();
         notes[1].probabilities = Some([0.5, 0.2, 0.1, 0.2]);
         notes[2].months_delinquent = Some(9);
         notes[3].ask_price = None;
@@ -894,7 +865,7 @@ mod tests {
             (DqState::D120, 0.16),
             (DqState::Fc, 0.20),
         ];
-        let notes: Vec<NoteRow> = (0..200)
+        let notes: Vec<Note> = (0..200)
             .map(|k| {
                 let mut u = rng.random::<f64>();
                 let dq_status = statuses
@@ -926,7 +897,7 @@ mod tests {
                     DqState::Fc => rng.random_range(0.45..0.75),
                 };
                 let ask = (ask_share * upb.min(property_value) * 100.0).round() / 100.0;
-                NoteRow {
+                Note {
                     loan_id: format!("NOTE-{k:04}"),
                     upb,
                     note_rate,

@@ -3,6 +3,7 @@
 //! bars and the staged output directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -365,8 +366,72 @@ pub fn init_threads(threads: Option<usize>) -> Result<usize> {
     Ok(rayon::current_num_threads())
 }
 
+/// Set by [`request_cancel`]; read by [`check_cancelled`].
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// The panic payload with which a cancelled job unwinds ([`check_cancelled`]).
+///
+/// A caller that offers cancellation (the Python package, on Ctrl-C) runs the
+/// job under `catch_unwind` and reads this payload as "cancelled", not as a
+/// bug. Unwinding drops the job's [`Staging`], which removes the staging
+/// directory and releases the output lock: nothing is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+/// Ask the running job to stop at its next progress report. The flag stays
+/// set until [`clear_cancel`] (a caller clears it before each job).
+pub fn request_cancel() {
+    CANCEL.store(true, Ordering::Relaxed);
+}
+
+/// Clear a cancellation request.
+pub fn clear_cancel() {
+    CANCEL.store(false, Ordering::Relaxed);
+}
+
+/// Unwind with [`Cancelled`] when a cancellation was requested. Called at
+/// every progress report (a chunk of loans, a scenario), so a job stops
+/// within one chunk. The `msr` binary never requests it: Ctrl-C ends the
+/// process there.
+pub fn check_cancelled() {
+    if CANCEL.load(Ordering::Relaxed) {
+        std::panic::panic_any(Cancelled);
+    }
+}
+
+/// A progress bar that is also a cancellation point: [`Progress::inc`] and
+/// [`Progress::set_position`] call [`check_cancelled`] first. Everything else
+/// is the bar's (it dereferences to [`ProgressBar`]).
+#[derive(Debug, Clone)]
+pub struct Progress(ProgressBar);
+
+impl std::ops::Deref for Progress {
+    type Target = ProgressBar;
+    fn deref(&self) -> &ProgressBar {
+        &self.0
+    }
+}
+
+impl Progress {
+    /// Advance by `delta`, after a cancellation check.
+    pub fn inc(&self, delta: u64) {
+        check_cancelled();
+        self.0.inc(delta);
+    }
+
+    /// Move to `pos`, after a cancellation check.
+    pub fn set_position(&self, pos: u64) {
+        check_cancelled();
+        self.0.set_position(pos);
+    }
+}
+
 /// A progress bar on stderr, hidden when quiet or not a terminal.
-pub fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
+pub fn progress(total: u64, what: &str, quiet: bool) -> Progress {
+    Progress(progress_bar(total, what, quiet))
+}
+
+fn progress_bar(total: u64, what: &str, quiet: bool) -> ProgressBar {
     use std::io::IsTerminal;
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());

@@ -70,14 +70,58 @@ pub fn output(e: impl fmt::Display) -> anyhow::Error {
     CliError::new(Failure::Output, e)
 }
 
-/// The exit code for an error.
-pub fn code_of(err: &anyhow::Error) -> ExitCode {
-    let failure = err
-        .chain()
+/// The class of an error: the first [`CliError`] in its chain, else
+/// [`Failure::Internal`].
+pub fn failure_of(err: &anyhow::Error) -> Failure {
+    err.chain()
         .find_map(|e| e.downcast_ref::<CliError>())
         .map(|e| e.failure)
-        .unwrap_or(Failure::Internal);
-    ExitCode::from(failure as u8)
+        .unwrap_or(Failure::Internal)
+}
+
+/// The exit code for an error.
+pub fn code_of(err: &anyhow::Error) -> ExitCode {
+    ExitCode::from(failure_of(err) as u8)
+}
+
+/// Where the last panic happened (`file:line:column`), kept by the hook of
+/// [`install_panic_hook`].
+static PANIC_LOCATION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Replace the panic hook by one that prints nothing and keeps where the
+/// panic happened, for [`panic_message`]: a panic is a bug, reported as one
+/// line (a bug report needs the location), not a backtrace. msr-io catches
+/// the parquet crate's panics on corrupt files and turns them into input
+/// errors; the quiet hook keeps those silent too, and a cancelled job
+/// ([`crate::common::Cancelled`]) unwinds silently.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        if let Some(loc) = info.location() {
+            if let Ok(mut last) = PANIC_LOCATION.lock() {
+                *last = Some(format!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
+            }
+        }
+    }));
+}
+
+/// The one-line report of a caught panic: its message and, when the hook of
+/// [`install_panic_hook`] saw it, where it happened.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string());
+    let at = PANIC_LOCATION
+        .lock()
+        .ok()
+        .and_then(|mut l| l.take())
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default();
+    format!(
+        "internal error (please report): {}{at}",
+        one_line(&anyhow::anyhow!(msg))
+    )
 }
 
 /// The error as one line: every cause joined with ": ".

@@ -12,6 +12,9 @@
 //! but they are plain structs with public fields: a caller builds them
 //! directly.
 
+/// The engine version, as `msr --version` prints it and manifests record.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod cmd;
 pub mod common;
 pub mod exit;

@@ -19,7 +19,7 @@ use msr_engine::notes::{
     explain_table, price_note_at, price_notes, Note, NoteContext, NotePrice, NoteSummary, Outcome,
     ProbSource,
 };
-use msr_io::notes_tape::{read_note_tape, write_note_prices, NoteRow, NoteTape, NoteTapeOptions};
+use msr_io::notes_tape::{read_note_tape, write_note_prices, NoteTape, NoteTapeOptions};
 use msr_io::Column;
 use serde_json::{json, Value};
 
@@ -86,7 +86,7 @@ pub fn run(args: &NotesArgs) -> Result<ExitCode> {
     if let Some(id) = &args.explain {
         return explain(args, &tape, &ctx, id);
     }
-    let mut notes: Vec<Note> = tape.notes.iter().cloned().map(to_note).collect();
+    let mut notes: Vec<Note> = tape.notes.clone();
     if let Some(a) = args.ask {
         if notes.len() != 1 {
             return Err(CliError::new(
@@ -180,30 +180,11 @@ fn explain(args: &NotesArgs, tape: &NoteTape, ctx: &NoteContext, id: &str) -> Re
             )
         }));
     };
-    let note = to_note(row.clone());
+    let note = row.clone();
     let ask = args.ask.or(note.ask_price);
     let price = price_note_at(&note, ctx, ask);
     print!("{}", explain_table(&note, &price));
     Ok(ExitCode::SUCCESS)
-}
-
-/// A tape row as the engine's note (the same fields).
-pub fn to_note(r: NoteRow) -> Note {
-    Note {
-        loan_id: r.loan_id,
-        upb: r.upb,
-        note_rate: r.note_rate,
-        remaining_term: r.remaining_term,
-        loan_age: r.loan_age,
-        fico: r.fico,
-        property_value: r.property_value,
-        property_state: r.property_state,
-        dq_status: r.dq_status,
-        escrow_monthly: r.escrow_monthly,
-        months_delinquent: r.months_delinquent,
-        probabilities: r.probabilities,
-        ask_price: r.ask_price,
-    }
 }
 
 /// The note-price table: `loan_id, upb, property_value, prob_source`, then per

@@ -90,6 +90,7 @@ impl Progress {
     }
 
     fn update(&mut self, p: &RiskProgress<'_>) {
+        crate::common::check_cancelled();
         if self.quiet {
             return;
         }

@@ -110,7 +110,7 @@ fn read(path: &Path, config: &Config) -> Result<Tape> {
 /// Progress over the four runs: one bar on a terminal, one line per run on
 /// stderr otherwise, nothing when quiet.
 struct Progress {
-    bar: indicatif::ProgressBar,
+    bar: crate::common::Progress,
     /// Loans of each run, to place a run's progress on the whole bar.
     sizes: [u64; 4],
     last: usize,
