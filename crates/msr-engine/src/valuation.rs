@@ -862,7 +862,9 @@ pub fn value_loans(
 
 /// [`value_loans`], calling `progress` with the number of loans each time a
 /// worker finishes a chunk of them (a few thousand), from the worker's
-/// thread.
+/// thread, and with 0 when it starts one: a caller that wants to stop the
+/// run (msr-jobs' cancellation) unwinds from that call before the chunk's
+/// work, so a stop takes one chunk per worker, not every chunk left.
 pub fn value_loans_with(
     ctx: &Context<'_>,
     loans: &[Loan],
@@ -881,6 +883,7 @@ pub fn value_loans_with(
         .map_init(
             || None::<Worker>,
             |slot, idx| {
+                progress(0);
                 let worker = slot.get_or_insert_with(|| Worker::new(ctx, detail));
                 let results = worker.value_chunk(ctx, loans, idx, detail);
                 progress(idx.len());
