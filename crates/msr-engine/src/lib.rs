@@ -4,6 +4,7 @@
 
 pub mod book;
 pub mod cohorts;
+pub mod disclosure;
 pub mod notes;
 pub mod oas;
 pub mod replines;

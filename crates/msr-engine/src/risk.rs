@@ -372,7 +372,7 @@ fn signed(x: f64) -> String {
 }
 
 /// A configuration with one stress multiplier scaled by `1 + pct/100`.
-fn stressed(config: &Config, kind: ScenarioKind, pct: f64) -> Config {
+pub(crate) fn stressed(config: &Config, kind: ScenarioKind, pct: f64) -> Config {
     let mut c = config.clone();
     let m = 1.0 + pct / 100.0;
     match kind {
@@ -412,7 +412,7 @@ impl Planned {
 }
 
 /// Check the spec and the run's shape; the loans are checked separately.
-fn check_inputs(inputs: &RiskInputs<'_>, spec: &RiskSpec) -> Result<(), RiskError> {
+pub(crate) fn check_inputs(inputs: &RiskInputs<'_>, spec: &RiskSpec) -> Result<(), RiskError> {
     spec.validate()?;
     let months = inputs.months;
     if months == 0 {

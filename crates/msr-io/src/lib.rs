@@ -11,6 +11,7 @@
 //! * [`calibration`] reads swaption quotes and small CSV tables (cohort
 //!   grids, OAS tables) and writes CSV tables and text atomically.
 //! * [`generate`] makes the synthetic book of `msr generate`.
+//! * [`xlsx`] writes Excel workbooks of text and numbers (`marks.xlsx`).
 //!
 //! Every failure that makes a file unusable is an [`IoError`] whose message
 //! is one line naming the file; a bad tape row is a [`msr_core::Reject`], not
@@ -32,6 +33,7 @@ pub mod tape;
 pub mod tape_write;
 pub mod text;
 pub mod text_file;
+pub mod xlsx;
 
 #[cfg(test)]
 mod tests;

@@ -69,6 +69,14 @@ pub enum Command {
     /// Calibrate to the market: Hull–White a and sigma to swaption
     /// volatilities (docs/calibration-market.md).
     Calibrate(cmd::calibrate::CalibrateArgs),
+    /// The ASC 820 Level 3 disclosure: fair value, weighted-average key
+    /// inputs with ranges, and the change in fair value under 10 % and 20 %
+    /// adverse changes, total and by group (docs/accounting.md).
+    Disclose(cmd::disclose::DiscloseArgs),
+    /// ASC 860-50 amortization method: each stratum's carrying amount
+    /// amortized in proportion to projected net servicing income, and the
+    /// impairment test against fair value (docs/accounting.md).
+    Amortize(cmd::amortize::AmortizeArgs),
 }
 
 impl Command {
@@ -92,6 +100,8 @@ impl Command {
             Command::Rollforward(args) => cmd::rollforward::run(args),
             Command::Config(args) => cmd::config::run(args),
             Command::Calibrate(args) => cmd::calibrate::run(args),
+            Command::Disclose(args) => cmd::disclose::run(args),
+            Command::Amortize(args) => cmd::amortize::run(args),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Sources {
     /// `--calibration`: directories holding the fit.json of `msr calibrate
     /// rates` or `msr calibrate oas`, or the files.
     pub calibration: Vec<PathBuf>,
+    /// `--disclosure`: a directory holding disclosure.json, or the file.
+    pub disclosure: Option<PathBuf>,
 }
 
 /// cashflows.parquet, by month.
@@ -153,6 +155,8 @@ pub struct ReportData {
     pub rates_fit: Option<RatesFit>,
     /// fit.json of `msr calibrate oas`.
     pub oas_fit: Option<OasFit>,
+    /// disclosure.json (`msr disclose`), as read.
+    pub disclosure: Option<serde_json::Value>,
     /// Every input looked for.
     pub inputs: Vec<InputStatus>,
     /// Warnings for the reader (inputs that do not belong together, …).
@@ -381,6 +385,24 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         }
     }
 
+    let (dc_path, found) = locate(
+        src.disclosure.as_deref(),
+        "--disclosure",
+        dir,
+        "disclosure",
+        "disclosure.json",
+    )?;
+    let disclosure: Option<serde_json::Value> = if found {
+        Some(read_json(&dc_path)?)
+    } else {
+        None
+    };
+    // Listed only when present: the disclosure is an accounting output, not
+    // one a risk reader's page is incomplete without.
+    if found {
+        status("disclosure.json (msr disclose)", &dc_path, true, "");
+    }
+
     consistency_notes(
         &summary,
         manifest.as_ref(),
@@ -407,6 +429,7 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         rollforward,
         rates_fit,
         oas_fit,
+        disclosure,
         inputs,
         notes,
     })

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod amortize;
 pub mod calibrate;
 pub mod config;
+pub mod disclose;
 pub mod generate;
 pub mod import;
 pub mod merge;
@@ -14,3 +16,4 @@ pub mod risk;
 pub mod rollforward;
 pub mod validate;
 pub mod value;
+pub mod workbook;

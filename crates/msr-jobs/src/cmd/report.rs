@@ -34,6 +34,10 @@ pub struct ReportArgs {
     /// given twice, once for each.
     #[arg(long, value_name = "DIR")]
     pub calibration: Vec<PathBuf>,
+    /// Directory (or file) of `msr disclose` outputs (default:
+    /// DIR/disclosure.json if present): the ASC 820 table.
+    #[arg(long, value_name = "DIR")]
+    pub disclosure: Option<PathBuf>,
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
@@ -52,6 +56,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         repline: args.repline.clone(),
         rollforward: args.rollforward.clone(),
         calibration: args.calibration.clone(),
+        disclosure: args.disclosure.clone(),
     })
     .map_err(|e| {
         // The report tags the inputs it cannot use; they are bad input here.

@@ -82,6 +82,10 @@ pub struct ValueArgs {
     /// OAS by cohort.
     #[command(flatten)]
     pub oas_table: OasTableArgs,
+    /// Also write marks.xlsx: sheets Marks (the marks.csv rows), By
+    /// investor and Summary (docs/accounting.md). Not with --shard.
+    #[arg(long, conflicts_with = "shard")]
+    pub xlsx: bool,
 }
 
 fn parse_column(s: &str) -> Result<String, String> {
@@ -391,6 +395,14 @@ impl Whole<'_> {
             engine_seconds: t.engine_seconds,
             threads: self.threads,
         };
+        if self.args.xlsx {
+            crate::cmd::workbook::write_value_workbook(
+                &staging.path("marks.csv"),
+                &staging.path("marks.xlsx"),
+                self.config,
+                self.num_paths,
+            )?;
+        }
         let settings = SummarySettings::of(self.config, self.num_paths, self.antithetic);
         let (summary, summary_json) = summary_document(accum, &settings, tally, &timings);
         msr_io::write_json_pretty(staging.path("summary.json"), &summary_json).map_err(output)?;

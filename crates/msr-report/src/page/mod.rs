@@ -28,6 +28,7 @@ use msr_core::DqState;
 
 mod calibration;
 mod composition;
+mod disclosure;
 mod projection;
 mod replines;
 mod risk;
@@ -250,6 +251,9 @@ pub fn render(d: &ReportData) -> String {
     if d.rates_fit.is_some() || d.oas_fit.is_some() {
         nav.push(("calibration", "Calibration"));
     }
+    if d.disclosure.is_some() {
+        nav.push(("disclosure", "ASC 820 disclosure"));
+    }
     p.raw("<nav>");
     for (id, name) in &nav {
         let _ = write!(p.html, r##"<a href="#{}">{}</a>"##, esc(id), esc(name));
@@ -274,6 +278,9 @@ pub fn render(d: &ReportData) -> String {
     }
     if d.rates_fit.is_some() || d.oas_fit.is_some() {
         calibration::calibration_section(&mut p, d);
+    }
+    if let Some(doc) = &d.disclosure {
+        disclosure::disclosure_section(&mut p, doc);
     }
     let _ = writeln!(
         p.html,
