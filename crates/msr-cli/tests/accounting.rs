@@ -307,6 +307,93 @@ fn disclosure_inputs_recompute_by_hand_and_stresses_equal_risk() {
     assert_eq!(csv.lines().count(), 2 + groups.len());
 }
 
+/// The loan-level ranges of the lifetime figures (each loan's own expected
+/// monthly amounts, `Detail::Profile`) are the extremes of the same figures
+/// computed the other way: `--group-by loan_id` makes every loan a group,
+/// whose row reads its projection from the group's exact monthly sums.
+#[test]
+fn lifetime_ranges_are_the_extremes_of_one_loan_groups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (loans_path, loans) = tape(tmp.path());
+    let d = tmp.path().join("d");
+    run(&[
+        "disclose",
+        "--loans",
+        s(&loans_path),
+        "--num-paths",
+        PATHS,
+        "-q",
+        "--group-by",
+        "loan_id",
+        "--out",
+        s(&d),
+    ]);
+    let doc = json(&d.join("disclosure.json"));
+    let groups = doc["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), loans.len(), "one group per loan");
+    let inputs = &doc["total"]["inputs"];
+    for (range, figure) in [
+        ("/prepayment_cpr_range", "/prepayment_cpr"),
+        (
+            "/weighted_average_life_years_range",
+            "/weighted_average_life_years",
+        ),
+        ("/discount_rate_range", "/discount_rate"),
+        (
+            "/delinquency_30plus/lifetime_average_range",
+            "/delinquency_30plus/lifetime_average",
+        ),
+    ] {
+        let of_loans: Vec<f64> = groups
+            .iter()
+            .filter_map(|g| g["inputs"].pointer(figure).and_then(|v| v.as_f64()))
+            .collect();
+        assert!(
+            of_loans.len() >= loans.len() - 2,
+            "{figure}: {}",
+            of_loans.len()
+        );
+        let lo = of_loans.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = of_loans.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        assert!(lo < hi, "{figure}: the loans differ");
+        let r = inputs.pointer(range).unwrap_or_else(|| panic!("{range}"));
+        close(f(&r["min"]), lo, 1e-9, &format!("{range} min"));
+        close(f(&r["max"]), hi, 1e-9, &format!("{range} max"));
+        // A group of one loan: its range is its own figure.
+        let g = &groups[0]["inputs"];
+        if let Some(x) = g.pointer(figure).and_then(|v| v.as_f64()) {
+            let gr = g.pointer(range).unwrap();
+            close(f(&gr["min"]), x, 1e-9, &format!("{figure} of one loan"));
+            assert_eq!(gr["min"], gr["max"]);
+        }
+    }
+    // disclosure.csv carries them as <figure>_min / _max.
+    let csv = std::fs::read_to_string(d.join("disclosure.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let cell = |n: &str| {
+        row[header
+            .iter()
+            .position(|h| *h == n)
+            .unwrap_or_else(|| panic!("{n}"))]
+        .parse::<f64>()
+        .unwrap()
+    };
+    close(
+        cell("discount_rate_max"),
+        f(&inputs["discount_rate_range"]["max"]),
+        1e-15,
+        "csv discount rate max",
+    );
+    close(
+        cell("prepayment_cpr_min"),
+        f(&inputs["prepayment_cpr_range"]["min"]),
+        1e-15,
+        "csv CPR min",
+    );
+}
+
 /// The basis file of the amortize tests.
 fn basis(dir: &Path, rows: &[(&str, &str)]) -> PathBuf {
     let path = dir.join("basis.csv");

@@ -6,8 +6,9 @@
 //!
 //! Everything is computed by group (an investor, a stratum) from one
 //! valuation per group ([`value_groups`]): the group's loans valued on the
-//! run's paths with [`Detail::Monthly`], so each group has its per-loan
-//! results and its projected monthly sums. The totals are the groups'
+//! run's paths with [`Detail::Monthly`] (with [`Detail::Profile`] for the
+//! disclosure: each loan's lifetime figures, the loan-level ranges), so each
+//! group has its per-loan results and its projected monthly sums. The totals are the groups'
 //! accumulators merged (exact sums: the same bits as one valuation of all
 //! loans, so the fair value equals `msr value`'s, and a group's equals
 //! `msr value --group-by`'s).
@@ -23,6 +24,8 @@ use msr_core::loan::DqState;
 use msr_core::{Config, ExactSum, Loan};
 use msr_model::{Market, ModelParams, MonthlyField, COMPONENTS, NUM_MONTHLY};
 
+pub use crate::lifetime::{pv_at_rate, solve_rate};
+use crate::lifetime::{upb_end, Lifetime};
 use crate::risk::{check_inputs, stressed, RiskError, RiskInputs, RiskSpec, ScenarioKind};
 use crate::summary::expected_month;
 use crate::valuation::{value_loans, Context, Detail, LoanResult, PortfolioAccum};
@@ -143,9 +146,10 @@ fn check(inputs: &RiskInputs<'_>, groups: &Groups) -> Result<(), RiskError> {
     Ok(())
 }
 
-/// The base valuation of every group with the monthly projection, on the
-/// paths regenerated from `inputs.normals` at `valuation.oas` — what
-/// `msr value` computes, split by group.
+/// The base valuation of every group at `detail` (at least the monthly
+/// projection: [`Detail::Monthly`], or [`Detail::Profile`] for the loans'
+/// lifetime figures too), on the paths regenerated from `inputs.normals` at
+/// `valuation.oas` — what `msr value` computes, split by group.
 ///
 /// # Errors
 /// [`RiskError`] when the normals are too short, a loan needs more months
@@ -153,6 +157,7 @@ fn check(inputs: &RiskInputs<'_>, groups: &Groups) -> Result<(), RiskError> {
 pub fn value_groups(
     inputs: &RiskInputs<'_>,
     groups: &Groups,
+    detail: Detail,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<GroupValuation>, RiskError> {
     check(inputs, groups)?;
@@ -170,7 +175,7 @@ pub fn value_groups(
         &groups.members(),
         &groups.names,
         &ctx,
-        Detail::Monthly,
+        detail,
         progress,
     ))
 }
@@ -238,11 +243,18 @@ pub struct DisclosureRow {
     pub multiple: Option<f64>,
     /// Lifetime CPR from the projected prepayments (docs/accounting.md).
     pub prepayment_cpr: Option<f64>,
+    /// The loans' own lifetime CPRs: min, max (and their UPB-weighted average).
+    pub prepayment_cpr_range: Option<Ranged>,
     /// Weighted-average life of the UPB, years.
     pub weighted_average_life_years: Option<f64>,
+    /// The loans' own WALs.
+    pub weighted_average_life_range: Option<Ranged>,
     /// The one annual rate (monthly compounding) that discounts the expected
     /// net cash flows to the fair value.
     pub discount_rate: Option<f64>,
+    /// The loans' own discount rates (each loan's expected net cash flows to
+    /// its value).
+    pub discount_rate_range: Option<Ranged>,
     /// The option-adjusted spread (`valuation.oas`).
     pub oas: f64,
     /// Annual cost to service a performing loan (the configured cost in C,
@@ -258,6 +270,8 @@ pub struct DisclosureRow {
     pub delinquency_30plus_now: Option<f64>,
     /// UPB-month weighted share 30+ days delinquent over the projection.
     pub delinquency_30plus_lifetime: Option<f64>,
+    /// The loans' own lifetime delinquency shares.
+    pub delinquency_30plus_lifetime_range: Option<Ranged>,
     /// PV of float earnings (P&I and escrow).
     pub float_pv: f64,
     /// Annual float earnings over the projection as a share of the UPB
@@ -303,61 +317,6 @@ fn expected(acc: &PortfolioAccum) -> Vec<[f64; NUM_MONTHLY]> {
         .collect()
 }
 
-/// Total UPB at month end: the six state fields.
-fn upb_end(m: &[f64; NUM_MONTHLY]) -> f64 {
-    (MonthlyField::UpbC as usize..=MonthlyField::UpbFc as usize)
-        .map(|k| m[k])
-        .sum()
-}
-
-/// UPB 30+ days delinquent at month end.
-fn upb_dq(m: &[f64; NUM_MONTHLY]) -> f64 {
-    (MonthlyField::UpbD30 as usize..=MonthlyField::UpbFc as usize)
-        .map(|k| m[k])
-        .sum()
-}
-
-/// `Σ_t flows_t·(1 + y/12)^(−t)`, t = 1..T.
-pub fn pv_at_rate(flows: &[f64], y: f64) -> f64 {
-    let d = 1.0 / (1.0 + y / 12.0);
-    let mut df = 1.0;
-    let mut pv = 0.0;
-    for f in flows {
-        df *= d;
-        pv += f * df;
-    }
-    pv
-}
-
-/// The annual rate `y` (monthly compounding) with `pv_at_rate(flows, y) =
-/// target`, by bisection on `[−0.5, 10]`; `None` when the target is not
-/// bracketed there.
-pub fn solve_rate(flows: &[f64], target: f64) -> Option<f64> {
-    let f = |y: f64| pv_at_rate(flows, y) - target;
-    let (mut lo, mut hi) = (-0.5, 10.0);
-    let (mut flo, fhi) = (f(lo), f(hi));
-    if !(flo.is_finite() && fhi.is_finite()) || flo.signum() == fhi.signum() {
-        return None;
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        let fm = f(mid);
-        if fm == 0.0 {
-            return Some(mid);
-        }
-        if fm.signum() == flo.signum() {
-            lo = mid;
-            flo = fm;
-        } else {
-            hi = mid;
-        }
-        if hi - lo <= 1e-15 {
-            break;
-        }
-    }
-    Some(0.5 * (lo + hi))
-}
-
 /// Inputs of one row from its loans, results and monthly sums (the
 /// sensitivities are added by the caller).
 fn row(
@@ -385,15 +344,10 @@ fn row(
         .collect();
     let loan_count: f64 = acc.loan_count as f64;
 
-    // Prepayment speed: Σ prepaid_t / Σ surviving_{t−1}, surviving_0 = N.
-    let mut surviving_prev = loan_count;
-    let (mut prepaid, mut exposure) = (0.0, 0.0);
-    // WAL: Σ (t/12)·(UPB_{t−1} − UPB_t) / (UPB_0 − UPB_T).
-    let mut upb_prev = upb;
-    let (mut wal_num, mut wal_den) = (0.0, 0.0);
-    // Lifetime delinquency: Σ UPB30+_t / Σ UPB_t over months with UPB.
-    let (mut dq_num, mut dq_den) = (0.0, 0.0);
+    // The lifetime figures (speed, WAL, delinquency, discount rate).
+    let life = Lifetime::of(&m, upb, loan_count, fv);
     // Float: Σ float_t and Σ UPB_{t−1}.
+    let mut upb_prev = upb;
     let (mut float_sum, mut float_upb) = (0.0, 0.0);
     // Cost: Σ cost_t and Σ surviving_t.
     let (mut cost_sum, mut surviving_sum) = (0.0, 0.0);
@@ -402,25 +356,22 @@ fn row(
         component("float_escrow"),
         component("cost"),
     );
-    let mut net = Vec::with_capacity(m.len());
-    for (k, mt) in m.iter().enumerate() {
-        let t = (k + 1) as f64;
-        prepaid += mt[MonthlyField::Prepaid as usize];
-        exposure += surviving_prev;
-        surviving_prev = mt[MonthlyField::Surviving as usize];
-        let u = upb_end(mt);
-        wal_num += t / 12.0 * (upb_prev - u);
-        wal_den += upb_prev - u;
-        dq_num += upb_dq(mt);
-        dq_den += u;
+    for mt in &m {
         float_sum += mt[fpi] + mt[fesc];
         float_upb += upb_prev;
-        upb_prev = u;
+        upb_prev = upb_end(mt);
         cost_sum += mt[cost];
         surviving_sum += mt[MonthlyField::Surviving as usize];
-        net.push(mt[MonthlyField::Net as usize]);
     }
-    let smm = (exposure > 0.0).then(|| prepaid / exposure);
+    // Loan-level ranges of the lifetime figures (a loan without a figure is
+    // left out of its range; results without a profile give none).
+    let profiles: Vec<(f64, &Lifetime)> = kept
+        .iter()
+        .filter_map(|(l, r)| r.profile.as_deref().map(|p| (l.upb, p)))
+        .collect();
+    let range = |get: &dyn Fn(&Lifetime) -> Option<f64>| {
+        Ranged::of(profiles.iter().filter_map(|(w, p)| get(p).map(|x| (*w, x))))
+    };
     let pos = |x: f64| (x > 0.0).then_some(x);
     let states = config.servicing.cost_annual.by_state();
     let mult = config.servicing.cost_multiplier;
@@ -431,13 +382,12 @@ fn row(
         fair_value: fv,
         value_bps: pos(upb).map(|u| 1e4 * fv / u),
         multiple: pos(fee_base).map(|f| fv / f),
-        prepayment_cpr: smm.map(|s| 1.0 - (1.0 - s).powi(12)),
-        weighted_average_life_years: pos(wal_den).map(|d| wal_num / d),
-        discount_rate: if m.is_empty() {
-            None
-        } else {
-            solve_rate(&net, fv)
-        },
+        prepayment_cpr: life.cpr,
+        prepayment_cpr_range: range(&|p| p.cpr),
+        weighted_average_life_years: life.wal_years,
+        weighted_average_life_range: range(&|p| p.wal_years),
+        discount_rate: life.discount_rate,
+        discount_rate_range: range(&|p| p.discount_rate),
         oas: config.valuation.oas,
         cost_performing: states[DqState::C.index()] * mult,
         cost_now: Ranged::of(
@@ -451,9 +401,11 @@ fn row(
                 .filter(|(l, _)| l.dq_status != DqState::C)
                 .map(|(l, _)| l.upb)
                 .sum();
-            dq / u
+            // (+ 0.0: an empty float sum is −0.0, printed as such.)
+            (dq + 0.0) / u
         }),
-        delinquency_30plus_lifetime: pos(dq_den).map(|d| dq_num / d),
+        delinquency_30plus_lifetime: life.delinquency_30plus,
+        delinquency_30plus_lifetime_range: range(&|p| p.delinquency_30plus),
         float_pv: acc.pv[fpi].value() + acc.pv[fesc].value(),
         float_earnings_rate: pos(float_upb).map(|u| 12.0 * float_sum / u),
         note_rate: Ranged::of(kept.iter().map(|(l, _)| (l.upb, l.note_rate))),
@@ -520,7 +472,7 @@ pub fn disclose(
     check(inputs, groups)?;
     let valuations = 1 + VALUED_STRESSES.len() * ADVERSE_PCT.len();
     let mut done = 0;
-    let base = value_groups(inputs, groups, &mut |n| {
+    let base = value_groups(inputs, groups, Detail::Profile, &mut |n| {
         done += n;
         progress(&DisclosureProgress {
             valuation: 1,

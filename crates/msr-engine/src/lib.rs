@@ -5,6 +5,7 @@
 pub mod book;
 pub mod cohorts;
 pub mod disclosure;
+pub mod lifetime;
 pub mod notes;
 pub mod oas;
 pub mod replines;

@@ -43,6 +43,8 @@ use msr_model::{
 };
 use rayon::prelude::*;
 
+use crate::lifetime::Lifetime;
+
 /// Everything a valuation needs besides the loans: resolved once per run (or
 /// per scenario), shared read-only.
 #[derive(Debug)]
@@ -69,6 +71,9 @@ pub enum Detail {
     /// Values, the monthly cash flows and the `CF[p,t]` matrix (an OAS
     /// solve, the base run of risk).
     Full,
+    /// Values, the monthly cash flows and each loan's lifetime figures
+    /// ([`LoanResult::profile`]: the accounting outputs' loan-level ranges).
+    Profile,
 }
 
 impl Detail {
@@ -92,6 +97,10 @@ pub struct LoanResult {
     pub std_error: Option<f64>,
     /// Mean PV of each component (costs positive), in [`msr_model::COMPONENTS`] order.
     pub pv: [f64; NUM_COMPONENTS],
+    /// The loan's lifetime figures from its own expected monthly amounts,
+    /// with [`Detail::Profile`] and when the loan is in the totals; boxed so
+    /// the other levels carry one pointer.
+    pub profile: Option<Box<Lifetime>>,
     /// False when the guard left the loan out of the totals.
     summed: bool,
 }
@@ -680,6 +689,7 @@ impl Worker {
             value,
             std_error: std_error(&slot.path_value, ctx.antithetic),
             pv: slot.pv.map(|x| x / np),
+            profile: None,
             summed: true,
         };
         let n = slot.terms.n;
@@ -735,6 +745,16 @@ impl Worker {
             }
             self.cf.loans += 1;
             self.cf.max_n = self.cf.max_n.max(n);
+            if detail == Detail::Profile {
+                let expected: Vec<[f64; NUM_MONTHLY]> =
+                    self.rows.iter().map(|row| row.map(|x| x / np)).collect();
+                result.profile = Some(Box::new(Lifetime::of(
+                    &expected,
+                    loan.upb,
+                    f64::from(loan.loan_count),
+                    value,
+                )));
+            }
         }
         result
     }

@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::Result;
 use clap::Args;
 use msr_engine::disclosure::{amortization_schedule, expected_net, value_groups, Groups};
-use msr_engine::RiskInputs;
+use msr_engine::{Detail, RiskInputs};
 use serde_json::json;
 
 use super::disclose::column_labels;
@@ -32,10 +32,13 @@ use crate::exit::{input, output, CliError, Failure};
 /// Flags of `msr amortize`.
 #[derive(Debug, Args)]
 pub struct AmortizeArgs {
+    /// The tape and configuration.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The rate paths.
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Carrying amount of each stratum: a CSV with one column per
@@ -214,7 +217,10 @@ pub fn run(args: &AmortizeArgs) -> Result<ExitCode> {
         spreads: None,
     };
     let bar = crate::common::progress(loaded.loans.len() as u64, "amortize", args.run.quiet);
-    let valued = value_groups(&inputs, &groups, &mut |n| bar.inc(n as u64)).map_err(input)?;
+    let valued = value_groups(&inputs, &groups, Detail::Monthly, &mut |n| {
+        bar.inc(n as u64)
+    })
+    .map_err(input)?;
     bar.finish_and_clear();
 
     let mut amort = String::from("stratum,month,period,beginning,amortization,ending\n");

@@ -28,10 +28,13 @@ use crate::exit::{input, output, CliError, Failure};
 /// Flags of `msr disclose`.
 #[derive(Debug, Args)]
 pub struct DiscloseArgs {
+    /// The tape and configuration.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The rate paths.
     #[command(flatten)]
     pub paths: PathArgs,
+    /// Threads, OAS and progress.
     #[command(flatten)]
     pub run: RunArgs,
     /// Output directory.
@@ -213,6 +216,12 @@ fn report_non_finite(report: &Disclosure, loaded: &super::oas::Loaded) -> usize 
     loaded.loans.len() - report.total.loans as usize
 }
 
+/// A loan-level range: `{min, max}` (the weighted average is printed
+/// beside it, from the group's own projection).
+fn range_json(r: Option<Ranged>) -> Value {
+    r.map_or(Value::Null, |x| json!({"min": x.min, "max": x.max}))
+}
+
 fn ranged_json(r: Option<Ranged>) -> Value {
     match r {
         None => Value::Null,
@@ -228,12 +237,15 @@ pub fn row_json(r: &DisclosureRow) -> Value {
         "upb": r.upb,
         "loans": r.loans,
         "value_bps": r.value_bps,
-        "value_bps_range": r.value_bps_range.map(|x| json!({"min": x.min, "max": x.max})),
+        "value_bps_range": range_json(r.value_bps_range),
         "multiple": r.multiple,
         "inputs": {
             "prepayment_cpr": r.prepayment_cpr,
+            "prepayment_cpr_range": range_json(r.prepayment_cpr_range),
             "weighted_average_life_years": r.weighted_average_life_years,
+            "weighted_average_life_years_range": range_json(r.weighted_average_life_range),
             "discount_rate": r.discount_rate,
+            "discount_rate_range": range_json(r.discount_rate_range),
             "oas": r.oas,
             "cost_to_service_per_loan": {
                 "performing": r.cost_performing,
@@ -243,6 +255,7 @@ pub fn row_json(r: &DisclosureRow) -> Value {
             "delinquency_30plus": {
                 "now": r.delinquency_30plus_now,
                 "lifetime_average": r.delinquency_30plus_lifetime,
+                "lifetime_average_range": range_json(r.delinquency_30plus_lifetime_range),
             },
             "float_earnings": {
                 "pv": r.float_pv,
@@ -291,7 +304,9 @@ prepayment_cpr,weighted_average_life_years,discount_rate,oas,\
 cost_to_service_performing,cost_to_service_all_now,cost_to_service_all_now_min,cost_to_service_all_now_max,\
 cost_to_service_all_lifetime,delinquency_30plus_now,delinquency_30plus_lifetime,\
 float_earnings_pv,float_earnings_annual_rate,note_rate,note_rate_min,note_rate_max,\
-servicing_fee,servicing_fee_min,servicing_fee_max,value_bps_min,value_bps_max";
+servicing_fee,servicing_fee_min,servicing_fee_max,value_bps_min,value_bps_max,\
+prepayment_cpr_min,prepayment_cpr_max,weighted_average_life_years_min,weighted_average_life_years_max,\
+discount_rate_min,discount_rate_max,delinquency_30plus_lifetime_min,delinquency_30plus_lifetime_max";
 
 /// disclosure.csv: the total, then one row per group. Sensitivity columns
 /// are `<input>_<pct>pct_change` ($) and `..._change_pct` (%).
@@ -344,6 +359,19 @@ pub fn disclosure_csv(report: &Disclosure) -> String {
             o(r.value_bps_range.map(|x| x.min)),
             o(r.value_bps_range.map(|x| x.max)),
         );
+        for range in [
+            r.prepayment_cpr_range,
+            r.weighted_average_life_range,
+            r.discount_rate_range,
+            r.delinquency_30plus_lifetime_range,
+        ] {
+            let _ = write!(
+                csv,
+                ",{},{}",
+                o(range.map(|x| x.min)),
+                o(range.map(|x| x.max))
+            );
+        }
         let mine: Vec<(String, f64, Option<f64>)> = r
             .sensitivities
             .iter()

@@ -227,16 +227,21 @@ fn disclosure_sheet(report: &Disclosure, group_by: &str) -> Sheet {
     line(
         "Prepayment speed (lifetime CPR)",
         &|r| pct(r.prepayment_cpr),
-        None,
+        t.prepayment_cpr_range,
         Percent,
     );
     line(
         "Weighted-average life (years)",
         &|r| num(r.weighted_average_life_years, Decimal2),
-        None,
+        t.weighted_average_life_range,
         Decimal2,
     );
-    line("Discount rate", &|r| pct(r.discount_rate), None, Percent);
+    line(
+        "Discount rate",
+        &|r| pct(r.discount_rate),
+        t.discount_rate_range,
+        Percent,
+    );
     line(
         "Option-adjusted spread",
         &|r| Cell::Number(r.oas, Percent),
@@ -270,7 +275,7 @@ fn disclosure_sheet(report: &Disclosure, group_by: &str) -> Sheet {
     line(
         "Delinquency 30+ lifetime average (UPB share)",
         &|r| pct(r.delinquency_30plus_lifetime),
-        None,
+        t.delinquency_30plus_lifetime_range,
         Percent,
     );
     line(
@@ -341,7 +346,7 @@ fn disclosure_sheet(report: &Disclosure, group_by: &str) -> Sheet {
 ///
 /// # Errors
 /// Output errors.
-pub fn write_disclosure_workbook(
+pub(crate) fn write_disclosure_workbook(
     xlsx: &Path,
     report: &Disclosure,
     loaded: &Loaded,

@@ -11,11 +11,13 @@ fn num(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
-/// One table line: the label, the total's figure, its range, each group's.
+/// One table line: the label, the total's figure, its range (the object
+/// with `min` and `max` at the JSON pointer `range` in the total's row),
+/// each group's.
 fn line(
     label: &str,
     get: &dyn Fn(&Value) -> Option<f64>,
-    range: Option<(&str, &str)>,
+    range: Option<&str>,
     total: &Value,
     groups: &[Value],
     show: &dyn Fn(f64) -> String,
@@ -23,8 +25,8 @@ fn line(
     let cell = |x: Option<f64>| Num(fmt::opt(x, show));
     let mut row = vec![Text(label.into()), cell(get(total))];
     match range {
-        Some((input, _)) => {
-            let r = &total["inputs"][input];
+        Some(pointer) => {
+            let r = total.pointer(pointer).unwrap_or(&Value::Null);
             row.push(cell(num(&r["min"])));
             row.push(cell(num(&r["max"])));
         }
@@ -64,7 +66,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         line(
             "Value (bp of UPB)",
             &|r| num(&r["value_bps"]),
-            None,
+            Some("/value_bps_range"),
             total,
             &groups,
             &dec2,
@@ -80,7 +82,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         line(
             "Prepayment speed (lifetime CPR)",
             &|r| num(&r["inputs"]["prepayment_cpr"]),
-            None,
+            Some("/inputs/prepayment_cpr_range"),
             total,
             &groups,
             &pct2,
@@ -88,7 +90,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         line(
             "Weighted-average life (years)",
             &|r| num(&r["inputs"]["weighted_average_life_years"]),
-            None,
+            Some("/inputs/weighted_average_life_years_range"),
             total,
             &groups,
             &dec2,
@@ -96,7 +98,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         line(
             "Discount rate",
             &|r| num(&r["inputs"]["discount_rate"]),
-            None,
+            Some("/inputs/discount_rate_range"),
             total,
             &groups,
             &pct2,
@@ -136,7 +138,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         line(
             "Delinquency 30+ lifetime average",
             &|r| num(&r["inputs"]["delinquency_30plus"]["lifetime_average"]),
-            None,
+            Some("/inputs/delinquency_30plus/lifetime_average_range"),
             total,
             &groups,
             &pct2,
@@ -152,7 +154,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         line(
             "Note rate",
             &|r| num(&r["inputs"]["note_rate"]["weighted_average"]),
-            Some(("note_rate", "")),
+            Some("/inputs/note_rate"),
             total,
             &groups,
             &|x| fmt::pct(100.0 * x, 3),
@@ -160,7 +162,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         line(
             "Servicing fee",
             &|r| num(&r["inputs"]["servicing_fee"]["weighted_average"]),
-            Some(("servicing_fee", "")),
+            Some("/inputs/servicing_fee"),
             total,
             &groups,
             &|x| fmt::pct(100.0 * x, 3),
