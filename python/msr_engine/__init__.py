@@ -107,6 +107,8 @@ class DataWarning(UserWarning):
 
 
 _ERRORS = {1: EngineError, 2: UsageError, 3: InputError, 4: OutputError, 6: UnreachableError}
+# Exit class of a job stopped by Ctrl-C (128 + SIGINT).
+_CANCELLED = 130
 _ATTENTION = 5
 
 
@@ -310,6 +312,30 @@ def _flags(pairs: Sequence[tuple]) -> List[str]:
 # ---------------------------------------------------------------- running
 
 
+# Text columns of the CSV outputs, read as strings whatever they look like
+# (a loan id `000123` keeps its zeros; `as_of` stays the ISO text the other
+# outputs carry). Other columns are numbers, read with type inference.
+_TEXT_COLUMNS = (
+    "as_of", "loan_id", "investor", "method", "run_id", "group", "level",
+    "stratum", "scenario", "kind", "name", "input", "dq_status",
+    "property_state", "cohort", "column", "rule",
+)
+# rejects.csv: `value` is the rejected cell as text.
+_REJECTS_TYPES = {
+    "row": pa.int64(), "loan_id": pa.string(), "column": pa.string(),
+    "value": pa.string(), "rule": pa.string(),
+}
+
+
+def _read_csv(p: Path) -> pa.Table:
+    types = (
+        _REJECTS_TYPES
+        if p.name == "rejects.csv"
+        else {c: pa.string() for c in _TEXT_COLUMNS}
+    )
+    return pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(column_types=types))
+
+
 def _read_outputs(out: Path) -> tuple:
     tables: Dict[str, pa.Table] = {}
     documents: Dict[str, Any] = {}
@@ -321,7 +347,7 @@ def _read_outputs(out: Path) -> tuple:
         if p.suffix == ".parquet":
             tables[p.stem] = pq.read_table(p)
         elif p.suffix == ".csv":
-            tables[p.stem] = pacsv.read_csv(p)
+            tables[p.stem] = _read_csv(p)
         elif p.suffix == ".json":
             with open(p, encoding="utf-8") as f:
                 documents[p.stem] = json.load(f)
@@ -342,6 +368,8 @@ def _run(
     if has_out:
         argv = argv + ["--out", os.fspath(out_dir)]
     code, message = _native.run([command] + argv, threads)
+    if code == _CANCELLED:
+        raise KeyboardInterrupt(message)
     if code not in (0, _ATTENTION):
         raise _ERRORS.get(code, EngineError)(message, code)
     status = "ok"

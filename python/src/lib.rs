@@ -16,7 +16,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 use std::time::Duration;
 
 use clap::Parser;
@@ -37,6 +37,12 @@ struct Cli {
 /// Exit class of a cancelled job (128 + SIGINT, as a shell reports it).
 const CANCELLED: u8 = 130;
 
+/// One job at a time in a process: the cancellation flag and the global
+/// thread pool are the process's, so a second call (from another Python
+/// thread) waits for the first to finish — a Ctrl-C stops only the job it
+/// was meant for. Each job uses every core it is given anyway.
+static ONE_JOB: Mutex<()> = Mutex::new(());
+
 /// Stack of the job thread: as the binary's main thread.
 const JOB_STACK_BYTES: usize = 8 << 20;
 
@@ -47,7 +53,8 @@ const JOB_STACK_BYTES: usize = 8 << 20;
 /// its own pool of that many threads (results do not depend on it).
 ///
 /// Raises `KeyboardInterrupt` (after the job has stopped and cleaned up)
-/// when Ctrl-C arrives while it runs.
+/// when Ctrl-C arrives while it runs. Calls from several Python threads run
+/// one after another ([`ONE_JOB`]).
 #[pyfunction]
 #[pyo3(signature = (argv, threads=None))]
 fn run(py: Python<'_>, argv: Vec<String>, threads: Option<usize>) -> PyResult<(u8, String)> {
@@ -61,6 +68,17 @@ fn run(py: Python<'_>, argv: Vec<String>, threads: Option<usize>) -> PyResult<(u
     let cli = match Cli::try_parse_from(std::iter::once("msr".to_string()).chain(argv)) {
         Ok(cli) => cli,
         Err(e) => return Ok((Failure::Usage as u8, one_line(&anyhow::anyhow!("{e}")))),
+    };
+    // Wait for our turn with the GIL released, still answering Ctrl-C.
+    let _turn = loop {
+        match ONE_JOB.try_lock() {
+            Ok(turn) => break turn,
+            Err(TryLockError::Poisoned(p)) => break p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                py.detach(|| std::thread::sleep(Duration::from_millis(20)));
+                py.check_signals()?;
+            }
+        }
     };
     clear_cancel();
     let (tx, rx) = mpsc::channel();

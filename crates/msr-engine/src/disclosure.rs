@@ -546,7 +546,9 @@ pub fn disclose(
         }
         for pct in ADVERSE_PCT {
             if let Some(y) = row.discount_rate {
-                let value = pv_at_rate(flows, y * (1.0 + pct / 100.0));
+                // y + |y|·pct: up, the adverse way (the PV falls through the
+                // fair value at y, see solve_rate), whatever y's sign.
+                let value = pv_at_rate(flows, y + y.abs() * pct / 100.0);
                 row.sensitivities
                     .push(sensitivity("discount_rate", pct, value, fv));
             }

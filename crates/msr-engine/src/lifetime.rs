@@ -88,22 +88,25 @@ pub fn pv_at_rate(flows: &[f64], y: f64) -> f64 {
 }
 
 /// The annual rate `y` (monthly compounding) with `pv_at_rate(flows, y) =
-/// target`: the **largest** such rate in `[−0.5, 10]`, found by scanning a
-/// grid down from 10 (steps of 0.25 to 1, then 0.01) for the first sign
-/// change and bisecting inside it; `None` when no grid interval brackets
-/// one.
+/// target` at which the PV **falls** through the target as the rate rises:
+/// the largest such rate in `[−0.5, 10]`, found by scanning a grid down
+/// from 10 (steps of 0.25 to 1, then 0.01) for the first interval with the
+/// PV below the target at its top and above it at its bottom, and bisecting
+/// inside it; `None` when no interval does.
 ///
-/// Why the largest: a servicing strip's net flows turn negative late in a
-/// loan's life (the cost per loan outlives a fee that shrinks with the
-/// balance), so the PV is not monotone in the rate and a second, spurious
-/// root sits at a deeply negative rate, where the distant costs dominate.
-/// The discount rate of the disclosure is the one where the value falls as
-/// the rate rises.
+/// Why: a servicing strip's net flows turn negative late in a loan's life
+/// (the cost per loan outlives a fee that shrinks with the balance), so the
+/// PV is not monotone in the rate. Other roots exist — one at a deeply
+/// negative rate where the distant costs dominate, and for a group worth
+/// less than nothing, roots where the value *rises* with the rate. Only a
+/// falling crossing is a discount rate in the disclosure's sense: a higher
+/// rate is then an adverse change.
 pub fn solve_rate(flows: &[f64], target: f64) -> Option<f64> {
     let f = |y: f64| pv_at_rate(flows, y) - target;
     let grid = (0..=36)
         .map(|k| 10.0 - 0.25 * f64::from(k))
         .chain((1..=150).map(|k| 1.0 - 0.01 * f64::from(k)));
+    // The grid point above the current one, with f there.
     let mut above: Option<(f64, f64)> = None;
     let mut bracket = None;
     for y in grid {
@@ -111,11 +114,11 @@ pub fn solve_rate(flows: &[f64], target: f64) -> Option<f64> {
         if !fy.is_finite() {
             return None;
         }
-        if fy == 0.0 {
-            return Some(y);
-        }
         if let Some((ya, fa)) = above {
-            if fa.signum() != fy.signum() {
+            if fa < 0.0 && fy >= 0.0 {
+                if fy == 0.0 {
+                    return Some(y);
+                }
                 bracket = Some((y, fy, ya));
                 break;
             }
@@ -161,9 +164,10 @@ mod tests {
         let l = Lifetime::of(&m, 100.0, 1.0, 2.0);
         // SMM = (0.5 + 0.5)/(1 + 0.5).
         let smm: f64 = 1.0 / 1.5;
-        assert_eq!(l.cpr, Some(1.0 - (1.0 - smm).powi(12)));
-        // WAL = (1/12·50 + 2/12·50)/100.
-        assert_eq!(l.wal_years, Some((50.0 / 12.0 + 2.0 * 50.0 / 12.0) / 100.0));
+        let near = |a: Option<f64>, b: f64| (a.expect("a figure") - b).abs() <= 1e-15 * b.abs();
+        assert!(near(l.cpr, 1.0 - (1.0 - smm).powi(12)), "{:?}", l.cpr);
+        // WAL = (1/12·50 + 2/12·50)/100 = 0.125 years.
+        assert!(near(l.wal_years, 0.125), "{:?}", l.wal_years);
         assert_eq!(l.delinquency_30plus, Some(10.0 / 50.0));
         // Flows of 1 and 1 worth 2: the rate is 0.
         assert!(l.discount_rate.unwrap().abs() < 1e-12);
@@ -172,5 +176,39 @@ mod tests {
             (none.cpr, none.wal_years, none.discount_rate),
             (None, None, None)
         );
+    }
+
+    /// Income first, a cost at the end: two rates solve; the one where the
+    /// value falls as the rate rises is the discount rate, found although
+    /// the interval's ends (−50 %, 1000 %) have the same sign.
+    #[test]
+    fn solve_rate_takes_the_falling_root() {
+        let mut flows = vec![10.0; 120];
+        flows.push(-400.0);
+        let target = pv_at_rate(&flows, 0.08);
+        let y = solve_rate(&flows, target).expect("a root");
+        assert!((y - 0.08).abs() < 1e-12, "{y}");
+        assert!(pv_at_rate(&flows, -0.5) - target < 0.0);
+        assert!(pv_at_rate(&flows, 10.0) - target < 0.0);
+        assert!(
+            pv_at_rate(&flows, 0.09) < target,
+            "falls through the target"
+        );
+    }
+
+    /// Income first and a large cost late, worth less than nothing: the
+    /// value rises with the rate through the target, so no rate qualifies.
+    #[test]
+    fn solve_rate_refuses_a_rising_crossing() {
+        let mut flows = vec![10.0; 12];
+        flows.resize(119, 0.0);
+        flows.push(-1000.0);
+        let target = pv_at_rate(&flows, 0.05);
+        assert!(target < 0.0);
+        assert!(
+            pv_at_rate(&flows, 0.06) > target,
+            "rises through the target"
+        );
+        assert_eq!(solve_rate(&flows, target), None);
     }
 }

@@ -6,6 +6,10 @@
 
 use std::path::Path;
 
+/// Data rows a worksheet holds under its header: Excel's 1,048,576 rows
+/// less one. A sheet of more rows could not be opened.
+pub const MAX_DATA_ROWS: usize = 1_048_575;
+
 use rust_xlsxwriter::{Format, Workbook};
 
 use crate::IoError;

@@ -466,6 +466,10 @@ pub struct Staging {
     out: PathBuf,
     dir: PathBuf,
     committed: bool,
+    /// Whether this run created `out`: a run that fails before committing
+    /// then removes it again (with its lock file), so a refused run leaves
+    /// nothing behind.
+    created_out: bool,
     /// Held for the staging's life; closing the file releases the lock.
     _lock: std::fs::File,
     /// Files this run reads: no output may replace one of them.
@@ -487,11 +491,14 @@ fn legacy_unlisted_output(marker: &str, name: &str) -> bool {
 
 impl Staging {
     /// Create `out` (if needed), lock it, and a fresh staging directory inside it.
+    /// Dropped uncommitted (the run failed), the staging directory goes, and
+    /// so does `out` when this call created it and nothing else is in it.
     ///
     /// # Errors
     /// Output error when the directory cannot be created or written, or when
     /// another run holds its lock.
     pub fn create(out: &Path) -> Result<Staging> {
+        let created_out = !out.exists();
         std::fs::create_dir_all(out).map_err(|e| {
             output(format!(
                 "{}: cannot create output directory: {e}",
@@ -518,6 +525,7 @@ impl Staging {
             out: out.to_path_buf(),
             dir,
             committed: false,
+            created_out,
             _lock: lock,
             inputs: Vec::new(),
         })
@@ -858,6 +866,11 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.dir);
+            if self.created_out {
+                // The lock file, then the directory if nothing else is in it.
+                let _ = std::fs::remove_file(self.out.join(OUTPUT_LOCK));
+                let _ = std::fs::remove_dir(&self.out);
+            }
         }
     }
 }

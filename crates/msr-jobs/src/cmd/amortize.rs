@@ -159,6 +159,12 @@ pub fn run(args: &AmortizeArgs) -> Result<ExitCode> {
     let staging = staging.reading(&[args.basis.as_path()]);
     if let Some(d) = &args.as_of {
         loaded.config.valuation.as_of = d.clone();
+        // The configuration's own rule (a real calendar date), so a date
+        // given here is one `msr value --config` accepts too.
+        loaded
+            .config
+            .validate()
+            .map_err(|e| CliError::new(Failure::Usage, format!("--as-of: {e}")))?;
     }
     let as_of = loaded.config.valuation.as_of.clone();
     let (y, m) = year_month(&as_of).ok_or_else(|| {

@@ -127,6 +127,17 @@ pub fn run(args: &DiscloseArgs) -> Result<ExitCode> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let (loaded, staging) = load(&args.input, &args.paths, &args.run, &args.out, false, None)?;
+    if args.xlsx && loaded.loans.len() > msr_io::xlsx::MAX_DATA_ROWS {
+        return Err(CliError::new(
+            Failure::Usage,
+            format!(
+                "--xlsx: {} loans do not fit a worksheet (Excel holds {} rows under the header); \
+                 drop --xlsx (disclosure.csv and disclosure.json are written without it)",
+                loaded.loans.len(),
+                msr_io::xlsx::MAX_DATA_ROWS
+            ),
+        ));
+    }
     let labels: Vec<String> = match &args.group_by {
         Some(col) => {
             column_labels(

@@ -168,6 +168,19 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
             args.input.loans.display()
         )));
     }
+    let rows_to_value = plan
+        .as_ref()
+        .map_or(reader.selected_rows(), |p| p.rows.end - p.rows.start);
+    if args.xlsx && rows_to_value > msr_io::xlsx::MAX_DATA_ROWS as u64 {
+        return Err(crate::exit::CliError::new(
+            crate::exit::Failure::Usage,
+            format!(
+                "--xlsx: {rows_to_value} loans do not fit a worksheet (Excel holds {} rows under \
+                 the header); drop --xlsx (marks.csv has every loan) or value shards",
+                msr_io::xlsx::MAX_DATA_ROWS
+            ),
+        ));
+    }
     let rates = resolve_rates(&config, &args.paths)?;
     let params = ModelParams::from_config(&config);
     let months = rates.paths.months().min(crate::common::MAX_MONTHS);
@@ -227,9 +240,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
     .map_err(output)?;
     let mut rejects = RejectWriter::create(staging.path("rejects.csv")).map_err(output)?;
 
-    let rows = plan
-        .as_ref()
-        .map_or(reader.selected_rows(), |p| p.rows.end - p.rows.start);
+    let rows = rows_to_value;
     let bar = progress(rows, "valuing loans", args.run.quiet);
     // Nothing here solves an OAS, so no CF[p,t] matrix (`msr oas` and the
     // base run of `msr risk` keep one): the same outputs with less work.

@@ -130,10 +130,8 @@ fn settings(config: &Config, num_paths: usize) -> Vec<(&'static str, Cell)> {
             Cell::Number(config.valuation.oas, NumberFormat::Decimal4),
         ),
         ("paths", Cell::Number(num_paths as f64, NumberFormat::Count)),
-        (
-            "seed",
-            Cell::Number(config.valuation.seed as f64, NumberFormat::Count),
-        ),
+        // As text: a 64-bit seed above 2^53 has no exact f64 (Excel's numbers).
+        ("seed", Cell::Text(config.valuation.seed.to_string())),
     ]
 }
 

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod support;
+use crate::support;
 use support::{msr, msr_with_file_limit, repo, s};
 
 fn fixture(name: &str) -> PathBuf {

@@ -13,7 +13,7 @@ use msr_core::Loan;
 use msr_io::{generate_book, write_tape, TapeWriteOptions};
 use serde_json::Value;
 
-mod support;
+use crate::support;
 use support::{json, msr, ok, s};
 
 /// The contract: beginning + Σ changes = ending to the cent.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod support;
+use crate::support;
 use support::{json, msr, ok, s};
 
 /// A 30-loan synthetic tape in `dir`.

@@ -1,6 +1,6 @@
 //! What the CLI test files share: running the `msr` binary from the
-//! repository root and reading what it wrote. Each test file is its own
-//! crate and uses only some of these.
+//! repository root and reading what it wrote. Each module of the suite uses
+//! only some of these.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-mod support;
+use crate::support;
 use support::{json, msr, ok, s};
 
 use msr_io::parquet_in::TableColumn;
@@ -367,6 +367,21 @@ fn lifetime_ranges_are_the_extremes_of_one_loan_groups() {
             assert_eq!(gr["min"], gr["max"]);
         }
     }
+    // Every discount-rate change is adverse: the rate is where each loan's
+    // value falls through its fair value as the rate rises.
+    let mut moved = 0;
+    for g in groups
+        .iter()
+        .filter(|g| !g["inputs"]["discount_rate"].is_null())
+    {
+        for x in g["sensitivities"].as_array().unwrap() {
+            if x["input"] == "discount_rate" {
+                assert!(f(&x["change"]) < 0.0, "{}: {x}", g["group"]);
+                moved += 1;
+            }
+        }
+    }
+    assert!(moved >= 2 * (loans.len() - 2), "{moved}");
     // disclosure.csv carries them as <figure>_min / _max.
     let csv = std::fs::read_to_string(d.join("disclosure.csv")).unwrap();
     let mut lines = csv.lines();
@@ -626,7 +641,34 @@ fn amortize_refuses_bad_input_with_one_line_and_writes_nothing() {
         for f in ["amortization.csv", "impairment.csv", "amortization.json"] {
             assert!(!out.join(f).exists(), "{message}: {f} written");
         }
+        // Not even the directory (and its lock file): the run created it.
+        assert!(!out.exists(), "{message}: {} left behind", out.display());
     }
+    // A date the configuration would refuse is refused here too (usage).
+    let b = basis(tmp.path(), &all);
+    let out = tmp.path().join("a");
+    let run = msr(&[
+        "amortize",
+        "--loans",
+        s(&loans_path),
+        "--num-paths",
+        PATHS,
+        "--basis",
+        s(&b),
+        "--stratum",
+        "pool_id",
+        "--as-of",
+        "2026-02-31",
+        "--out",
+        s(&out),
+    ]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--as-of") && err.contains("2026-02-31"),
+        "{err}"
+    );
+    assert!(!out.exists(), "left behind");
 }
 
 /// The cells of one worksheet: `(reference, value, is_text)`.

@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-mod support;
+use crate::support;
 use support::{json, msr, repo, s};
 
 fn fixture(name: &str) -> String {

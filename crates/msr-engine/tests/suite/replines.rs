@@ -5,7 +5,7 @@
 //! depend on tape order, a homogeneous bucket loses nothing and a
 //! heterogeneous one loses a material amount.
 
-use std::path::PathBuf;
+use crate::common::loans_from;
 
 use msr_core::config::{Config, Repline};
 use msr_core::loan::{DqState, Investor, Loan};
@@ -16,42 +16,11 @@ use msr_engine::{
     build_replines, compare, value_loans, Bucketing, Comparison, Context, Detail, LoanResult,
     RepLines,
 };
-use msr_io::parquet_in::{read_table, Table};
+use msr_io::parquet_in::read_table;
 use msr_model::{Market, ModelParams, COMPONENTS, NUM_COMPONENTS};
 
-/// The golden directory (`tests/golden/`, or `MSR_GOLDEN_DIR`).
-fn golden_dir() -> PathBuf {
-    msr_testkit::golden_dir()
-}
-
-/// Loans from a golden tape, read column by column (independent of the tape
-/// reader, which has its own tests).
-fn loans_from(table: &Table) -> Vec<Loan> {
-    let text = |c: &str| table.text(c).unwrap_or_else(|| panic!("column {c}"));
-    let num =
-        |c: &str, r: usize| table.numbers(c).unwrap_or_else(|| panic!("column {c}"))[r].unwrap();
-    (0..table.num_rows)
-        .map(|r| Loan {
-            loan_id: text("loan_id")[r].clone(),
-            upb: num("upb", r),
-            note_rate: num("note_rate", r),
-            servicing_fee: num("servicing_fee", r),
-            remaining_term: num("remaining_term", r) as u32,
-            loan_age: num("loan_age", r) as u32,
-            fico: num("fico", r) as i32,
-            ltv: num("ltv", r),
-            investor: text("investor")[r].parse().unwrap(),
-            dq_status: text("dq_status")[r].parse().unwrap(),
-            property_state: text("property_state")[r].as_bytes().try_into().unwrap(),
-            escrow_monthly: num("escrow_monthly", r),
-            loan_count: num("loan_count", r) as u32,
-            advance_balance: num("advance_balance", r),
-        })
-        .collect()
-}
-
 fn golden_loans() -> Vec<Loan> {
-    loans_from(&read_table(golden_dir().join("loans_200.parquet")).unwrap())
+    loans_from(&read_table(msr_testkit::golden_dir().join("loans_200.parquet")).unwrap())
 }
 
 /// The `[repline]` table with the given keys and §G's default edges.
@@ -78,9 +47,11 @@ fn value_on_paths_8(loans: &[Loan]) -> Vec<LoanResult> {
         .map(|l| l.remaining_term as usize)
         .max()
         .unwrap();
-    let paths =
-        msr_io::path_file::read_path_file(golden_dir().join("paths_8.parquet"), Some(months))
-            .unwrap();
+    let paths = msr_io::path_file::read_path_file(
+        msr_testkit::golden_dir().join("paths_8.parquet"),
+        Some(months),
+    )
+    .unwrap();
     let market = Market::new(&paths, &params, config.valuation.oas, months);
     let ctx = Context {
         params: &params,
@@ -118,7 +89,7 @@ fn assert_close(what: &str, got: f64, want: f64) {
 
 #[test]
 fn golden_replines_200() {
-    let dir = golden_dir();
+    let dir = msr_testkit::golden_dir();
     let book = build(&golden_loans(), &keys(&GOLDEN_KEYS));
     let expected = read_table(dir.join("expected_replines_200.parquet")).unwrap();
     let ids = expected.text("loan_id").unwrap();
@@ -165,7 +136,7 @@ fn golden_replines_200() {
 
 #[test]
 fn golden_repline_values_200x8() {
-    let dir = golden_dir();
+    let dir = msr_testkit::golden_dir();
     let loans = golden_loans();
     let (book, _, line_results, cmp) = compare_on_paths_8(&loans, &keys(&GOLDEN_KEYS));
     let expected = read_table(dir.join("expected_repline_values_200x8.parquet")).unwrap();

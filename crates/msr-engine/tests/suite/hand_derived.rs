@@ -6,11 +6,12 @@
 //! D = 1) so the numbers can be derived on paper; prepayment and credit
 //! transitions are switched off or on as each case needs.
 
+use crate::common::pv;
 use msr_core::loan::{DqState, Investor, Loan};
 use msr_core::tolerance::close;
 use msr_core::Config;
 use msr_engine::{expected_month, value_book, Detail, LoanResult, PortfolioAccum};
-use msr_model::{Component, MonthlyField, COMPONENTS};
+use msr_model::{Component, MonthlyField};
 use msr_rates::{PathSet, RateModel};
 
 const REL: f64 = 1e-12;
@@ -55,10 +56,6 @@ fn static_paths(c: &Config) -> PathSet {
 
 fn value(c: &Config, loans: &[Loan]) -> (Vec<LoanResult>, PortfolioAccum) {
     value_book(c, &static_paths(c), loans, false, Detail::Full)
-}
-
-fn pv(r: &LoanResult, name: &str) -> f64 {
-    r.pv[COMPONENTS.iter().position(|c| c.1 == name).unwrap()]
 }
 
 #[test]

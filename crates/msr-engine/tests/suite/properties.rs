@@ -22,6 +22,7 @@
 //! Case counts are modest by default so `cargo test` stays fast; set
 //! `PROPTEST_CASES` to run longer and `PROPTEST_RNG_SEED` to change the draw.
 
+use crate::common::pv;
 use std::sync::OnceLock;
 
 use msr_core::loan::{DqState, Investor, Loan};
@@ -31,21 +32,6 @@ use msr_engine::{expected_month, value_book, Detail, LoanResult, PortfolioAccum}
 use msr_model::{MonthlyField, COMPONENTS};
 use msr_rates::{NormalGenerator, PathSet, RateModel};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
-
-/// Proptest settings: `default_cases` unless `PROPTEST_CASES` is set, a fixed
-/// seed unless `PROPTEST_RNG_SEED` is set, no regression files in the tree.
-fn settings(default_cases: u32) -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = default_cases;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(20_261_121);
-    }
-    config.failure_persistence = None;
-    config
-}
 
 /// The default model's static path and 8 antithetic Hull–White paths, 480 months.
 fn default_paths() -> &'static [(PathSet, bool); 2] {
@@ -59,10 +45,6 @@ fn default_paths() -> &'static [(PathSet, bool); 2] {
             (model.paths(&normals, 480), true),
         ]
     })
-}
-
-fn pv(r: &LoanResult, name: &str) -> f64 {
-    r.pv[COMPONENTS.iter().position(|c| c.1 == name).unwrap()]
 }
 
 /// A loan valid under every rule of §B, from anywhere in each range.
@@ -124,7 +106,7 @@ fn value(
 }
 
 proptest! {
-    #![proptest_config(settings(96))]
+    #![proptest_config(msr_testkit::proptest_settings(96))]
 
     /// Surviving + Σ absorbed (prepaid, DIL, liquidated) = loan_count, every month.
     #[test]
@@ -387,7 +369,7 @@ fn check_guard(config: &Config, loans: &[Loan]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(settings(64))]
+    #![proptest_config(msr_testkit::proptest_settings(64))]
 
     /// For any accepted configuration whose cash-flow amounts stay below
     /// ~1e20 a loan, every loan is either finite and in the totals or

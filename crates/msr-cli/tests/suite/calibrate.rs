@@ -1,7 +1,7 @@
 //! `msr calibrate rates` end to end: outputs that round-trip, and each kind
 //! of bad input refused with a clear message and exit code 3.
 
-mod support;
+use crate::support;
 
 use support::{json, msr, ok, repo, s};
 

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use msr_io::{read_table, write_tape, TableColumn, TapeWriteOptions};
 
-mod support;
+use crate::support;
 use support::{json, msr, ok, repo, s};
 
 /// Common flags of every valuation in these tests.

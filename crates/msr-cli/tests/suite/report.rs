@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod support;
+use crate::support;
 use support::{json, msr, ok, s};
 
 /// Whole dollars with thousands separators, as the page prints them.

@@ -24,21 +24,6 @@ use std::path::{Path, PathBuf};
 
 use msr_core::{Config, ConfigError};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
-
-/// Proptest settings: `default_cases` unless `PROPTEST_CASES` is set, a fixed
-/// seed unless `PROPTEST_RNG_SEED` is set, no regression files in the tree.
-fn settings(default_cases: u32) -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = default_cases;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(20_261_121);
-    }
-    config.failure_persistence = None;
-    config
-}
 
 /// The properties every parse must have, whatever the input.
 fn check_parse(text: &str) -> Result<Option<Config>, TestCaseError> {
@@ -205,7 +190,7 @@ fn toml_line() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(settings(256))]
+    #![proptest_config(msr_testkit::proptest_settings(256))]
 
     /// Raw bytes: never a panic.
     #[test]
@@ -498,7 +483,7 @@ fn names_key(err: &ConfigError, table: &str, key: &str) -> bool {
 }
 
 proptest! {
-    #![proptest_config(settings(512))]
+    #![proptest_config(msr_testkit::proptest_settings(512))]
 
     /// One known key, one value: accepted exactly when the oracle says so;
     /// refused with the key named.

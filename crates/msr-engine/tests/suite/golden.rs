@@ -1,7 +1,8 @@
 //! The golden cases of ../shared/spec/golden/: an independent implementation of
 //! MODEL.md, matched to 1e-9 relative (absolute floor 1e-6 dollars).
 
-use std::path::{Path, PathBuf};
+use crate::common::loans_from;
+use std::path::Path;
 
 use msr_core::loan::Loan;
 use msr_core::tolerance::{close, SPEC_ABS_DOLLARS, SPEC_REL};
@@ -11,37 +12,6 @@ use msr_engine::{
 };
 use msr_io::parquet_in::{read_table, Table};
 use msr_model::{Market, ModelParams, MonthlyField, COMPONENTS};
-
-/// The golden directory (`tests/golden/`, or `MSR_GOLDEN_DIR`).
-fn golden_dir() -> Option<PathBuf> {
-    Some(msr_testkit::golden_dir())
-}
-
-/// Loans from a golden tape, read column by column (independent of the tape
-/// reader, which has its own tests).
-fn loans_from(table: &Table) -> Vec<Loan> {
-    let text = |c: &str| table.text(c).unwrap_or_else(|| panic!("column {c}"));
-    let num =
-        |c: &str, r: usize| table.numbers(c).unwrap_or_else(|| panic!("column {c}"))[r].unwrap();
-    (0..table.num_rows)
-        .map(|r| Loan {
-            loan_id: text("loan_id")[r].clone(),
-            upb: num("upb", r),
-            note_rate: num("note_rate", r),
-            servicing_fee: num("servicing_fee", r),
-            remaining_term: num("remaining_term", r) as u32,
-            loan_age: num("loan_age", r) as u32,
-            fico: num("fico", r) as i32,
-            ltv: num("ltv", r),
-            investor: text("investor")[r].parse().unwrap(),
-            dq_status: text("dq_status")[r].parse().unwrap(),
-            property_state: text("property_state")[r].as_bytes().try_into().unwrap(),
-            escrow_monthly: num("escrow_monthly", r),
-            loan_count: num("loan_count", r) as u32,
-            advance_balance: num("advance_balance", r),
-        })
-        .collect()
-}
 
 fn value_on(
     loans: &[Loan],
@@ -117,7 +87,7 @@ fn check_loan_values(results: &[LoanResult], loans: &[Loan], expected: &Table) {
 
 #[test]
 fn loans_60_on_paths_8() {
-    let Some(dir) = golden_dir() else { return };
+    let dir = msr_testkit::golden_dir();
     let loans = loans_from(&read_table(dir.join("loans_60.parquet")).unwrap());
     let (results, accum) = value_on(&loans, &dir.join("paths_8.parquet"), true);
     check_loan_values(
@@ -196,7 +166,7 @@ fn loans_60_on_paths_8() {
 
 #[test]
 fn loans_60_on_static_path() {
-    let Some(dir) = golden_dir() else { return };
+    let dir = msr_testkit::golden_dir();
     let loans = loans_from(&read_table(dir.join("loans_60.parquet")).unwrap());
     let (results, _) = value_on(&loans, &dir.join("static_path.parquet"), true);
     check_loan_values(

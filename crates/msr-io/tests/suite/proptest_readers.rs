@@ -46,25 +46,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 
 // ---------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------
-
-/// Proptest settings: `default_cases` unless `PROPTEST_CASES` is set, a fixed
-/// seed unless `PROPTEST_RNG_SEED` is set, no regression files in the tree.
-fn settings(default_cases: u32) -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = default_cases;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(20_261_121);
-    }
-    config.failure_persistence = None;
-    config
-}
 
 /// The seed corpus at the repository root.
 fn corpus() -> PathBuf {
@@ -620,7 +605,7 @@ fn any_loan() -> impl Strategy<Value = Loan> {
 }
 
 proptest! {
-    #![proptest_config(settings(192))]
+    #![proptest_config(msr_testkit::proptest_settings(192))]
 
     /// Arbitrary values in every column: exactly the oracle's loans and rejects.
     #[test]
@@ -832,7 +817,7 @@ fn check_damaged_paths(path: &Path, need: Option<usize>) -> Result<(), TestCaseE
 }
 
 proptest! {
-    #![proptest_config(settings(256))]
+    #![proptest_config(msr_testkit::proptest_settings(256))]
 
     /// Damaged tapes: a one-line error or every row accounted for; never a panic.
     #[test]
@@ -1164,7 +1149,7 @@ fn path_grid() -> impl Strategy<Value = (Vec<PathRow>, Option<usize>, usize)> {
 }
 
 proptest! {
-    #![proptest_config(settings(256))]
+    #![proptest_config(msr_testkit::proptest_settings(256))]
 
     /// Path grids with holes, duplicates, bad keys, nulls and non-finite
     /// values read exactly as the oracle says.

@@ -15,6 +15,7 @@
 //! findings 1 and 2): totals beyond the fixed-point range, and `0·∞` in the
 //! roll and the CPR hidden behind their caps. All are fixed; the tests run.
 
+use crate::common::pv;
 use msr_core::loan::{DqState, Investor, Loan};
 use msr_core::schedule::balance_factor;
 use msr_core::tolerance::{close, SPEC_ABS_DOLLARS, SPEC_REL};
@@ -68,10 +69,6 @@ fn hw_paths(c: &Config, n: usize) -> PathSet {
         &NormalGenerator::new(c.valuation.seed, true).normals(n, 480),
         480,
     )
-}
-
-fn pv(r: &LoanResult, name: &str) -> f64 {
-    r.pv[COMPONENTS.iter().position(|c| c.1 == name).unwrap()]
 }
 
 /// Finite, every component ≥ 0 (default economics), in the totals, and the

@@ -23,11 +23,6 @@ const PROB_ABS: f64 = 1e-9;
 /// Absolute floor for IRRs (annual decimals; both sides are solved to 1e-12).
 const IRR_ABS: f64 = 1e-10;
 
-/// The golden directory (`tests/golden/`, or `MSR_GOLDEN_DIR`).
-fn golden_dir() -> PathBuf {
-    msr_testkit::golden_dir()
-}
-
 /// Notes from a golden tape, read column by column (independent of the note
 /// tape reader, which has its own tests).
 fn notes_from(table: &Table) -> Vec<Note> {
@@ -136,7 +131,7 @@ fn check_prices(notes: &[Note], prices: &[NotePrice], expected: &Table) {
 
 #[test]
 fn notes_40_match_the_golden_prices() {
-    let dir = golden_dir();
+    let dir = msr_testkit::golden_dir();
     let notes = notes_from(&read_table(dir.join("notes_40.parquet")).unwrap());
     let config = Config::default();
     let ctx = NoteContext::new(&config).unwrap();
@@ -193,7 +188,8 @@ fn note_grid() -> Vec<Note> {
 fn probabilities_sum_to_one_for_every_note() {
     let config = Config::default();
     let ctx = NoteContext::new(&config).unwrap();
-    let mut notes = notes_from(&read_table(golden_dir().join("notes_40.parquet")).unwrap());
+    let mut notes =
+        notes_from(&read_table(msr_testkit::golden_dir().join("notes_40.parquet")).unwrap());
     notes.extend(note_grid());
     for n in &notes {
         let p = outcome_probabilities(n, &ctx);

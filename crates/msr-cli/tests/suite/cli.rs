@@ -6,7 +6,7 @@ use std::process::Output;
 use msr_core::tolerance::{close, SPEC_ABS_DOLLARS, SPEC_REL};
 use msr_io::{read_table, write_tape, TapeWriteOptions};
 
-mod support;
+use crate::support;
 use support::{json, msr, ok, s};
 
 fn golden() -> PathBuf {
