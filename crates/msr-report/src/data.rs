@@ -410,6 +410,9 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         rollforward.as_ref(),
         &mut notes,
     );
+    if let Some(d) = &disclosure {
+        disclosure_notes(&summary, manifest.as_ref(), d, &mut notes);
+    }
     if summary.non_finite_loans > 0 {
         notes.push(format!(
             "{} loans had a non-finite value and are left out of every total (listed in summary.json)",
@@ -487,6 +490,46 @@ fn consistency_notes(
             notes.push(format!(
                 "the roll-forward steps do not add up: beginning + steps − ending = {}",
                 super::fmt::dollars_dp(residual, 2)
+            ));
+        }
+    }
+}
+
+/// Whether the disclosure belongs beside the valuation: its date, its
+/// tape (SHA-256, when both record it) and its fair value (the same number
+/// as the valuation's for the same tape, paths and seed).
+fn disclosure_notes(
+    summary: &Summary,
+    manifest: Option<&Manifest>,
+    d: &serde_json::Value,
+    notes: &mut Vec<String>,
+) {
+    if let Some(as_of) = d["as_of"].as_str() {
+        if as_of != summary.as_of {
+            notes.push(format!(
+                "disclosure.json is as of {as_of}, the valuation as of {}",
+                summary.as_of
+            ));
+        }
+    }
+    let tape = d
+        .pointer("/run/inputs/loans/sha256")
+        .and_then(|v| v.as_str());
+    if let (Some(m), Some(tape)) = (manifest, tape) {
+        if m.inputs.loans.sha256 != tape {
+            notes.push(
+                "disclosure.json was computed on a different tape from the valuation's (SHA-256 differs)"
+                    .to_string(),
+            );
+        }
+    }
+    if let Some(fv) = d.pointer("/total/fair_value").and_then(|v| v.as_f64()) {
+        // (To the cent: the two are the same exact sum for the same inputs.)
+        if (fv - summary.value).abs() > 0.005 {
+            notes.push(format!(
+                "the disclosure's fair value ({}) differs from the valuation's ({}): different paths, seed or inputs",
+                super::fmt::dollars(fv),
+                super::fmt::dollars(summary.value)
             ));
         }
     }

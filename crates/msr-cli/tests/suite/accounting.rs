@@ -821,6 +821,31 @@ fn report_gains_the_disclosure_table() {
     let y = f(&doc["total"]["inputs"]["discount_rate"]);
     assert!(table.contains(&format!("{:.2}%", 100.0 * y)), "{y}");
     assert!(table.contains("Prepayment speed: 20 % adverse change"));
+    // The loan-level range of the discount rate, beside the average.
+    let max = f(&doc["total"]["inputs"]["discount_rate_range"]["max"]);
+    assert!(table.contains(&format!("{:.2}%", 100.0 * max)), "{max}");
+    // Same tape, paths and seed: nothing to warn about. A disclosure on
+    // other paths is flagged.
+    assert!(
+        !html.contains("disclosure&#x27;s fair value") && !html.contains("disclosure's fair value")
+    );
+    let d4 = tmp.path().join("d4");
+    run(&[
+        "disclose",
+        "--loans",
+        s(&loans_path),
+        "--num-paths",
+        "4",
+        "-q",
+        "--out",
+        s(&d4),
+    ]);
+    run(&["report", s(&v), "--disclosure", s(&d4), "-q"]);
+    let html = std::fs::read_to_string(v.join("report.html")).unwrap();
+    assert!(
+        html.contains("fair value (") && html.contains("differs from the valuation"),
+        "the mismatch is noted"
+    );
     // Without the flag and with no disclosure.json in the run, no section.
     run(&["report", s(&v), "-q"]);
     let html = std::fs::read_to_string(v.join("report.html")).unwrap();
