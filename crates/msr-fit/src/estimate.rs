@@ -3,8 +3,9 @@
 //! information and an identification check.
 //!
 //! * Prepayment and roll blocks: L-BFGS (argmin, Moré–Thuente line search)
-//!   on the analytic gradient in internal coordinates (logs of the positive
-//!   parameters, a softmax for the seasonal factors so their mean stays 1),
+//!   on the analytic gradient in internal coordinates (scaled logits of the
+//!   parameters the configuration bounds, so an estimate is always a valid
+//!   configuration; a softmax for the seasonal factors so their mean stays 1),
 //!   then up to three Newton steps on the observed information (central
 //!   differences of the analytic gradient). Standard errors: the inverse
 //!   information, carried to natural units by the delta method.
@@ -178,7 +179,11 @@ pub fn fit(data: &Prepared, base: &Values, fixed: &Fixed, options: &FitOptions) 
             p.note = Some(why.clone());
         } else {
             let mut row = [0.0; ROLL_DIM];
-            row[j] = if j == 0 { values[b] } else { 1.0 };
+            row[j] = if j == 0 {
+                values[b] * (1.0 - values[b])
+            } else {
+                1.0
+            };
             p.std_error = roll.std_error(&row);
         }
         p.estimate = values[b + j];

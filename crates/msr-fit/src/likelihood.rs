@@ -223,32 +223,58 @@ pub fn prepare(rows: &[Row], cov: &[Covariates], ramp_months: f64) -> Prepared {
     out
 }
 
-/// Dimension of the prepayment block's internal coordinates: `ln
-/// turnover_cpr, ln lockin, ln refi_max_cpr, ln refi_slope, refi_midpoint,
-/// ln burnout, refi_fico`, then `v_1..v_11` with seasonality
+/// Dimension of the prepayment block's internal coordinates: the seven
+/// scalars (`turnover_cpr, lockin, refi_max_cpr, refi_slope,
+/// refi_midpoint, burnout, refi_fico`), the bounded ones through
+/// [`PREPAY_UPPER`], then `v_1..v_11` with seasonality
 /// `s_k = 12·e^{v_k}/Σ_j e^{v_j}` (`v_0 = 0`, so the mean is 1 exactly).
 pub const PREPAY_DIM: usize = 18;
 
-/// Which prepayment coordinates are logarithms.
-const PREPAY_LOG: [bool; 7] = [true, true, true, true, false, true, false];
+/// The ranges the configuration allows (msr-core's `validate`): a scalar
+/// with an upper bound `U` lives in `(0, U)` as `x = U·logistic(u)`; `None`
+/// is unbounded (`x = u`).
+pub const PREPAY_UPPER: [Option<f64>; 7] = [
+    Some(1.0),
+    Some(5.0),
+    Some(1.0),
+    Some(7.0),
+    None,
+    Some(5.0),
+    None,
+];
 
-/// Floor of a logged parameter's starting value (a base value of 0 starts
-/// just above it).
-const LOG_FLOOR: f64 = 1e-6;
+/// Relative distance from a bound at which a starting value on the bound
+/// starts (a base value of 0 starts just above it).
+const BOUND_FLOOR: f64 = 1e-6;
+
+/// `x = U·logistic(u)`.
+fn bounded(u: f64, upper: f64) -> f64 {
+    upper / (1.0 + (-u).exp())
+}
+
+/// The inverse of [`bounded`], with `x` moved just inside `(0, U)`.
+fn unbounded(x: f64, upper: f64) -> f64 {
+    let x = x.clamp(upper * BOUND_FLOOR, upper * (1.0 - BOUND_FLOOR));
+    (x / (upper - x)).ln()
+}
+
+/// `dx/du` of [`bounded`] at `x`.
+fn bounded_slope(x: f64, upper: f64) -> f64 {
+    x * (1.0 - x / upper)
+}
 
 /// The prepayment block's internal coordinates of `v`.
 pub fn prepay_internal(v: &Values) -> [f64; PREPAY_DIM] {
     let mut u = [0.0; PREPAY_DIM];
     for k in 0..7 {
-        u[k] = if PREPAY_LOG[k] {
-            v[k].max(LOG_FLOOR).ln()
-        } else {
-            v[k]
+        u[k] = match PREPAY_UPPER[k] {
+            Some(upper) => unbounded(v[k], upper),
+            None => v[k],
         };
     }
-    let s0 = v[SEASON].max(LOG_FLOOR);
+    let s0 = v[SEASON].max(BOUND_FLOOR);
     for j in 1..12 {
-        u[6 + j] = (v[SEASON + j].max(LOG_FLOOR) / s0).ln();
+        u[6 + j] = (v[SEASON + j].max(BOUND_FLOOR) / s0).ln();
     }
     u
 }
@@ -266,7 +292,10 @@ fn seasonality(u: &[f64]) -> [f64; 12] {
 /// Write the prepayment block's natural values from internal coordinates.
 pub fn prepay_natural(u: &[f64], v: &mut Values) {
     for k in 0..7 {
-        v[k] = if PREPAY_LOG[k] { u[k].exp() } else { u[k] };
+        v[k] = match PREPAY_UPPER[k] {
+            Some(upper) => bounded(u[k], upper),
+            None => u[k],
+        };
     }
     v[SEASON..SEASON + 12].copy_from_slice(&seasonality(u));
 }
@@ -276,7 +305,10 @@ pub fn prepay_natural(u: &[f64], v: &mut Values) {
 pub fn prepay_jacobian(u: &[f64]) -> Vec<[f64; PREPAY_DIM]> {
     let mut jac = vec![[0.0; PREPAY_DIM]; 19];
     for k in 0..7 {
-        jac[k][k] = if PREPAY_LOG[k] { u[k].exp() } else { 1.0 };
+        jac[k][k] = match PREPAY_UPPER[k] {
+            Some(upper) => bounded_slope(bounded(u[k], upper), upper),
+            None => 1.0,
+        };
     }
     let s = seasonality(u);
     for k in 0..12 {
@@ -347,7 +379,9 @@ pub fn prepay_nll(cells: &[PrepayCell], fixed: &Fixed, u: &[f64], grad: &mut [f6
     }
     let n = total[1].max(1.0);
     for k in 0..7 {
-        grad[k] = -total[2 + k] / n;
+        // The sums are x·∂ℓ/∂x for the bounded scalars: ∂x/∂u = x·(1 − x/U).
+        let scale = PREPAY_UPPER[k].map_or(1.0, |upper| 1.0 - nat[k] / upper);
+        grad[k] = -total[2 + k] * scale / n;
     }
     let g_all: f64 = total[9..].iter().sum();
     for j in 1..12 {
@@ -356,19 +390,19 @@ pub fn prepay_nll(cells: &[PrepayCell], fixed: &Fixed, u: &[f64], grad: &mut [f6
     -total[0] / n
 }
 
-/// Dimension of the roll block's coordinates: `ln base_roll, fico_beta, ltv_beta`.
+/// Dimension of the roll block's coordinates: `logit base_roll, fico_beta, ltv_beta`.
 pub const ROLL_DIM: usize = 3;
 
 /// The roll block's coordinates of `v`.
 pub fn roll_internal(v: &Values) -> [f64; ROLL_DIM] {
     let b = crate::model::BASE_ROLL;
-    [v[b].max(LOG_FLOOR).ln(), v[b + 1], v[b + 2]]
+    [unbounded(v[b], 1.0), v[b + 1], v[b + 2]]
 }
 
 /// Write the roll block's natural values.
 pub fn roll_natural(u: &[f64], v: &mut Values) {
     let b = crate::model::BASE_ROLL;
-    v[b] = u[0].exp();
+    v[b] = bounded(u[0], 1.0);
     v[b + 1] = u[1];
     v[b + 2] = u[2];
 }
@@ -376,12 +410,14 @@ pub fn roll_natural(u: &[f64], v: &mut Values) {
 /// Negative mean log-likelihood of the roll cells at `u` and its gradient.
 pub fn roll_nll(cells: &[RollCell], fixed: &Fixed, u: &[f64], grad: &mut [f64]) -> f64 {
     let ln_mult = fixed.roll_multiplier.max(TINY).ln();
+    let base_roll = bounded(u[0], 1.0);
+    let ln_base = base_roll.max(TINY).ln();
     let parts: Vec<[f64; 5]> = cells
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut acc = [0.0; 5];
             for c in chunk {
-                let eta = u[0] + u[1] * c.fico_x + u[2] * c.ltv_x + ln_mult;
+                let eta = ln_base + u[1] * c.fico_x + u[2] * c.ltv_x + ln_mult;
                 let raw = eta.exp();
                 acc[1] += c.n;
                 let capped = !(raw < fixed.roll_cap);
@@ -409,6 +445,8 @@ pub fn roll_nll(cells: &[RollCell], fixed: &Fixed, u: &[f64], grad: &mut [f64]) 
     for k in 0..3 {
         grad[k] = -total[2 + k] / n;
     }
+    // ∂ ln(base_roll)/∂u = 1 − base_roll.
+    grad[0] *= 1.0 - base_roll;
     -total[0] / n
 }
 

@@ -67,8 +67,12 @@ pub enum Command {
     /// what every `--config` defaults to) or a file resolved.
     Config(cmd::config::ConfigArgs),
     /// Calibrate to the market: Hull–White a and sigma to swaption
-    /// volatilities (docs/calibration-market.md).
+    /// volatilities (docs/calibration-market.md); cohort OAS; the behaviour
+    /// to loan-level history (docs/calibration.md).
     Calibrate(cmd::calibrate::CalibrateArgs),
+    /// Build a loan-month panel for `msr calibrate behaviour`: simulated
+    /// from MODEL.md §D (docs/calibration.md).
+    History(cmd::history::HistoryArgs),
 }
 
 impl Command {
@@ -92,6 +96,7 @@ impl Command {
             Command::Rollforward(args) => cmd::rollforward::run(args),
             Command::Config(args) => cmd::config::run(args),
             Command::Calibrate(args) => cmd::calibrate::run(args),
+            Command::History(args) => cmd::history::run(args),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+pub mod behaviour;
 pub mod calibrate;
 pub mod config;
 pub mod generate;
+pub mod history;
 pub mod import;
 pub mod merge;
 pub mod notes;
