@@ -3,7 +3,7 @@
 //! status. Predicted rates are means of each row's §D.3 probability at the
 //! fitted parameters; CPRs are annualised from the mean SMM.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use msr_core::loan::DqState;
 
@@ -32,9 +32,14 @@ pub const METRICS: [(&str, DqState, Next); 15] = [
 /// Refinance-incentive bucket edges, pct (`ι ≤ −2`, `(−2, −1]`, …, `> 3`).
 pub const INCENTIVE_EDGES: [f64; 9] = [-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0];
 
+/// The bucket index of an incentive.
+pub fn incentive_bucket_index(iota: f64) -> usize {
+    INCENTIVE_EDGES.iter().take_while(|&&e| iota > e).count()
+}
+
 /// The bucket index and label of an incentive.
 pub fn incentive_bucket(iota: f64) -> (usize, String) {
-    let k = INCENTIVE_EDGES.iter().take_while(|&&e| iota > e).count();
+    let k = incentive_bucket_index(iota);
     let label = if k == 0 {
         format!("<= {:.1}", INCENTIVE_EDGES[0])
     } else if k == INCENTIVE_EDGES.len() {
@@ -84,27 +89,33 @@ pub fn backtest(
     model: &Model,
     holdout: Option<Month>,
 ) -> Vec<BacktestLine> {
-    // Key: (sample, dimension index, order, segment label).
-    let mut acc: BTreeMap<(u8, u8, i64, String), Acc> = BTreeMap::new();
+    // Key: (sample, dimension index, order); the segment label is made once,
+    // when the segment is first seen.
+    let mut acc: HashMap<(u8, u8, i64), (String, Acc)> = HashMap::new();
     let dims = ["all", "period", "investor", "incentive", "status"];
     for (row, x) in rows.iter().zip(cov) {
         let probs = model.probs(x);
         let sample = u8::from(holdout.is_some_and(|h| row.period >= h));
-        let (bucket, label) = incentive_bucket(x.iota);
+        let bucket = incentive_bucket_index(x.iota);
         let inv = panel.loans[row.loan as usize].investor;
         let keys = [
-            (0u8, 0i64, "all".to_string()),
-            (
-                1,
-                i64::from(yyyymm(row.period)),
-                yyyymm(row.period).to_string(),
-            ),
-            (2, inv.index() as i64, inv.code().to_string()),
-            (3, bucket as i64, label),
-            (4, row.status.index() as i64, row.status.code().to_string()),
+            (0u8, 0i64),
+            (1, i64::from(yyyymm(row.period))),
+            (2, inv.index() as i64),
+            (3, bucket as i64),
+            (4, row.status.index() as i64),
         ];
-        for (d, order, seg) in keys {
-            let a = acc.entry((sample, d, order, seg)).or_default();
+        for (d, order) in keys {
+            let (_, a) = acc.entry((sample, d, order)).or_insert_with(|| {
+                let label = match d {
+                    0 => "all".to_string(),
+                    1 => order.to_string(),
+                    2 => inv.code().to_string(),
+                    3 => incentive_bucket(x.iota).1,
+                    _ => row.status.code().to_string(),
+                };
+                (label, Acc::default())
+            });
             for (m, (_, from, to)) in METRICS.iter().enumerate() {
                 if *from == row.status {
                     a.exposure[m] += 1.0;
@@ -116,9 +127,11 @@ pub fn backtest(
             }
         }
     }
+    let mut acc: Vec<_> = acc.into_iter().collect();
+    acc.sort_by_key(|(k, _)| *k);
     let annual = |smm: f64| 1.0 - (1.0 - smm).powi(12);
     let mut out = Vec::new();
-    for ((sample, d, order, seg), a) in acc {
+    for ((sample, d, order), (seg, a)) in acc {
         for (m, (name, _, _)) in METRICS.iter().enumerate() {
             if a.exposure[m] == 0.0 {
                 continue;

@@ -262,3 +262,49 @@ fn a_missing_rates_month_is_an_error() {
         "{e}"
     );
 }
+
+/// Speed (a benchmark, not a timed test): simulate about ten million
+/// loan-months and time each stage of `calibrate`, printing loan-months per
+/// second. `cargo test --workspace --release --lib -- --ignored fit_speed --nocapture`.
+#[test]
+#[ignore = "benchmark: about 10 million loan-months"]
+fn fit_speed_ten_million_loan_months() {
+    let config = Config::default();
+    let spec = SimSpec {
+        loans: 280_000,
+        first_period: 201601,
+        months: 72,
+        seasoning: 48,
+        seed: 99,
+    };
+    let t0 = std::time::Instant::now();
+    let sim = simulate(&config, &truth(), &spec).unwrap();
+    let simulated = t0.elapsed().as_secs_f64();
+    let rows = sim.panel.rows.len();
+    let t1 = std::time::Instant::now();
+    let mut stages: Vec<(String, f64)> = Vec::new();
+    let cal = calibrate(
+        &sim.panel,
+        &sim.rates,
+        &config,
+        &CalibrateOptions::default(),
+        &mut |what| stages.push((what.to_string(), t1.elapsed().as_secs_f64())),
+    )
+    .unwrap();
+    let total = t1.elapsed().as_secs_f64();
+    stages.push(("end".into(), total));
+    eprintln!(
+        "{rows} loan-months simulated in {simulated:.1} s; {} threads",
+        rayon::current_num_threads()
+    );
+    for w in stages.windows(2) {
+        eprintln!("  {:<12} {:>7.2} s", w[0].0, w[1].1 - w[0].1);
+    }
+    eprintln!(
+        "calibrate: {total:.1} s, {:.0} loan-months/s; converged {}, {} iterations",
+        rows as f64 / total,
+        cal.fit.converged,
+        cal.fit.iterations
+    );
+    assert!(cal.fit.converged);
+}
