@@ -130,6 +130,26 @@ fn simulate_calibrate_and_value_with_the_fitted_config() {
         ]));
         assert!(vdir.join("loan_values.parquet").exists());
     }
+
+    // The report shows the back-test beside the valuation.
+    let vdir = dir.path().join("value-merged.toml");
+    ok(&msr(&[
+        "report",
+        s(&vdir),
+        "--calibration",
+        s(&out),
+        "--quiet",
+    ]));
+    let html = std::fs::read_to_string(vdir.join("report.html")).unwrap();
+    for id in [
+        "Behaviour fitted to loan-level history",
+        "chart-behaviour-cpr-month",
+        "chart-behaviour-scurve",
+        "table-behaviour-rates",
+        "roll30",
+    ] {
+        assert!(html.contains(id), "{id}");
+    }
 }
 
 /// A panel of `(loan_id, period, dq_status, next_status, property_state)` rows.

@@ -369,6 +369,28 @@ pub fn run(args: &BehaviourArgs) -> Result<ExitCode> {
             fit.iterations,
             panel.excluded_total()
         );
+        for sample in ["in", "out"] {
+            let of = |metric: &str| {
+                cal.backtest
+                    .iter()
+                    .find(|l| l.sample == sample && l.dimension == "all" && l.metric == metric)
+            };
+            let parts: Vec<String> = ["cpr", "dq_entry", "roll30", "cure30"]
+                .iter()
+                .filter_map(|m| {
+                    of(m).map(|l| {
+                        format!(
+                            "{m} {:.2}% actual / {:.2}% fitted",
+                            100.0 * l.actual,
+                            100.0 * l.predicted
+                        )
+                    })
+                })
+                .collect();
+            if !parts.is_empty() {
+                println!("{sample} sample: {}", parts.join(", "));
+            }
+        }
         if !unidentified.is_empty() {
             println!("unidentified (left at base): {}", unidentified.join(", "));
         }

@@ -26,6 +26,7 @@ use super::svg::{
 };
 use msr_core::DqState;
 
+mod behaviour;
 mod calibration;
 mod composition;
 mod projection;
@@ -250,6 +251,9 @@ pub fn render(d: &ReportData) -> String {
     if d.rates_fit.is_some() || d.oas_fit.is_some() {
         nav.push(("calibration", "Calibration"));
     }
+    if d.behaviour.is_some() {
+        nav.push(("behaviour", "Behaviour fit"));
+    }
     p.raw("<nav>");
     for (id, name) in &nav {
         let _ = write!(p.html, r##"<a href="#{}">{}</a>"##, esc(id), esc(name));
@@ -274,6 +278,9 @@ pub fn render(d: &ReportData) -> String {
     }
     if d.rates_fit.is_some() || d.oas_fit.is_some() {
         calibration::calibration_section(&mut p, d);
+    }
+    if let Some(b) = &d.behaviour {
+        behaviour::behaviour_section(&mut p, b);
     }
     let _ = writeln!(
         p.html,
