@@ -16,7 +16,7 @@
 //!   information collinear with others') is *unidentified*: reported so and
 //!   left at its base value, never NaN.
 
-use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
+use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 
@@ -32,6 +32,10 @@ use msr_core::loan::DqState;
 /// pivot of the information scaled to unit diagonal, counts as no
 /// information.
 pub const IDENTIFICATION_TOL: f64 = 1e-9;
+
+/// A block has converged when its Newton decrement `gᵀI⁻¹g` (twice the
+/// log-likelihood still to gain) is below this.
+pub const NEWTON_DECREMENT_TOL: f64 = 1e-6;
 
 /// Options of a fit.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +79,8 @@ pub struct FitResult {
     pub loan_months: u64,
     /// Loans with a row used.
     pub loans: u64,
-    /// Both numerical blocks converged (Newton decrement below 1e-6).
+    /// Both numerical blocks converged (Newton decrement below
+    /// [`NEWTON_DECREMENT_TOL`]).
     pub converged: bool,
     /// L-BFGS iterations plus Newton steps, both blocks.
     pub iterations: u64,
@@ -428,7 +433,6 @@ fn fit_block(
         let x0: Vec<f64> = active.iter().map(|&k| u0[k]).collect();
         let mut x = x0.clone();
         let mut iterations = 0;
-        let mut converged = false;
         if !active.is_empty() {
             let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10)
                 .with_tolerance_grad(1e-10)
@@ -450,23 +454,25 @@ fn fit_block(
                     if let Some(best) = state.get_best_param() {
                         x = best.clone();
                     }
-                    converged = matches!(
-                        state.get_termination_status(),
-                        TerminationStatus::Terminated(TerminationReason::SolverConverged)
-                    );
                 }
             }
         }
-        // Newton polish on the observed information.
+        // Newton polish on the observed information. Converged when the
+        // Newton decrement gᵀI⁻¹g (twice the log-likelihood still to gain)
+        // is below NEWTON_DECREMENT_TOL, whatever L-BFGS concluded.
         let mut info = information(&problem, &x, n);
-        for _ in 0..3 {
+        let mut converged = active.is_empty();
+        for _ in 0..4 {
+            if active.is_empty() {
+                break;
+            }
             let (f0, g) = problem.eval(&x);
             let g_sum: Vec<f64> = g.iter().map(|v| v * n).collect();
             let Some(step) = solve(&info, &g_sum) else {
                 break;
             };
             let decrement: f64 = step.iter().zip(&g_sum).map(|(a, b)| a * b).sum();
-            if decrement.abs() < 1e-6 {
+            if decrement.abs() < NEWTON_DECREMENT_TOL {
                 converged = true;
                 break;
             }
@@ -541,14 +547,9 @@ fn information(problem: &Problem<'_>, x: &[f64], n: f64) -> Vec<Vec<f64>> {
             h[i][j] = n * (gu[i] - gd[i]) / (2.0 * step);
         }
     }
-    for i in 0..d {
-        for j in 0..i {
-            let s = 0.5 * (h[i][j] + h[j][i]);
-            h[i][j] = s;
-            h[j][i] = s;
-        }
-    }
-    h
+    (0..d)
+        .map(|i| (0..d).map(|j| 0.5 * (h[i][j] + h[j][i])).collect())
+        .collect()
 }
 
 /// Per coordinate: `None` when identified, else why not (no information, or
@@ -578,7 +579,7 @@ fn identified(info: &[Vec<f64>]) -> Vec<Option<String>> {
             row.push((r(i, j) - s) / l[k][k]);
         }
         let pivot = 1.0 - row.iter().map(|x| x * x).sum::<f64>();
-        if !(pivot > IDENTIFICATION_TOL) {
+        if pivot.is_nan() || pivot <= IDENTIFICATION_TOL {
             out[i] = Some(format!(
                 "not separately identified: its information is collinear with other parameters' (pivot {pivot:.1e})"
             ));
@@ -600,7 +601,7 @@ fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
             let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
             if i == j {
                 let p = a[i][i] - s;
-                if !(p > 0.0) {
+                if p.is_nan() || p <= 0.0 {
                     return None;
                 }
                 l[i][j] = p.sqrt();

@@ -345,7 +345,7 @@ pub fn prepay_nll(cells: &[PrepayCell], fixed: &Fixed, u: &[f64], grad: &mut [f6
                     rm * logistic * (refi_fico * c.fico_x - burnout * c.burn_e).exp() * c.ramp;
                 let raw = mult * (turnover + refi);
                 acc[1] += c.n;
-                let capped = !(raw < cap);
+                let capped = raw.is_nan() || raw >= cap;
                 let cpr = if capped { cap } else { raw };
                 let ln_keep12 = (1.0 - cpr).ln() / 12.0; // ln(1 − SMM)
                 let keep = ln_keep12.exp();
@@ -420,7 +420,7 @@ pub fn roll_nll(cells: &[RollCell], fixed: &Fixed, u: &[f64], grad: &mut [f64]) 
                 let eta = ln_base + u[1] * c.fico_x + u[2] * c.ltv_x + ln_mult;
                 let raw = eta.exp();
                 acc[1] += c.n;
-                let capped = !(raw < fixed.roll_cap);
+                let capped = raw.is_nan() || raw >= fixed.roll_cap;
                 let roll = if capped { fixed.roll_cap } else { raw };
                 let keep = (1.0 - roll).max(TINY);
                 acc[0] += c.k * roll.max(TINY).ln() + (c.n - c.k) * keep.ln();

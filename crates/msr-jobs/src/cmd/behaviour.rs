@@ -231,12 +231,23 @@ fn fragment(cal: &Calibration, base_name: &str, panel: &Path) -> String {
             .collect();
         prepay += &format!("seasonality = [{}]\n", values.join(", "));
     }
+    let merge = if base_name == BUILTIN_CONFIG {
+        "# The base is the built-in configuration, so this file values as it is: `msr value\n\
+         # --config` reads a file that names only some keys and takes the built-in defaults\n\
+         # (MODEL.md §I) for the rest. merged.toml beside it is the same as a full file.\n"
+            .to_string()
+    } else {
+        format!(
+            "# The base is {base_name}: `msr value --config` takes the built-in defaults for\n\
+             # keys a file omits, so value with merged.toml beside this file (the base with\n\
+             # these keys replaced), or copy these keys over the base's.\n"
+        )
+    };
     format!(
-        "# MODEL.md §D parameters estimated by `msr calibrate behaviour` from {} (fit.json has\n\
-         # standard errors). Only the estimated keys: `msr value --config` reads a file that\n\
-         # names some keys and takes the built-in defaults for the rest, so with base\n\
-         # `{base_name}` = built-in this file values as it is; with another base use\n\
-         # merged.toml beside it (the base with these keys replaced).\n\
+        "# MODEL.md §D parameters estimated by `msr calibrate behaviour` from {} (standard\n\
+         # errors, identification and the back-test in fit.json and backtest.parquet): only\n\
+         # the estimated keys (not --fix'ed, identified by the data).\n\
+         {merge}\
          [prepay]\n{prepay}\n[credit]\n{credit}",
         panel.display()
     )
