@@ -315,3 +315,59 @@ fn bad_panels_and_rates_are_refused_with_what_is_wrong() {
     let toml = std::fs::read_to_string(out.join("calibrated.toml")).unwrap();
     assert!(!toml.contains("reinstate"), "{toml}");
 }
+
+/// A GSE file through the whole chain: `msr history freddie` builds the
+/// panel with the importer's mapping, `msr calibrate behaviour` fits it (the
+/// public files have no FC status: D120 → LIQ has no §D.3 arrow and is
+/// counted, the FC parameters stay at base).
+#[test]
+fn freddie_history_to_a_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let panel = dir.path().join("panel.parquet");
+    let fixtures = "crates/msr-io/tests/fixtures/import";
+    let run = msr(&[
+        "history",
+        "freddie",
+        "--origination",
+        &format!("{fixtures}/freddie_orig_r46.txt"),
+        "--performance",
+        &format!("{fixtures}/freddie_history_perf.txt"),
+        "--out",
+        s(&panel),
+    ]);
+    ok(&run);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("6 panel rows") && stdout.contains("next_status MOD: 1"),
+        "{stdout}"
+    );
+    let t = read_table(&panel).unwrap();
+    assert_eq!(t.num_rows, 6);
+    assert_eq!(t.text("next_status").unwrap()[1], "PP");
+    let rates = dir.path().join("rates.csv");
+    std::fs::write(
+        &rates,
+        "period,mortgage_rate\n202402,0.066\n202403,0.068\n202404,0.069\n",
+    )
+    .unwrap();
+    let out = dir.path().join("fit");
+    ok(&msr(&[
+        "calibrate",
+        "behaviour",
+        "--panel",
+        s(&panel),
+        "--rates",
+        s(&rates),
+        "--out",
+        s(&out),
+        "--quiet",
+    ]));
+    let fit = json(&out.join("fit.json"));
+    assert_eq!(fit["excluded_moves"]["D120->LIQ"].as_u64(), Some(1));
+    assert_eq!(fit["loan_months"].as_u64(), Some(5));
+    assert_eq!(fit["parameters"]["reinstate"]["identified"], false);
+    // D90 → D120 once in one D90 row: roll90 = 1, cure90 = 0 (boundary).
+    assert_eq!(fit["parameters"]["roll90"]["estimate"].as_f64(), Some(1.0));
+    assert_eq!(fit["parameters"]["cure90"]["estimate"].as_f64(), Some(0.0));
+    assert!(fit["parameters"]["cure90"]["std_error"].is_null());
+}
