@@ -79,7 +79,7 @@ pub(super) fn behaviour_section(p: &mut Page, b: &BehaviourFit) {
         let chart = LineChart {
             id: "chart-behaviour-scurve".into(),
             title: "CPR by incentive bucket (note rate − market rate, pct)".into(),
-            width: HALF,
+            width: FULL,
             x: curve.iter().map(|l| l.order).collect(),
             x_unit: Unit::Plain,
             x_title: "incentive bucket (table below)".into(),
