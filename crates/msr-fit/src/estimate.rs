@@ -421,7 +421,8 @@ fn fit_block(
         return fit;
     }
     // Fit, check identification, refit without what is unidentified.
-    for _round in 0..4 {
+    // Each round drops at least one coordinate, so dim + 1 rounds always settle.
+    for _round in 0..=dim {
         let active: Vec<usize> = (0..dim)
             .filter(|&k| free[k] && unidentified[k].is_none())
             .collect();
@@ -510,7 +511,7 @@ fn fit_block(
         fit.iterations = iterations;
         return fit;
     }
-    // Still changing after four rounds: everything left at base.
+    // Unreachable in practice (see the loop bound): everything left at base.
     let problem = Problem {
         f,
         base: u0.to_vec(),
