@@ -12,6 +12,8 @@
 //!   grids, OAS tables) and writes CSV tables and text atomically.
 //! * [`generate`] makes the synthetic book of `msr generate`.
 //! * [`xlsx`] writes Excel workbooks of text and numbers (`marks.xlsx`).
+//! * [`panel`] reads the loan-month panel of `msr calibrate behaviour` and
+//!   names its columns for writers.
 //!
 //! Every failure that makes a file unusable is an [`IoError`] whose message
 //! is one line naming the file; a bad tape row is a [`msr_core::Reject`], not
@@ -24,6 +26,7 @@ pub mod hash;
 pub mod import;
 pub mod json;
 pub mod notes_tape;
+pub mod panel;
 pub mod parquet_in;
 pub mod parquet_out;
 pub mod partial;

@@ -67,7 +67,8 @@ pub enum Command {
     /// what every `--config` defaults to) or a file resolved.
     Config(cmd::config::ConfigArgs),
     /// Calibrate to the market: Hull–White a and sigma to swaption
-    /// volatilities (docs/calibration-market.md).
+    /// volatilities (docs/calibration-market.md); cohort OAS; the behaviour
+    /// to loan-level history (docs/calibration.md).
     Calibrate(cmd::calibrate::CalibrateArgs),
     /// The ASC 820 Level 3 disclosure: fair value, weighted-average key
     /// inputs with ranges, and the change in fair value under 10 % and 20 %
@@ -77,6 +78,9 @@ pub enum Command {
     /// amortized in proportion to projected net servicing income, and the
     /// impairment test against fair value (docs/accounting.md).
     Amortize(cmd::amortize::AmortizeArgs),
+    /// Build a loan-month panel for `msr calibrate behaviour`: simulated
+    /// from MODEL.md §D (docs/calibration.md).
+    History(cmd::history::HistoryArgs),
 }
 
 impl Command {
@@ -102,6 +106,7 @@ impl Command {
             Command::Calibrate(args) => cmd::calibrate::run(args),
             Command::Disclose(args) => cmd::disclose::run(args),
             Command::Amortize(args) => cmd::amortize::run(args),
+            Command::History(args) => cmd::history::run(args),
         }
     }
 }

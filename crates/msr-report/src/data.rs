@@ -157,6 +157,8 @@ pub struct ReportData {
     pub oas_fit: Option<OasFit>,
     /// disclosure.json (`msr disclose`), as read.
     pub disclosure: Option<serde_json::Value>,
+    /// fit.json and backtest.parquet of `msr calibrate behaviour`.
+    pub behaviour: Option<BehaviourFit>,
     /// Every input looked for.
     pub inputs: Vec<InputStatus>,
     /// Warnings for the reader (inputs that do not belong together, …).
@@ -352,7 +354,7 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         "value roll-forward not shown",
     );
 
-    let (mut rates_fit, mut oas_fit) = (None, None);
+    let (mut rates_fit, mut oas_fit, mut behaviour) = (None, None, None);
     for flag in &src.calibration {
         let file = if flag.is_dir() {
             flag.join("fit.json")
@@ -376,9 +378,13 @@ pub fn load(src: &Sources) -> Result<ReportData> {
                 oas_fit = Some(serde_json::from_value(doc).map_err(parsed)?);
                 status("fit.json (msr calibrate oas)", &file, true, "");
             }
+            Some("behaviour_calibration") => {
+                behaviour = Some(load_behaviour(&file, &doc)?);
+                status("fit.json (msr calibrate behaviour)", &file, true, "");
+            }
             _ => {
                 return Err(input(format!(
-                    "{}: not the fit.json of msr calibrate (no kind swaption_calibration or oas_calibration)",
+                    "{}: not the fit.json of msr calibrate (no kind swaption_calibration, oas_calibration or behaviour_calibration)",
                     file.display()
                 )))
             }
@@ -433,6 +439,7 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         rates_fit,
         oas_fit,
         disclosure,
+        behaviour,
         inputs,
         notes,
     })
@@ -968,4 +975,135 @@ mod tests {
         );
         assert_eq!(v[1].rows, 1);
     }
+}
+
+/// One estimated parameter of `msr calibrate behaviour`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BehaviourParam {
+    /// Name (a configuration key).
+    pub name: String,
+    /// Estimate.
+    pub estimate: f64,
+    /// Standard error, when there is one.
+    pub std_error: Option<f64>,
+    /// Base value.
+    pub initial: f64,
+    /// Identified by the data.
+    pub identified: bool,
+    /// Held at the base value.
+    pub fixed: bool,
+}
+
+/// One line of backtest.parquet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacktestLine {
+    /// `in` or `out` (of sample).
+    pub sample: String,
+    /// `all`, `period`, `investor`, `incentive`, `status`.
+    pub dimension: String,
+    /// Segment label.
+    pub segment: String,
+    /// Order of the segment within its dimension.
+    pub order: f64,
+    /// Metric (`cpr`, `dq_entry`, `roll30`, ...).
+    pub metric: String,
+    /// Rows at risk.
+    pub exposure: f64,
+    /// Rows that moved.
+    pub events: f64,
+    /// Actual rate.
+    pub actual: f64,
+    /// Fitted rate.
+    pub predicted: f64,
+}
+
+/// The outputs of `msr calibrate behaviour`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BehaviourFit {
+    /// Parameters in fit.json order.
+    pub params: Vec<BehaviourParam>,
+    /// Loan-months fitted.
+    pub loan_months: f64,
+    /// Loans fitted.
+    pub loans: f64,
+    /// Log-likelihood.
+    pub log_likelihood: f64,
+    /// Converged.
+    pub converged: bool,
+    /// First out-of-sample month, if any.
+    pub holdout_from: Option<f64>,
+    /// Moves left out (no §D.3 arrow).
+    pub excluded_total: f64,
+    /// The back-test.
+    pub backtest: Vec<BacktestLine>,
+}
+
+fn load_behaviour(file: &Path, doc: &serde_json::Value) -> Result<BehaviourFit> {
+    let bad = |what: &str| input(format!("{}: {what}", file.display()));
+    let num = |key: &str| doc.get(key).and_then(serde_json::Value::as_f64);
+    let params = doc
+        .get("parameters")
+        .and_then(|p| p.as_object())
+        .ok_or_else(|| bad("no parameters object"))?
+        .iter()
+        .map(|(name, p)| {
+            Ok(BehaviourParam {
+                name: name.clone(),
+                estimate: p["estimate"]
+                    .as_f64()
+                    .ok_or_else(|| bad("a parameter without an estimate"))?,
+                std_error: p["std_error"].as_f64(),
+                initial: p["initial"].as_f64().unwrap_or(f64::NAN),
+                identified: p["identified"].as_bool().unwrap_or(false),
+                fixed: p["fixed"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bt_path = file.with_file_name("backtest.parquet");
+    let t =
+        msr_io::read_table(&bt_path).map_err(|e| input(format!("{}: {e}", bt_path.display())))?;
+    let text = |c: &str| {
+        t.text(c)
+            .ok_or_else(|| input(format!("{}: no text column `{c}`", bt_path.display())))
+    };
+    let nums = |c: &str| {
+        t.numbers(c)
+            .ok_or_else(|| input(format!("{}: no number column `{c}`", bt_path.display())))
+    };
+    let (sample, dimension, segment, metric) = (
+        text("sample")?,
+        text("dimension")?,
+        text("segment")?,
+        text("metric")?,
+    );
+    let (order, exposure, events, actual, predicted) = (
+        nums("segment_order")?,
+        nums("exposure")?,
+        nums("events")?,
+        nums("actual")?,
+        nums("predicted")?,
+    );
+    let backtest = (0..t.num_rows)
+        .map(|i| BacktestLine {
+            sample: sample[i].clone(),
+            dimension: dimension[i].clone(),
+            segment: segment[i].clone(),
+            order: order[i].unwrap_or(0.0),
+            metric: metric[i].clone(),
+            exposure: exposure[i].unwrap_or(0.0),
+            events: events[i].unwrap_or(0.0),
+            actual: actual[i].unwrap_or(f64::NAN),
+            predicted: predicted[i].unwrap_or(f64::NAN),
+        })
+        .collect();
+    Ok(BehaviourFit {
+        params,
+        loan_months: num("loan_months").unwrap_or(0.0),
+        loans: num("loans").unwrap_or(0.0),
+        log_likelihood: num("log_likelihood").unwrap_or(f64::NAN),
+        converged: doc["converged"].as_bool().unwrap_or(false),
+        holdout_from: num("holdout_from"),
+        excluded_total: num("excluded_total").unwrap_or(0.0),
+        backtest,
+    })
 }

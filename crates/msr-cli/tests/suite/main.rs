@@ -5,6 +5,7 @@
 //! MODULE::` runs one module.
 
 mod accounting;
+mod behaviour;
 mod calibrate;
 mod cli;
 mod faults;

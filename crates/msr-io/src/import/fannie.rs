@@ -20,6 +20,7 @@ use std::path::Path;
 
 use msr_core::{Investor, Reject};
 
+use super::history::{History, HistoryReport, Month};
 use super::{
     col, dq_from_months, est, gse_status, integer, layout, number, scheduled_balance, split_fields,
     zb_code, AsOf, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input,
@@ -262,6 +263,101 @@ pub fn import_fannie<P: BufRead>(
     output.finish(&labels[col::LOAN_ID], &mut progress.report, &file, &scope)?;
     progress.finish();
     Ok(progress.report)
+}
+
+/// Fannie Mae's Modification Flag (field 42): `Y` when the loan has been
+/// modified.
+pub const MODIFICATION_FLAG: usize = 42;
+
+/// Build the loan-month panel of `msr calibrate behaviour` from a
+/// performance file (docs/calibration.md): every record mapped as `msr
+/// import` maps the as-of record, the move to the next month or the zero
+/// balance event as `next_status` (01 → PP, 02 and 09 → LIQ, 03 → DIL, a
+/// populated Foreclosure Date → LIQ; other codes end the loan's history
+/// without an event). `progress` receives the bytes read.
+///
+/// # Errors
+/// As [`import_fannie`], and [`ImportError::Layout`] when a loan's records
+/// are not contiguous or its months go backwards.
+pub fn history_fannie<P: BufRead>(
+    performance: Input<P>,
+    out: &Path,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<HistoryReport, ImportError> {
+    options.check()?;
+    let mut progress = Progress::new(progress);
+    let labels = labels();
+    let file = performance.name;
+    let mut history = History::create(out, &file)?;
+    let mut opts = options.clone();
+    let mut lines = LineReader::new(performance.reader, &file);
+    while let Some((line_no, line)) = lines.next_line(&mut progress)? {
+        let mut f = [""; field::LAST_READ];
+        let n = split_fields(line, &mut f);
+        if n < field::MIN_FIELDS {
+            return Err(layout(
+                &file,
+                line_no,
+                format!(
+                    "{n} fields; the performance layout has at least {}",
+                    field::MIN_FIELDS
+                ),
+            ));
+        }
+        let text = f[field::MONTHLY_REPORTING_PERIOD - 1];
+        let period = YearMonth::from_mmyyyy(text).ok_or_else(|| {
+            layout(
+                &file,
+                line_no,
+                format!(
+                    "Monthly Reporting Period (field {}) `{text}` is not MMYYYY",
+                    field::MONTHLY_REPORTING_PERIOD
+                ),
+            )
+        })?;
+        let id = f[field::LOAN_IDENTIFIER - 1].trim();
+        if id.is_empty() {
+            return Err(layout(
+                &file,
+                line_no,
+                format!(
+                    "Loan Identifier (field {}) is blank",
+                    field::LOAN_IDENTIFIER
+                ),
+            ));
+        }
+        let month = match zb_code(f[field::ZERO_BALANCE_CODE - 1]) {
+            Some(z) => match &z {
+                b"01" => Month::Ended("PP"),
+                b"02" | b"09" => Month::Ended("LIQ"),
+                b"03" => Month::Ended("DIL"),
+                _ => Month::Censored(format!(
+                    "month before the loan left the data ({})",
+                    zb_label(std::str::from_utf8(&z).unwrap_or("??"))
+                )),
+            },
+            None if !f[field::FORECLOSURE_DATE - 1].trim().is_empty() => Month::Ended("LIQ"),
+            None => {
+                opts.as_of = period;
+                match map_record(&f, id, line_no - 1, &opts, &labels) {
+                    Ok((draft, _)) => Month::Active {
+                        draft: Box::new(draft),
+                        modified: f[MODIFICATION_FLAG - 1].trim() == "Y",
+                    },
+                    Err(r) => {
+                        Month::Unusable(format!("record not mapped: {} {}", r.column, r.rule))
+                    }
+                }
+            }
+        };
+        history.record(line_no, id, period.index(), month)?;
+    }
+    progress.finish();
+    let mut report = history.finish()?;
+    report.records_read = progress.report.records_read;
+    report.bytes_read = progress.report.bytes_read;
+    Ok(report)
 }
 
 /// Map an active as-of record to a draft and its estimate bits, or say

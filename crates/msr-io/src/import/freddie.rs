@@ -18,6 +18,7 @@ use std::path::Path;
 
 use msr_core::{Investor, Reject};
 
+use super::history::{History, HistoryReport, Month};
 use super::{
     col, dq_from_months, est, gse_status, integer, layout, number, scheduled_balance, split_fields,
     zb_code, AsOf, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input,
@@ -303,6 +304,103 @@ pub fn import_freddie<O: BufRead, P: BufRead>(
     output.finish(&labels[col::LOAN_ID], &mut progress.report, &file, &scope)?;
     progress.finish();
     Ok(progress.report)
+}
+
+/// Freddie Mac's Modification Flag (performance field 8): `Y` modified in
+/// the month, `P` modified in a prior period.
+pub const MODIFICATION_FLAG: usize = 8;
+
+/// Build the loan-month panel of `msr calibrate behaviour` from the
+/// origination and monthly performance files (docs/calibration.md): every
+/// record mapped as `msr import` maps the as-of record, the move to the
+/// next month or the zero balance event as `next_status` (01 → PP, 02 and
+/// 09 → LIQ, 03 → DIL, `RA` → LIQ; other codes end the loan's history
+/// without an event). `progress` receives the bytes read.
+///
+/// # Errors
+/// As [`import_freddie`], and [`ImportError::Layout`] when a loan's records
+/// are not contiguous or its months go backwards.
+pub fn history_freddie<O: BufRead, P: BufRead>(
+    origination: Input<O>,
+    performance: Input<P>,
+    out: &Path,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<HistoryReport, ImportError> {
+    options.check()?;
+    let mut progress = Progress::new(progress);
+    let loans = load_origination(origination, &mut progress)?;
+    let labels = labels();
+    let file = performance.name;
+    let mut history = History::create(out, &file)?;
+    let mut opts = options.clone();
+    let mut lines = LineReader::new(performance.reader, &file);
+    while let Some((line_no, line)) = lines.next_line(&mut progress)? {
+        let mut f = [""; perf::ESTIMATED_LTV];
+        let n = split_fields(line, &mut f);
+        if n < perf::MIN_FIELDS {
+            return Err(layout(
+                &file,
+                line_no,
+                format!(
+                    "{n} fields; the performance layout has at least {}",
+                    perf::MIN_FIELDS
+                ),
+            ));
+        }
+        let text = f[perf::MONTHLY_REPORTING_PERIOD - 1];
+        let period = YearMonth::from_yyyymm(text).ok_or_else(|| {
+            layout(
+                &file,
+                line_no,
+                format!(
+                    "Monthly Reporting Period (field {}) `{text}` is not YYYYMM",
+                    perf::MONTHLY_REPORTING_PERIOD
+                ),
+            )
+        })?;
+        let seq = f[perf::LOAN_SEQUENCE_NUMBER - 1].trim();
+        let month = match (zb_code(f[perf::ZERO_BALANCE_CODE - 1]), loans.get(seq)) {
+            (Some(z), _) => match &z {
+                b"01" => Month::Ended("PP"),
+                b"02" | b"09" => Month::Ended("LIQ"),
+                b"03" => Month::Ended("DIL"),
+                _ => Month::Censored(format!(
+                    "month before the loan left the data ({})",
+                    zb_label(std::str::from_utf8(&z).unwrap_or("??"))
+                )),
+            },
+            (None, None) => Month::Unusable("record without an origination record".into()),
+            (None, Some(loan)) => {
+                opts.as_of = period;
+                match map_record(
+                    &f,
+                    n,
+                    loan,
+                    seq,
+                    line_no - 1,
+                    &opts,
+                    &labels,
+                    &mut progress.report,
+                ) {
+                    Ok(Some((draft, _))) => Month::Active {
+                        draft: Box::new(draft),
+                        modified: matches!(f[MODIFICATION_FLAG - 1].trim(), "Y" | "P"),
+                    },
+                    Ok(None) => Month::Ended("LIQ"),
+                    Err(r) => {
+                        Month::Unusable(format!("record not mapped: {} {}", r.column, r.rule))
+                    }
+                }
+            }
+        };
+        history.record(line_no, seq, period.index(), month)?;
+    }
+    progress.finish();
+    let mut report = history.finish()?;
+    report.records_read = progress.report.records_read;
+    report.bytes_read = progress.report.bytes_read;
+    Ok(report)
 }
 
 /// Map an active as-of record to a draft and its estimate bits: `Ok(None)`

@@ -20,6 +20,7 @@
 pub mod csv_tape;
 pub mod fannie;
 pub mod freddie;
+pub mod history;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -37,8 +38,9 @@ use crate::tape::TapeReader;
 use crate::tape_write::{TapeWriteOptions, TapeWriter};
 
 pub use csv_tape::{import_csv, CsvMapping};
-pub use fannie::import_fannie;
-pub use freddie::import_freddie;
+pub use fannie::{history_fannie, import_fannie};
+pub use freddie::{history_freddie, import_freddie};
+pub use history::HistoryReport;
 
 /// The default annual servicing fee (25 bp) given to every imported GSE loan.
 pub const DEFAULT_SERVICING_FEE: f64 = 0.0025;

@@ -975,3 +975,115 @@ fn import_streams_in_row_group_chunks_with_progress() {
     );
     assert_eq!(seen.last().copied(), Some(report.bytes_read));
 }
+
+/// `msr history`: the panel rows a history builds, `(loan_id, period,
+/// dq_status, next_status)` in file order.
+fn panel_rows(path: &Path) -> Vec<(String, i64, String, String)> {
+    let t = msr_io::read_table(path).unwrap();
+    let ids = t.text("loan_id").unwrap();
+    let periods = t.numbers("period").unwrap();
+    let dq = t.text("dq_status").unwrap();
+    let next = t.text("next_status").unwrap();
+    (0..t.num_rows)
+        .map(|i| {
+            (
+                ids[i].clone(),
+                periods[i].unwrap() as i64,
+                dq[i].clone(),
+                next[i].clone(),
+            )
+        })
+        .collect()
+}
+
+fn row(id: &str, period: i64, dq: &str, next: &str) -> (String, i64, String, String) {
+    (id.to_string(), period, dq.to_string(), next.to_string())
+}
+
+#[test]
+fn history_freddie_builds_the_loan_month_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("panel.parquet");
+    let report = msr_io::import::history_freddie(
+        Input::open(fixture("freddie_orig_r46.txt")).unwrap(),
+        Input::open(fixture("freddie_history_perf.txt")).unwrap(),
+        &out,
+        &ImportOptions::new(as_of()),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        panel_rows(&out),
+        vec![
+            row("F23Q10000001", 202403, "C", "C"),
+            row("F23Q10000001", 202404, "C", "PP"),
+            row("F23Q10000002", 202403, "D90", "D120"),
+            row("F23Q10000002", 202404, "D120", "LIQ"),
+            row("F23Q10000003", 202403, "D120", "MOD"),
+            row("F23Q10000003", 202404, "C", "C"),
+        ]
+    );
+    assert_eq!(report.rows_written, 6);
+    assert_eq!(report.loans, 3);
+    let t = msr_io::read_table(&out).unwrap();
+    assert!(t.text("investor").unwrap().iter().all(|x| x == "FHLMC"));
+    assert_eq!(t.numbers("note_rate").unwrap()[0], Some(0.06125));
+    assert_eq!(t.text("property_state").unwrap()[0], "NY");
+    assert_eq!(
+        report.not_written.values().sum::<u64>(),
+        2,
+        "{:?}",
+        report.not_written
+    );
+}
+
+#[test]
+fn history_fannie_builds_the_loan_month_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("panel.parquet");
+    let report = msr_io::import::history_fannie(
+        Input::open(fixture("fannie_history.txt")).unwrap(),
+        &out,
+        &ImportOptions::new(as_of()),
+        &mut |_| {},
+    )
+    .unwrap();
+    let a = "200000000001";
+    let b = "200000000002";
+    assert_eq!(
+        panel_rows(&out),
+        vec![
+            row(a, 202403, "C", "C"),
+            row(a, 202404, "C", "D30"),
+            row(a, 202405, "D30", "C"),
+            row(a, 202406, "C", "PP"),
+            row(b, 202403, "D120", "D120"),
+            row(b, 202404, "D120", "MOD"),
+            row(b, 202405, "C", "C"),
+            row(b, 202406, "C", "C"),
+            row("200000000003", 202403, "D120", "DIL"),
+        ]
+    );
+    assert_eq!(report.records_read, 12);
+    assert_eq!(report.by_next.get("MOD"), Some(&1));
+
+    // A loan whose records come back after another loan's is refused.
+    let text = std::fs::read_to_string(fixture("fannie_history.txt")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let first = lines.remove(0);
+    lines.push(first);
+    let shuffled = dir.path().join("shuffled.txt");
+    std::fs::write(&shuffled, lines.join("\n") + "\n").unwrap();
+    let err = msr_io::import::history_fannie(
+        Input::open(&shuffled).unwrap(),
+        &dir.path().join("p2.parquet"),
+        &ImportOptions::new(as_of()),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("line 12") && err.contains("contiguous"),
+        "{err}"
+    );
+}

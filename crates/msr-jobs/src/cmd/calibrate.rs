@@ -7,6 +7,8 @@
 //!   cohort is worth its target multiple or bp of UPB, from one valuation and
 //!   each cohort's `CF[p,t]` matrix (the solve of `msr oas`, per cohort), and
 //!   writes `oas_by_cohort.csv` (usable as `--oas-table`) and `fit.json`.
+//! * `msr calibrate behaviour` fits MODEL.md §D's prepayment and delinquency
+//!   parameters to a loan-month panel (`cmd/behaviour.rs`, docs/calibration.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,11 @@ pub enum CalibrateCommand {
     /// and bands, each with a target multiple or value_bps) from one valuation;
     /// writes oas_by_cohort.csv, usable as --oas-table.
     Oas(OasGridArgs),
+    /// Fit MODEL.md §D's prepayment and delinquency parameters to a
+    /// loan-month panel by maximum likelihood and back-test them; writes
+    /// calibrated.toml, merged.toml, fit.json and backtest.parquet
+    /// (docs/calibration.md).
+    Behaviour(crate::cmd::behaviour::BehaviourArgs),
 }
 
 /// Flags of `msr calibrate oas`.
@@ -108,6 +115,7 @@ pub fn run(args: &CalibrateArgs) -> Result<ExitCode> {
     match &args.what {
         CalibrateCommand::Rates(a) => run_rates(a),
         CalibrateCommand::Oas(a) => run_oas(a),
+        CalibrateCommand::Behaviour(a) => crate::cmd::behaviour::run(a),
     }
 }
 

@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 pub mod amortize;
+pub mod behaviour;
 pub mod calibrate;
 pub mod config;
 pub mod disclose;
 pub mod generate;
+pub mod history;
 pub mod import;
 pub mod merge;
 pub mod notes;

@@ -29,9 +29,10 @@ pub struct ReportArgs {
     /// Directory (or file) holding rollforward.json (default: DIR/rollforward.json if present).
     #[arg(long, value_name = "DIR")]
     pub rollforward: Option<PathBuf>,
-    /// Output directory (or fit.json) of `msr calibrate rates` or `msr
-    /// calibrate oas`: market vs model vols, cohort targets vs model. May be
-    /// given twice, once for each.
+    /// Output directory (or fit.json) of `msr calibrate rates`, `msr
+    /// calibrate oas` or `msr calibrate behaviour`: market vs model vols,
+    /// cohort targets vs model, actual vs fitted prepayment and roll rates.
+    /// May be given once for each.
     #[arg(long, value_name = "DIR")]
     pub calibration: Vec<PathBuf>,
     /// Directory (or file) of `msr disclose` outputs (default:

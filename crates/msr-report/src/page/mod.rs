@@ -26,6 +26,7 @@ use super::svg::{
 };
 use msr_core::DqState;
 
+mod behaviour;
 mod calibration;
 mod composition;
 mod disclosure;
@@ -254,6 +255,9 @@ pub fn render(d: &ReportData) -> String {
     if d.disclosure.is_some() {
         nav.push(("disclosure", "ASC 820 disclosure"));
     }
+    if d.behaviour.is_some() {
+        nav.push(("behaviour", "Behaviour fit"));
+    }
     p.raw("<nav>");
     for (id, name) in &nav {
         let _ = write!(p.html, r##"<a href="#{}">{}</a>"##, esc(id), esc(name));
@@ -281,6 +285,9 @@ pub fn render(d: &ReportData) -> String {
     }
     if let Some(doc) = &d.disclosure {
         disclosure::disclosure_section(&mut p, doc);
+    }
+    if let Some(b) = &d.behaviour {
+        behaviour::behaviour_section(&mut p, b);
     }
     let _ = writeln!(
         p.html,
