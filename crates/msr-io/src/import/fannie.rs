@@ -22,9 +22,9 @@ use msr_core::{Investor, Reject};
 
 use super::history::{History, HistoryReport, Month};
 use super::{
-    col, dq_from_months, est, gse_status, integer, layout, number, scheduled_balance, split_fields,
-    zb_code, AsOf, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input,
-    LineReader, Output, Progress, Track, YearMonth,
+    col, dq_from_months, est, finish_scan, gse_status, integer, layout, number, scheduled_balance,
+    split_fields, zb_code, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport,
+    Input, LineReader, Output, Progress, Track, YearMonth,
 };
 use crate::rejects::RejectWriter;
 
@@ -207,30 +207,17 @@ pub fn import_fannie<P: BufRead>(
         let Some(track) = loans.get_mut(id) else {
             continue;
         };
-        track.see(period);
         let zb = zb_code(f[field::ZERO_BALANCE_CODE - 1]);
-        if period < as_of {
-            if let Some(z) = zb {
-                track.zb_before = z;
-            }
-            continue;
-        }
-        if period > as_of {
-            continue;
-        }
-        if let Some(first) = track.asof {
-            output.duplicate(id, first, row);
-            continue;
-        }
-        track.asof = Some(AsOf {
+        if !track.take_as_of(
+            period,
+            as_of,
+            zb,
+            id,
             row,
-            written: false,
-            estimates: 0,
-        });
-        if let Some(z) = zb {
-            progress
-                .report
-                .skip(zb_label(std::str::from_utf8(&z).unwrap_or("??")));
+            &mut output,
+            &mut progress.report,
+            zb_label,
+        ) {
             continue;
         }
         if !f[field::FORECLOSURE_DATE - 1].trim().is_empty() {
@@ -247,21 +234,19 @@ pub fn import_fannie<P: BufRead>(
         track.asof = Some(output.draft(draft, estimates, row, &labels)?);
     }
 
-    for track in loans.values() {
-        if track.asof.is_none() {
-            progress
-                .report
-                .skip(track.reason_without_asof(as_of, zb_label));
-        }
-    }
-    progress.report.loans_seen = loans.len() as u64;
-    coverage.check(&file, progress.report.records_read, options.as_of)?;
-    let scope = format!(
-        "the {} records for the as-of month {}",
-        coverage.at_as_of, options.as_of
-    );
-    output.finish(&labels[col::LOAN_ID], &mut progress.report, &file, &scope)?;
-    progress.finish();
+    let records = progress.report.records_read;
+    finish_scan(
+        loans.values(),
+        loans.len() as u64,
+        records,
+        &coverage,
+        &file,
+        options.as_of,
+        output,
+        &labels[col::LOAN_ID],
+        &mut progress,
+        zb_label,
+    )?;
     Ok(progress.report)
 }
 

@@ -20,9 +20,9 @@ use msr_core::{Investor, Reject};
 
 use super::history::{History, HistoryReport, Month};
 use super::{
-    col, dq_from_months, est, gse_status, integer, layout, number, scheduled_balance, split_fields,
-    zb_code, AsOf, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport, Input,
-    LineReader, Output, Progress, Track, YearMonth,
+    col, dq_from_months, est, finish_scan, gse_status, integer, layout, number, scheduled_balance,
+    split_fields, zb_code, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport,
+    Input, LineReader, Output, Progress, Track, YearMonth,
 };
 use crate::rejects::RejectWriter;
 
@@ -240,29 +240,16 @@ pub fn import_freddie<O: BufRead, P: BufRead>(
             }
             continue;
         };
-        loan.track.see(period);
-        if period < as_of {
-            if let Some(z) = zb {
-                loan.track.zb_before = z;
-            }
-            continue;
-        }
-        if period > as_of {
-            continue;
-        }
-        if let Some(first) = loan.track.asof {
-            output.duplicate(seq, first, row);
-            continue;
-        }
-        loan.track.asof = Some(AsOf {
+        if !loan.track.take_as_of(
+            period,
+            as_of,
+            zb,
+            seq,
             row,
-            written: false,
-            estimates: 0,
-        });
-        if let Some(z) = zb {
-            progress
-                .report
-                .skip(zb_label(std::str::from_utf8(&z).unwrap_or("??")));
+            &mut output,
+            &mut progress.report,
+            zb_label,
+        ) {
             continue;
         }
         let (draft, estimates) = match map_record(
@@ -285,24 +272,19 @@ pub fn import_freddie<O: BufRead, P: BufRead>(
         loan.track.asof = Some(output.draft(draft, estimates, row, &labels)?);
     }
 
-    for loan in loans.values() {
-        if loan.track.asof.is_none() {
-            let reason = loan.track.reason_without_asof(as_of, zb_label);
-            progress.report.skip(reason);
-        }
-    }
-    progress.report.loans_seen = loans.len() as u64 + orphans_at_as_of;
-    coverage.check(
+    let records = progress.report.records_read - records_before;
+    finish_scan(
+        loans.values().map(|l| &l.track),
+        loans.len() as u64 + orphans_at_as_of,
+        records,
+        &coverage,
         &file,
-        progress.report.records_read - records_before,
         options.as_of,
+        output,
+        &labels[col::LOAN_ID],
+        &mut progress,
+        zb_label,
     )?;
-    let scope = format!(
-        "the {} records for the as-of month {}",
-        coverage.at_as_of, options.as_of
-    );
-    output.finish(&labels[col::LOAN_ID], &mut progress.report, &file, &scope)?;
-    progress.finish();
     Ok(progress.report)
 }
 

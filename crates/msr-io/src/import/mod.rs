@@ -1081,6 +1081,50 @@ impl Track {
         self.last = self.last.max(period);
     }
 
+    /// The as-of bookkeeping both GSE importers share, for one record of
+    /// this loan: the period seen; a zero balance code before the as-of
+    /// month remembered; a second record for the as-of month counted as a
+    /// duplicate; the as-of record claimed, and skipped (with its reason)
+    /// when it carries a zero balance code. True when the record is the
+    /// loan's as-of record and is to be mapped.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn take_as_of(
+        &mut self,
+        period: i64,
+        as_of: i64,
+        zb: Option<[u8; 2]>,
+        loan_id: &str,
+        row: u64,
+        output: &mut Output<'_>,
+        report: &mut ImportReport,
+        zb_label: fn(&str) -> String,
+    ) -> bool {
+        self.see(period);
+        if period < as_of {
+            if let Some(z) = zb {
+                self.zb_before = z;
+            }
+            return false;
+        }
+        if period > as_of {
+            return false;
+        }
+        if let Some(first) = self.asof {
+            output.duplicate(loan_id, first, row);
+            return false;
+        }
+        self.asof = Some(AsOf {
+            row,
+            written: false,
+            estimates: 0,
+        });
+        if let Some(z) = zb {
+            report.skip(zb_label(std::str::from_utf8(&z).unwrap_or("??")));
+            return false;
+        }
+        true
+    }
+
     /// Why a loan with no as-of record is skipped.
     pub(crate) fn reason_without_asof(&self, as_of: i64, zb_label: fn(&str) -> String) -> String {
         if self.zb_before != [0, 0] {
@@ -1095,6 +1139,44 @@ impl Track {
             "no record for the as-of month".to_string()
         }
     }
+}
+
+/// The end both GSE importers share: every loan without an as-of record
+/// skipped with its reason, `loans_seen` recorded, the as-of month's
+/// coverage of the `records` performance records checked, and the tape
+/// finished.
+///
+/// # Errors
+/// [`Coverage::check`]'s and [`Output::finish`]'s.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish_scan<'t>(
+    tracks: impl Iterator<Item = &'t Track>,
+    loans_seen: u64,
+    records: u64,
+    coverage: &Coverage,
+    file: &Path,
+    as_of: YearMonth,
+    output: Output<'_>,
+    id_column: &str,
+    progress: &mut Progress<'_>,
+    zb_label: fn(&str) -> String,
+) -> Result<(), ImportError> {
+    for track in tracks {
+        if track.asof.is_none() {
+            progress
+                .report
+                .skip(track.reason_without_asof(as_of.index(), zb_label));
+        }
+    }
+    progress.report.loans_seen = loans_seen;
+    coverage.check(file, records, as_of)?;
+    let scope = format!(
+        "the {} records for the as-of month {as_of}",
+        coverage.at_as_of
+    );
+    output.finish(id_column, &mut progress.report, file, &scope)?;
+    progress.finish();
+    Ok(())
 }
 
 /// A zero balance code as two bytes (`1` → `01`); `None` when blank.
