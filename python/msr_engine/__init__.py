@@ -81,6 +81,9 @@ class MsrError(Exception):
         super().__init__(message)
         self.code = code
 
+    def __reduce__(self):  # picklable (multiprocessing, joblib)
+        return (type(self), (str(self), self.code))
+
 
 class UsageError(MsrError, ValueError):
     """A bad argument value (exit 2 of the CLI)."""
@@ -305,7 +308,8 @@ def _flags(pairs: Sequence[tuple]) -> List[str]:
         if v is True:
             argv.append(flag)
         else:
-            argv.extend([flag, v])
+            # `--flag=value`: a value that starts with `-` stays a value.
+            argv.append(f"{flag}={v}")
     return argv
 
 
@@ -364,6 +368,8 @@ def _run(
 ) -> Result:
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)):
         raise TypeError(f"threads: expected an int, got {type(threads).__name__}")
+    if threads is not None and threads < 1:
+        raise UsageError(f"threads must be at least 1, got {threads}", 2)
     out_dir = Path(out) if out is not None else scratch / "out"
     if has_out:
         argv = argv + ["--out", os.fspath(out_dir)]

@@ -2,6 +2,7 @@
 
 import _thread
 import json
+import pickle
 import subprocess
 import threading
 import warnings
@@ -106,6 +107,17 @@ def test_bad_values_and_inputs_raise_value_errors(tmp_path):
     # Two OAS targets: a usage error of msr oas.
     with pytest.raises(msr_engine.UsageError):
         msr_engine.oas(SAMPLE, target_bps=100.0, target_multiple=4.0, num_paths=2)
+    # threads below 1: the documented UsageError, with the CLI's code.
+    with pytest.raises(msr_engine.UsageError) as bad_threads:
+        msr_engine.value(SAMPLE, threads=0)
+    assert bad_threads.value.code == 2
+    # A value that starts with "-" is a value, not a flag: the column is
+    # looked for (and not found), rather than "a value is required".
+    with pytest.raises(msr_engine.MsrError, match="-x"):
+        msr_engine.value(SAMPLE, num_paths=2, group_by="-x")
+    # The errors survive pickling (multiprocessing, joblib).
+    err = pickle.loads(pickle.dumps(msr_engine.InputError("bad row 3", 3)))
+    assert (type(err), str(err), err.code) == (msr_engine.InputError, "bad row 3", 3)
 
 
 def test_rejects_come_back_as_a_table():
