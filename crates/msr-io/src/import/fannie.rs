@@ -23,8 +23,8 @@ use msr_core::{Investor, Reject};
 use super::history::{History, HistoryReport, Month};
 use super::{
     col, dq_from_months, est, finish_scan, gse_status, integer, layout, number, scheduled_balance,
-    split_fields, zb_code, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport,
-    Input, LineReader, Output, Progress, Track, YearMonth,
+    split_record, zb_code, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport,
+    Input, LineReader, Output, PeriodField, Progress, Track, YearMonth,
 };
 use crate::rejects::RejectWriter;
 
@@ -77,6 +77,13 @@ pub mod field {
 /// Skip reason of an active record whose Foreclosure Date is populated.
 pub const FORECLOSURE_COMPLETED: &str =
     "foreclosure completed (Foreclosure Date, field 52): property acquired, not a loan";
+
+/// The performance layout's Monthly Reporting Period.
+const PERIOD: PeriodField = PeriodField {
+    number: field::MONTHLY_REPORTING_PERIOD,
+    form: "MMYYYY",
+    parse: YearMonth::from_mmyyyy,
+};
 
 /// What a Fannie Mae zero balance code means (glossary, Zero Balance Code),
 /// as the skip reason.
@@ -164,30 +171,8 @@ pub fn import_fannie<P: BufRead>(
     let mut lines = LineReader::new(performance.reader, &file);
     while let Some((line_no, line)) = lines.next_line(&mut progress)? {
         let mut f = [""; field::LAST_READ];
-        let n = split_fields(line, &mut f);
-        if n < field::MIN_FIELDS {
-            return Err(layout(
-                &file,
-                line_no,
-                format!(
-                    "{n} fields; the performance layout has at least {}",
-                    field::MIN_FIELDS
-                ),
-            ));
-        }
-        let period = f[field::MONTHLY_REPORTING_PERIOD - 1];
-        let period = YearMonth::from_mmyyyy(period)
-            .ok_or_else(|| {
-                layout(
-                    &file,
-                    line_no,
-                    format!(
-                        "Monthly Reporting Period (field {}) `{period}` is not MMYYYY",
-                        field::MONTHLY_REPORTING_PERIOD
-                    ),
-                )
-            })?
-            .index();
+        let (_, period) = split_record(line, &mut f, field::MIN_FIELDS, &PERIOD, &file, line_no)?;
+        let period = period.index();
         coverage.see(period, as_of);
         let row = line_no - 1;
         let id = f[field::LOAN_IDENTIFIER - 1].trim();
@@ -279,28 +264,7 @@ pub fn history_fannie<P: BufRead>(
     let mut lines = LineReader::new(performance.reader, &file);
     while let Some((line_no, line)) = lines.next_line(&mut progress)? {
         let mut f = [""; field::LAST_READ];
-        let n = split_fields(line, &mut f);
-        if n < field::MIN_FIELDS {
-            return Err(layout(
-                &file,
-                line_no,
-                format!(
-                    "{n} fields; the performance layout has at least {}",
-                    field::MIN_FIELDS
-                ),
-            ));
-        }
-        let text = f[field::MONTHLY_REPORTING_PERIOD - 1];
-        let period = YearMonth::from_mmyyyy(text).ok_or_else(|| {
-            layout(
-                &file,
-                line_no,
-                format!(
-                    "Monthly Reporting Period (field {}) `{text}` is not MMYYYY",
-                    field::MONTHLY_REPORTING_PERIOD
-                ),
-            )
-        })?;
+        let (_, period) = split_record(line, &mut f, field::MIN_FIELDS, &PERIOD, &file, line_no)?;
         let id = f[field::LOAN_IDENTIFIER - 1].trim();
         if id.is_empty() {
             return Err(layout(

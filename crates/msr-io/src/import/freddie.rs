@@ -21,8 +21,8 @@ use msr_core::{Investor, Reject};
 use super::history::{History, HistoryReport, Month};
 use super::{
     col, dq_from_months, est, finish_scan, gse_status, integer, layout, number, scheduled_balance,
-    split_fields, zb_code, Coverage, Draft, GseStatus, ImportError, ImportOptions, ImportReport,
-    Input, LineReader, Output, Progress, Track, YearMonth,
+    split_fields, split_record, zb_code, Coverage, Draft, GseStatus, ImportError, ImportOptions,
+    ImportReport, Input, LineReader, Output, PeriodField, Progress, Track, YearMonth,
 };
 use crate::rejects::RejectWriter;
 
@@ -70,6 +70,13 @@ pub mod perf {
     /// A line must have at least this many fields (ELTV is read when present).
     pub const MIN_FIELDS: usize = 11;
 }
+
+/// The performance layout's Monthly Reporting Period.
+const PERIOD: PeriodField = PeriodField {
+    number: perf::MONTHLY_REPORTING_PERIOD,
+    form: "YYYYMM",
+    parse: YearMonth::from_yyyymm,
+};
 
 /// What a Freddie Mac zero balance code means (General User Guide, Zero
 /// Balance Codes), as the skip reason.
@@ -197,30 +204,8 @@ pub fn import_freddie<O: BufRead, P: BufRead>(
     let mut lines = LineReader::new(performance.reader, &file);
     while let Some((line_no, line)) = lines.next_line(&mut progress)? {
         let mut f = [""; perf::ESTIMATED_LTV];
-        let n = split_fields(line, &mut f);
-        if n < perf::MIN_FIELDS {
-            return Err(layout(
-                &file,
-                line_no,
-                format!(
-                    "{n} fields; the performance layout has at least {}",
-                    perf::MIN_FIELDS
-                ),
-            ));
-        }
-        let period = f[perf::MONTHLY_REPORTING_PERIOD - 1];
-        let period = YearMonth::from_yyyymm(period)
-            .ok_or_else(|| {
-                layout(
-                    &file,
-                    line_no,
-                    format!(
-                        "Monthly Reporting Period (field {}) `{period}` is not YYYYMM",
-                        perf::MONTHLY_REPORTING_PERIOD
-                    ),
-                )
-            })?
-            .index();
+        let (n, period) = split_record(line, &mut f, perf::MIN_FIELDS, &PERIOD, &file, line_no)?;
+        let period = period.index();
         coverage.see(period, as_of);
         let row = line_no - 1;
         let seq = f[perf::LOAN_SEQUENCE_NUMBER - 1].trim();
@@ -319,28 +304,7 @@ pub fn history_freddie<O: BufRead, P: BufRead>(
     let mut lines = LineReader::new(performance.reader, &file);
     while let Some((line_no, line)) = lines.next_line(&mut progress)? {
         let mut f = [""; perf::ESTIMATED_LTV];
-        let n = split_fields(line, &mut f);
-        if n < perf::MIN_FIELDS {
-            return Err(layout(
-                &file,
-                line_no,
-                format!(
-                    "{n} fields; the performance layout has at least {}",
-                    perf::MIN_FIELDS
-                ),
-            ));
-        }
-        let text = f[perf::MONTHLY_REPORTING_PERIOD - 1];
-        let period = YearMonth::from_yyyymm(text).ok_or_else(|| {
-            layout(
-                &file,
-                line_no,
-                format!(
-                    "Monthly Reporting Period (field {}) `{text}` is not YYYYMM",
-                    perf::MONTHLY_REPORTING_PERIOD
-                ),
-            )
-        })?;
+        let (n, period) = split_record(line, &mut f, perf::MIN_FIELDS, &PERIOD, &file, line_no)?;
         let seq = f[perf::LOAN_SEQUENCE_NUMBER - 1].trim();
         let month = match (zb_code(f[perf::ZERO_BALANCE_CODE - 1]), loans.get(seq)) {
             (Some(z), _) => match &z {

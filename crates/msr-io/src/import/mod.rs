@@ -1141,6 +1141,52 @@ impl Track {
     }
 }
 
+/// Where a GSE performance layout keeps its Monthly Reporting Period.
+pub(crate) struct PeriodField {
+    /// 1-based field number.
+    pub(crate) number: usize,
+    /// The form it is written in, for the message (`YYYYMM`, `MMYYYY`).
+    pub(crate) form: &'static str,
+    /// Its parser.
+    pub(crate) parse: fn(&str) -> Option<YearMonth>,
+}
+
+/// One GSE performance record: `line` split into `f`, and its month. Both
+/// importers and both panel builders read their records through it.
+///
+/// # Errors
+/// [`ImportError::Layout`] naming the file and line for fewer than
+/// `min_fields` fields or a period `period.parse` cannot read.
+pub(crate) fn split_record<'a, const N: usize>(
+    line: &'a str,
+    f: &mut [&'a str; N],
+    min_fields: usize,
+    period: &PeriodField,
+    file: &Path,
+    line_no: u64,
+) -> Result<(usize, YearMonth), ImportError> {
+    let n = split_fields(line, f);
+    if n < min_fields {
+        return Err(layout(
+            file,
+            line_no,
+            format!("{n} fields; the performance layout has at least {min_fields}"),
+        ));
+    }
+    let text = f[period.number - 1];
+    let month = (period.parse)(text).ok_or_else(|| {
+        layout(
+            file,
+            line_no,
+            format!(
+                "Monthly Reporting Period (field {}) `{text}` is not {}",
+                period.number, period.form
+            ),
+        )
+    })?;
+    Ok((n, month))
+}
+
 /// The end both GSE importers share: every loan without an as-of record
 /// skipped with its reason, `loans_seen` recorded, the as-of month's
 /// coverage of the `records` performance records checked, and the tape
