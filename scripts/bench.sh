@@ -2,6 +2,7 @@
 # End-to-end throughput of `msr value` on generated books (docs/PERFORMANCE.md).
 #
 # usage: scripts/bench.sh [--million] [--ten-million] [--paths N] [--threads N] [--no-build]
+#                         [--risk [--risk-loans N] [--risk-paths N]]
 #   --million    also time the 1,000,000-loan book (about 10x the 100k run)
 #   --ten-million  also value a 10,000,000-loan book on --ten-million-paths
 #                paths (default 8): the bounded-memory check (peak RSS)
@@ -9,6 +10,9 @@
 #   --no-cashflows  time `msr value --no-cashflows` (marks only, same values)
 #   --threads N  worker threads (default: all cores)
 #   --no-build   use the existing release binary
+#   --risk       also time `msr value` and `msr risk` (the default grid) on a
+#                --risk-loans book (default 20000) with --risk-paths paths
+#                (default 64) and print the risk/value ratio
 #
 # Builds the release CLI, generates the books once under data/bench/ (fixed
 # seeds; gitignored), times `msr value` on each and prints a table: wall time,
@@ -33,6 +37,9 @@ ten_million_paths=8
 paths=256
 threads=""
 build=1
+risk=0
+risk_loans=20000
+risk_paths=64
 while [ $# -gt 0 ]; do
     case "$1" in
         --million) million=1 ;;
@@ -42,7 +49,10 @@ while [ $# -gt 0 ]; do
         --paths) paths="$2"; shift ;;
         --threads) threads="$2"; shift ;;
         --no-build) build=0 ;;
-        -h|--help) sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --risk) risk=1 ;;
+        --risk-loans) risk_loans="$2"; shift ;;
+        --risk-paths) risk_paths="$2"; shift ;;
+        -h|--help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
@@ -137,3 +147,27 @@ echo "before the runs: $clock_before; after: $(clock)"
     printf 'loans\tpaths\tthreads\twall_s\tengine_s\tcpu_s\tloan_path_months\tLPM/s_wall\tLPM/s_engine\tLPM/cpu_s\ttape_rows/s\tpeak_RSS_MiB\n'
     printf '%s\n' "${rows[@]}"
 } | column -t -s $'\t'
+
+# The nightly grid against one valuation: `msr risk` (every scenario of the
+# default grid) over `msr value` on the same book and paths.
+if [ "$risk" = 1 ]; then
+    file="data/bench/loans_risk_${risk_loans}.parquet"
+    [ -f "$file" ] || "$msr" generate --loans "$risk_loans" --seed 20261124 --out "$file" >&2
+    targs=()
+    [ -n "$threads" ] && targs+=(--threads "$threads")
+    timed() {
+        local start end
+        start=$(date +%s.%N)
+        "$msr" "$@" --loans "$file" --num-paths "$risk_paths" --quiet "${targs[@]}" >/dev/null
+        end=$(date +%s.%N)
+        python3 -c "print(f'{$end - $start:.2f}')"
+    }
+    rm -rf "$out_root/risk_value" "$out_root/risk_risk"
+    echo "timing: msr value and msr risk on $risk_loans loans x $risk_paths paths" >&2
+    value_s=$(timed value --out "$out_root/risk_value")
+    risk_s=$(timed risk --out "$out_root/risk_risk")
+    scenarios=$(python3 -c "import json; print(len(json.load(open('$out_root/risk_risk/risk.json'))['scenarios']))")
+    echo
+    echo "msr risk: $risk_loans loans x $risk_paths paths, $scenarios scenarios, MSR_SIMD=${MSR_SIMD:-auto}, clock: $(clock)"
+    python3 -c "print(f'value {$value_s:.2f} s, risk {$risk_s:.2f} s: risk/value = {$risk_s / $value_s:.1f}x')"
+fi

@@ -103,7 +103,7 @@ fn engine(c: &mut Criterion) {
         params: &setup.params,
         market: &setup.market,
         config: &setup.config,
-        antithetic: setup.config.valuation.antithetic,
+        units: msr_engine::SeUnits::of(&setup.config.valuation),
     };
     let mut group = c.benchmark_group("value_loans");
     group

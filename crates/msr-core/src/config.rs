@@ -85,6 +85,18 @@ pub struct Valuation {
     /// (through the principal components); with `antithetic`, path `2j+1` is
     /// still the negation of path `2j`. See docs/qmc.md.
     pub path_scheme: String,
+    /// Independent scrambles of the Sobol sequence (randomized QMC, a Sobol
+    /// scheme only): the paths are cut into this many equal runs, run `r`
+    /// the first `num_paths/scrambles` points of scramble `r`, and the
+    /// standard error is that of the runs' means. 1 (the default, left out
+    /// when the configuration is written): one scramble, standard error
+    /// over paths (or antithetic pairs). docs/qmc.md.
+    #[serde(skip_serializing_if = "is_one")]
+    pub scrambles: u32,
+}
+
+fn is_one(x: &u32) -> bool {
+    *x == 1
 }
 
 impl Default for Valuation {
@@ -96,6 +108,7 @@ impl Default for Valuation {
             seed: 20261121,
             antithetic: true,
             path_scheme: "pseudo".into(),
+            scrambles: 1,
         }
     }
 }
@@ -757,6 +770,35 @@ impl Config {
                 format!("{:?}", v.path_scheme),
                 "must be \"pseudo\", \"sobol\" or \"sobol-pca\"",
             ));
+        }
+        if v.scrambles == 0 {
+            return Err(invalid("valuation.scrambles", 0, "must be at least 1"));
+        }
+        if v.scrambles > 1 {
+            if v.path_scheme == "pseudo" {
+                return Err(invalid(
+                    "valuation.scrambles",
+                    v.scrambles,
+                    "needs a Sobol path scheme (\"sobol\" or \"sobol-pca\"): pseudo-random paths are independent already",
+                ));
+            }
+            let per = v.num_paths / v.scrambles;
+            if !v.num_paths.is_multiple_of(v.scrambles) {
+                return Err(invalid(
+                    "valuation.scrambles",
+                    v.scrambles,
+                    &format!("must divide valuation.num_paths ({})", v.num_paths),
+                ));
+            }
+            if v.antithetic && !per.is_multiple_of(2) {
+                return Err(invalid(
+                    "valuation.scrambles",
+                    v.scrambles,
+                    &format!(
+                        "leaves {per} paths per scramble: with antithetic pairs each scramble needs an even number"
+                    ),
+                ));
+            }
         }
 
         let c = &self.curve;

@@ -6,7 +6,7 @@ use msr_core::Config;
 use msr_model::{Market, ModelParams};
 use msr_rates::PathSet;
 
-use crate::valuation::{value_loans, Context, Detail, LoanResult, PortfolioAccum};
+use crate::valuation::{value_loans, Context, Detail, LoanResult, PortfolioAccum, SeUnits};
 
 /// Value `loans` on `paths` at the configuration's OAS. The projection covers
 /// the longest remaining term; `antithetic` selects pair-mean standard errors.
@@ -18,7 +18,7 @@ pub fn value_book(
     config: &Config,
     paths: &PathSet,
     loans: &[Loan],
-    antithetic: bool,
+    units: impl Into<SeUnits>,
     detail: Detail,
 ) -> (Vec<LoanResult>, PortfolioAccum) {
     let params = ModelParams::from_config(config);
@@ -32,7 +32,7 @@ pub fn value_book(
         params: &params,
         market: &market,
         config,
-        antithetic,
+        units: units.into(),
     };
     value_loans(&ctx, loans, detail)
 }

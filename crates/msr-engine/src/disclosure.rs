@@ -168,7 +168,7 @@ pub fn value_groups(
         params: &params,
         market: &market,
         config: inputs.config,
-        antithetic: inputs.antithetic,
+        units: inputs.units,
     };
     Ok(value_each(
         inputs.loans,
@@ -503,7 +503,7 @@ pub fn disclose(
                 params: &params,
                 market: &market,
                 config: &config,
-                antithetic: inputs.antithetic,
+                units: inputs.units,
             };
             let vals = value_each(
                 inputs.loans,

@@ -32,5 +32,6 @@ pub use rollforward::{
 };
 pub use summary::{expected_month, GroupSummary, Summary};
 pub use valuation::{
-    value_loans, value_loans_with, Context, Detail, LoanResult, NonFinite, PortfolioAccum,
+    std_error, value_loans, value_loans_with, Context, Detail, LoanResult, NonFinite,
+    PortfolioAccum, SeUnits,
 };

@@ -24,7 +24,9 @@ use msr_rates::{Normals, PathSet, RateModel, KEY_RATE_TENORS};
 
 use crate::cohorts::{value_loans_grouped, LoanSpreads};
 use crate::oas::DiscountedFlows;
-use crate::valuation::{std_error, value_loans, Context, Detail, NonFinite, PortfolioAccum};
+use crate::valuation::{
+    std_error, value_loans, Context, Detail, NonFinite, PortfolioAccum, SeUnits,
+};
 
 /// Loans valued per call between progress reports (totals do not depend on
 /// it). Large, because the engine shares prepayment work between the loans
@@ -287,8 +289,8 @@ pub struct RiskInputs<'a> {
     pub normals: &'a Normals,
     /// Months to project (paths are generated for this many).
     pub months: usize,
-    /// Whether paths come in antithetic pairs (standard errors).
-    pub antithetic: bool,
+    /// The independent units of the standard errors.
+    pub units: SeUnits,
     /// Each loan's OAS from an OAS table (`--oas-table`), aligned with
     /// `loans`; `None`: every loan at `valuation.oas`. With spreads, every
     /// scenario builds one market per distinct OAS, and the OAS stresses are
@@ -320,7 +322,7 @@ fn value_spreads(
         params,
         market: &markets[0],
         config: inputs.config,
-        antithetic: inputs.antithetic,
+        units: inputs.units,
     };
     let mut accum = PortfolioAccum::new(markets[0].num_paths(), months, detail);
     let mut done = 0;
@@ -352,7 +354,7 @@ fn value_chunked(
         params,
         market,
         config: inputs.config,
-        antithetic: inputs.antithetic,
+        units: inputs.units,
     };
     let mut accum = PortfolioAccum::new(market.num_paths(), market.months(), detail);
     let mut done = 0;
@@ -390,6 +392,12 @@ enum Plan {
     Static,
     Curve(RateModel),
     Assumption(Box<Config>),
+    /// A cost-to-service stress of this many percent: no run. A path's value
+    /// is linear in `servicing.cost_multiplier` (MODEL.md §E.3: the
+    /// multiplier scales `cost_annual`, which enters nothing but the cost
+    /// component), so the stressed value is the base value less `pct/100` of
+    /// the base run's cost PV, path by path ([`Detail::Risk`]).
+    Cost(f64),
     Oas(f64),
 }
 
@@ -403,11 +411,16 @@ struct Planned {
 }
 
 impl Planned {
-    /// Whether the scenario values loans (every kind but the OAS stresses,
-    /// which are read off the base run's cash flows — unless the loans carry
-    /// their own spreads, when they too are valued).
+    /// Whether the scenario values loans: every kind but the cost stresses
+    /// (linear in the base run's cost PVs) and the OAS stresses (read off
+    /// the base run's cash flows — unless the loans carry their own spreads,
+    /// when they too are valued).
     fn values_loans(&self, spreads: bool) -> bool {
-        spreads || !matches!(self.what, Plan::Oas(_))
+        match self.what {
+            Plan::Cost(_) => false,
+            Plan::Oas(_) => spreads,
+            _ => true,
+        }
     }
 }
 
@@ -479,12 +492,16 @@ fn plan(inputs: &RiskInputs<'_>, spec: &RiskSpec) -> Vec<Planned> {
         (ScenarioKind::DelinquencyRoll, &spec.roll_stresses_pct),
     ] {
         for &pct in pcts {
+            let what = match kind {
+                ScenarioKind::CostToService => Plan::Cost(pct),
+                _ => Plan::Assumption(Box::new(stressed(inputs.config, kind, pct))),
+            };
             plan.push(planned(
                 format!("{}_{}pct", kind.code(), signed(pct)),
                 kind,
                 None,
                 pct,
-                Plan::Assumption(Box::new(stressed(inputs.config, kind, pct))),
+                what,
             ));
         }
     }
@@ -510,8 +527,9 @@ pub struct RiskPartial {
     /// Months projected.
     pub months: usize,
     /// `(scenario name, accumulator)` in run order; the base (first) carries
-    /// the cash-flow matrix, the others values only. The OAS stresses are not
-    /// here: they are read off the base at assembly.
+    /// the cash-flow matrix and each path's cost PV ([`Detail::Risk`]), the
+    /// others values only. The cost and OAS stresses are not here: they are
+    /// read off the base at assembly.
     pub scenarios: Vec<(String, PortfolioAccum)>,
 }
 
@@ -576,8 +594,8 @@ pub fn risk_partial(
             have: months,
         });
     }
-    // Progress counts every scenario of the plan, the OAS stresses (read off
-    // the base at assembly, instantly) included.
+    // Progress counts every scenario of the plan, the cost and OAS stresses
+    // (read off the base at assembly, instantly) included.
     let plan = plan(inputs, spec);
     let total = plan.len();
     let num_loans = inputs.loans.len();
@@ -598,39 +616,45 @@ pub fn risk_partial(
                 loans: num_loans,
             })
         };
+        if matches!(p.what, Plan::Cost(_)) {
+            report(0);
+            report(num_loans);
+            continue;
+        }
         if let Some(spreads) = inputs.spreads {
             // Each loan at its own spread: every scenario (the OAS stresses
             // too) values loans on one market per distinct OAS.
             let (scenario_inputs, params, paths, shift, detail) = match &p.what {
-                Plan::Base => (*inputs, base_params.clone(), None, 0.0, Detail::Full),
+                Plan::Base => (*inputs, base_params.clone(), None, 0.0, Detail::Risk),
                 Plan::Static => (
                     *inputs,
                     base_params.clone(),
                     Some(base_model.static_path(months)),
                     0.0,
-                    Detail::Values,
+                    Detail::Net,
                 ),
                 Plan::Curve(model) => (
                     *inputs,
                     base_params.clone(),
                     Some(model.paths(inputs.normals, months)),
                     0.0,
-                    Detail::Values,
+                    Detail::Net,
                 ),
                 Plan::Assumption(config) => (
                     RiskInputs { config, ..*inputs },
                     ModelParams::from_config(config),
                     None,
                     0.0,
-                    Detail::Values,
+                    Detail::Net,
                 ),
                 Plan::Oas(_) => (
                     *inputs,
                     base_params.clone(),
                     None,
                     p.shock / 1e4,
-                    Detail::Values,
+                    Detail::Net,
                 ),
+                Plan::Cost(_) => unreachable!("not valued"),
             };
             let acc = value_spreads(
                 &scenario_inputs,
@@ -649,18 +673,18 @@ pub fn risk_partial(
                 inputs,
                 &base_params,
                 &base_market,
-                Detail::Full,
+                Detail::Risk,
                 &mut report,
             ),
             Plan::Static => {
                 let paths = base_model.static_path(months);
                 let market = Market::new(&paths, &base_params, oas, months);
-                value_chunked(inputs, &base_params, &market, Detail::Values, &mut report)
+                value_chunked(inputs, &base_params, &market, Detail::Net, &mut report)
             }
             Plan::Curve(model) => {
                 let paths: PathSet = model.paths(inputs.normals, months);
                 let market = Market::new(&paths, &base_params, oas, months);
-                value_chunked(inputs, &base_params, &market, Detail::Values, &mut report)
+                value_chunked(inputs, &base_params, &market, Detail::Net, &mut report)
             }
             Plan::Assumption(config) => {
                 let params = ModelParams::from_config(config);
@@ -672,19 +696,14 @@ pub fn risk_partial(
                         && params.burnout == base_params.burnout
                 );
                 let ctx_inputs = RiskInputs { config, ..*inputs };
-                value_chunked(
-                    &ctx_inputs,
-                    &params,
-                    &base_market,
-                    Detail::Values,
-                    &mut report,
-                )
+                value_chunked(&ctx_inputs, &params, &base_market, Detail::Net, &mut report)
             }
             Plan::Oas(_) => {
                 report(0);
                 report(num_loans);
                 continue;
             }
+            Plan::Cost(_) => unreachable!("not valued"),
         };
         scenarios.push((p.name, acc));
     }
@@ -735,6 +754,7 @@ pub fn assemble_risk(
     for p in plan {
         let (value, std_err, non_finite) = match p.what {
             Plan::Oas(x) if inputs.spreads.is_none() => (flows.value(x), None, 0),
+            Plan::Cost(pct) => cost_stress(base_acc, pct, inputs.units)?,
             _ => {
                 let (name, acc) = accums.next().expect("counted above");
                 if *name != p.name {
@@ -743,8 +763,12 @@ pub fn assemble_risk(
                         p.name
                     )));
                 }
-                let antithetic = inputs.antithetic && p.kind != ScenarioKind::Static;
-                let (v, se, nf) = summarise(acc, antithetic);
+                let units = if p.kind == ScenarioKind::Static {
+                    SeUnits::Paths
+                } else {
+                    inputs.units
+                };
+                let (v, se, nf) = summarise(acc, units);
                 (
                     v,
                     if p.kind == ScenarioKind::Static {
@@ -856,12 +880,34 @@ pub fn run_risk(
     assemble_risk(inputs, spec, &partial)
 }
 
+/// Value, standard error and non-finite count of a cost-to-service stress of
+/// `pct` percent, from the base run: each path's value less `pct/100` of its
+/// cost PV (the loans left out are the base run's).
+fn cost_stress(
+    base: &PortfolioAccum,
+    pct: f64,
+    units: SeUnits,
+) -> Result<(f64, Option<f64>, usize), RiskError> {
+    if base.path_costs.len() != base.num_paths {
+        return Err(RiskError::Partial(
+            "the base scenario kept no per-path cost PVs".into(),
+        ));
+    }
+    let k = pct / 100.0;
+    let cost = base.pv[msr_model::Component::Cost as usize].value();
+    let value = base.total.value.value() - k * cost;
+    let path_values: Vec<f64> = (0..base.num_paths)
+        .map(|p| base.path_value(p) - k * base.path_costs[p].value())
+        .collect();
+    Ok((value, std_error(&path_values, units), base.non_finite.len()))
+}
+
 /// Value, standard error and non-finite count of one run.
-fn summarise(acc: &PortfolioAccum, antithetic: bool) -> (f64, Option<f64>, usize) {
+fn summarise(acc: &PortfolioAccum, units: SeUnits) -> (f64, Option<f64>, usize) {
     let path_values: Vec<f64> = (0..acc.num_paths).map(|p| acc.path_value(p)).collect();
     (
         acc.total.value.value(),
-        std_error(&path_values, antithetic),
+        std_error(&path_values, units),
         acc.non_finite.len(),
     )
 }
@@ -883,8 +929,8 @@ pub fn static_value(
         params: &params,
         market: &market,
         config,
-        antithetic: false,
+        units: SeUnits::Paths,
     };
-    let (_, acc) = value_loans(&ctx, loans, Detail::Values);
+    let (_, acc) = value_loans(&ctx, loans, Detail::Net);
     acc.total.value.value()
 }

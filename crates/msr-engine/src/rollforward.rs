@@ -44,7 +44,9 @@ use msr_model::{Market, ModelParams};
 use msr_rates::{Normals, PathSet, RateModel};
 
 use crate::cohorts::{value_loans_grouped, CohortTable};
-use crate::valuation::{value_loans, Context, Detail, LoanResult, NonFinite, PortfolioAccum};
+use crate::valuation::{
+    value_loans, Context, Detail, LoanResult, NonFinite, PortfolioAccum, SeUnits,
+};
 
 /// Loans valued per call between progress reports (totals do not depend on
 /// it). Large, because the engine shares prepayment work between the loans
@@ -271,8 +273,8 @@ pub struct RollforwardInputs<'a> {
     pub normals: &'a Normals,
     /// Months to project (paths are generated for this many).
     pub months: usize,
-    /// Whether the normals come in antithetic pairs (standard errors only).
-    pub antithetic: bool,
+    /// The independent units of the standard errors.
+    pub units: SeUnits,
     /// The prior date's OAS table (`--prior-oas-table`): runs 1 and 2 value
     /// each loan at its cohort's OAS; `None`: `prior_config.valuation.oas`.
     pub prior_spreads: Option<&'a CohortTable>,
@@ -376,7 +378,7 @@ impl Valuer<'_> {
             params,
             market,
             config,
-            antithetic: self.inputs.antithetic,
+            units: self.inputs.units,
         };
         let index = RollforwardRun::ALL
             .iter()
@@ -446,7 +448,7 @@ impl Valuer<'_> {
             params,
             market,
             config,
-            antithetic: self.inputs.antithetic,
+            units: self.inputs.units,
         };
         let mut values = Vec::with_capacity(loans.len());
         (self.progress)(&RollforwardProgress {

@@ -3,7 +3,7 @@
 use msr_core::loan::{DqState, Investor};
 use msr_model::{MonthlyField, COMPONENTS, NUM_COMPONENTS, NUM_MONTHLY};
 
-use crate::valuation::{std_error, GroupAccum, PortfolioAccum};
+use crate::valuation::{std_error, GroupAccum, PortfolioAccum, SeUnits};
 
 /// Totals of one group of loans.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +60,7 @@ pub struct Summary {
 
 impl Summary {
     /// Read the summary off an accumulator.
-    pub fn from_accum(acc: &PortfolioAccum, antithetic: bool) -> Summary {
+    pub fn from_accum(acc: &PortfolioAccum, units: impl Into<SeUnits>) -> Summary {
         let path_values: Vec<f64> = (0..acc.num_paths).map(|p| acc.path_value(p)).collect();
         let by_investor = Investor::ALL
             .iter()
@@ -90,7 +90,7 @@ impl Summary {
         Summary {
             total: GroupSummary::from_accum("total", &acc.total),
             loan_count: acc.loan_count,
-            std_error: std_error(&path_values, antithetic),
+            std_error: std_error(&path_values, units),
             pv: std::array::from_fn(|k| (COMPONENTS[k].1.to_string(), acc.pv[k].value())),
             by_investor,
             by_status,

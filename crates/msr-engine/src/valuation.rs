@@ -38,8 +38,8 @@ use msr_model::fastmath::{
     add_monthly_fixed, split_fixed, MonthlyFixed, FIXED_SPLIT_LIMIT_UNSCALED, MONTHLY_VECTORS,
 };
 use msr_model::{
-    run_block_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market, ModelParams,
-    MonthlyLanes, NetCells, RateFactors, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    run_block_at, run_block_net_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market,
+    ModelParams, MonthlyLanes, NetCells, RateFactors, LANES, NUM_COMPONENTS, NUM_MONTHLY,
 };
 use rayon::prelude::*;
 
@@ -55,14 +55,67 @@ pub struct Context<'a> {
     pub market: &'a Market,
     /// The configuration (for per-loan lookups such as the foreclosure timeline).
     pub config: &'a Config,
-    /// Whether paths come in antithetic pairs (standard errors over pair means).
-    pub antithetic: bool,
+    /// The independent units of a standard error over paths.
+    pub units: SeUnits,
+}
+
+/// What a standard error over paths treats as independent units (MODEL.md
+/// §J; docs/qmc.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeUnits {
+    /// Every path.
+    Paths,
+    /// Antithetic pairs `(2j, 2j+1)`; an unpaired last path is a unit of its own.
+    Pairs,
+    /// Independent scrambles of a Sobol sequence (randomized QMC): the paths
+    /// cut into this many equal runs, each run's mean a unit.
+    Scrambles(usize),
+}
+
+impl SeUnits {
+    /// The units of a configuration's generated paths: its scrambles when
+    /// there are two or more (`valuation.scrambles`, Sobol schemes), else
+    /// pairs or paths by `valuation.antithetic`.
+    pub fn of(valuation: &msr_core::config::Valuation) -> SeUnits {
+        if valuation.scrambles > 1 && valuation.path_scheme != "pseudo" {
+            SeUnits::Scrambles(valuation.scrambles as usize)
+        } else {
+            SeUnits::from(valuation.antithetic)
+        }
+    }
+
+    /// The units' name in outputs: `paths`, `pairs` or `scrambles`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SeUnits::Paths => "paths",
+            SeUnits::Pairs => "pairs",
+            SeUnits::Scrambles(_) => "scrambles",
+        }
+    }
+}
+
+/// `true`: antithetic pairs; `false`: paths.
+impl From<bool> for SeUnits {
+    fn from(antithetic: bool) -> SeUnits {
+        if antithetic {
+            SeUnits::Pairs
+        } else {
+            SeUnits::Paths
+        }
+    }
 }
 
 /// What to collect beyond per-loan values. Every level gives the same
-/// per-loan results and value totals, to the bit.
+/// per-loan results and value totals, to the bit (but [`Detail::Net`] leaves
+/// the component PVs out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
+    /// Each loan's value and path values only: no component PVs
+    /// ([`LoanResult::pv`] and [`PortfolioAccum::pv`] stay zero), a fifth
+    /// less kernel work (`msr_model::run_block_net_at`). The scenarios of
+    /// `msr risk` but the base. The guard then cannot see a component PV
+    /// beyond the exact-sum range whose loan's value is within it.
+    Net,
     /// Values only (risk scenarios, `msr value --no-cashflows`).
     Values,
     /// Values plus the monthly cash flows (`msr value`: cashflows.parquet
@@ -74,17 +127,26 @@ pub enum Detail {
     /// Values, the monthly cash flows and each loan's lifetime figures
     /// ([`LoanResult::profile`]: the accounting outputs' loan-level ranges).
     Profile,
+    /// What [`Detail::Full`] collects and each path's PV of the servicing
+    /// cost ([`PortfolioAccum::path_costs`]): the base run of risk, whose
+    /// cost-to-service stresses are linear in it.
+    Risk,
 }
 
 impl Detail {
     /// Whether the monthly fields are collected.
     pub fn monthly(self) -> bool {
-        self != Detail::Values
+        !matches!(self, Detail::Values | Detail::Net)
     }
 
     /// Whether the `CF[p,t]` matrix is collected.
     pub fn cf(self) -> bool {
-        self == Detail::Full
+        matches!(self, Detail::Full | Detail::Risk)
+    }
+
+    /// Whether each path's PV of the servicing cost is collected.
+    pub fn path_costs(self) -> bool {
+        self == Detail::Risk
     }
 }
 
@@ -232,6 +294,9 @@ pub struct PortfolioAccum {
     pub by_status: [GroupAccum; NUM_STATES],
     /// Σ over loans of the path value `V_p`, per path.
     pub path_values: Vec<ExactSum>,
+    /// Σ over loans of the path's PV of the servicing cost, per path. Empty
+    /// without [`Detail::Risk`].
+    pub path_costs: Vec<ExactSum>,
     /// Σ over loans and paths of the monthly fields, month-major `[t][field]`
     /// (divide by the path count for expectations). Empty with
     /// [`Detail::Values`].
@@ -256,6 +321,11 @@ impl PortfolioAccum {
             by_investor: [GroupAccum::default(); NUM_INVESTORS],
             by_status: [GroupAccum::default(); NUM_STATES],
             path_values: vec![ExactSum::ZERO; num_paths],
+            path_costs: if detail.path_costs() {
+                vec![ExactSum::ZERO; num_paths]
+            } else {
+                Vec::new()
+            },
             monthly: if detail.monthly() {
                 vec![[ExactSum::ZERO; NUM_MONTHLY]; months]
             } else {
@@ -285,6 +355,12 @@ impl PortfolioAccum {
             a.merge(b);
         }
         for (a, b) in self.path_values.iter_mut().zip(&o.path_values) {
+            a.merge(*b);
+        }
+        if self.path_costs.len() < o.path_costs.len() {
+            self.path_costs.resize(o.path_costs.len(), ExactSum::ZERO);
+        }
+        for (a, b) in self.path_costs.iter_mut().zip(&o.path_costs) {
             a.merge(*b);
         }
         if self.monthly.len() < o.monthly.len() {
@@ -329,6 +405,7 @@ impl PortfolioAccum {
             .flat_map(|g| [g.upb, g.value, g.fee_base])
             .chain(self.pv)
             .chain(self.path_values.iter().copied())
+            .chain(self.path_costs.iter().copied())
             .chain(self.monthly.iter().flatten().copied())
             .any(ExactSum::overflowed)
             || self.cf.contains(&OVERFLOWED)
@@ -479,6 +556,8 @@ struct Slot {
     terms: LoanTerms,
     monthly: MonthlyLanes,
     path_value: Vec<f64>,
+    /// Each path's PV of the servicing cost ([`Detail::Risk`] only).
+    path_cost: Vec<f64>,
     pv: [f64; NUM_COMPONENTS],
     /// Blocks whose CF cells need [`CfSums::fix_block`].
     big_blocks: Vec<usize>,
@@ -502,6 +581,8 @@ struct Worker {
     rate_months: Option<usize>,
     /// The amortisation powers of the last note rate prepared.
     powers: RatePowers,
+    /// Whether the kernel sums the component PVs (all but [`Detail::Net`]).
+    components: bool,
 }
 
 /// Where [`Worker::run`] puts a block's net cash flows (with its sums).
@@ -531,6 +612,7 @@ impl Worker {
             rates: RateFactors::default(),
             rate_months: None,
             powers: RatePowers::default(),
+            components: detail != Detail::Net,
         }
     }
 
@@ -583,6 +665,19 @@ impl Worker {
         let rates =
             (self.rate_months.is_some() && self.rates.serves(terms, blocks)).then_some(&self.rates);
         let level = msr_model::simd::level();
+        if !sums && !self.components {
+            run_block_net_at(
+                level,
+                terms,
+                ctx.params,
+                ctx.market,
+                rates,
+                b,
+                &mut self.scratch,
+                &mut self.block,
+            );
+            return true;
+        }
         if !sums {
             return run_block_at::<false>(
                 level,
@@ -643,6 +738,10 @@ impl Worker {
             }
             slot.path_value.clear();
             slot.path_value.resize(num_paths, 0.0);
+            slot.path_cost.clear();
+            if detail.path_costs() {
+                slot.path_cost.resize(num_paths, 0.0);
+            }
             slot.pv = [0.0; NUM_COMPONENTS];
             slot.big_blocks.clear();
             if let Some(n) = self.rate_months {
@@ -662,6 +761,10 @@ impl Worker {
                 let slot = &mut self.slots[k];
                 slot.path_value[b * LANES..b * LANES + active]
                     .copy_from_slice(&self.block.pv_net[..active]);
+                if detail.path_costs() {
+                    slot.path_cost[b * LANES..b * LANES + active]
+                        .copy_from_slice(&self.block.pv_cost[..active]);
+                }
                 for (acc, lanes) in slot.pv.iter_mut().zip(&self.block.pv) {
                     for x in lanes {
                         *acc += x;
@@ -687,7 +790,7 @@ impl Worker {
         let value = slot.path_value.iter().sum::<f64>() / np;
         let mut result = LoanResult {
             value,
-            std_error: std_error(&slot.path_value, ctx.antithetic),
+            std_error: std_error(&slot.path_value, ctx.units),
             pv: slot.pv.map(|x| x / np),
             profile: None,
             summed: true,
@@ -723,6 +826,9 @@ impl Worker {
         }
         let slot = &self.slots[k];
         for (a, &v) in acc.path_values.iter_mut().zip(&slot.path_value) {
+            a.add(v);
+        }
+        for (a, &v) in acc.path_costs.iter_mut().zip(&slot.path_cost) {
             a.add(v);
         }
         if monthly {
@@ -800,6 +906,13 @@ impl Worker {
                 slot.path_value[p],
             ));
         }
+        // Empty unless collected (Detail::Risk).
+        if let Some(p) = slot.path_cost.iter().position(|&v| unsummable(v)) {
+            return Some(beyond(
+                &format!("the cost PV on path {p}"),
+                slot.path_cost[p],
+            ));
+        }
         if !monthly {
             return None;
         }
@@ -846,15 +959,24 @@ impl Worker {
 
 /// Standard error of the mean over paths (MODEL.md §J): the sample standard
 /// deviation of the units over √units, where with antithetic pairs a unit is a
-/// pair mean and an unpaired last path is a unit of its own.
-pub fn std_error(path_values: &[f64], antithetic: bool) -> Option<f64> {
-    let units: Vec<f64> = if antithetic {
-        path_values
-            .chunks(2)
-            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-            .collect()
-    } else {
-        path_values.to_vec()
+/// pair mean and an unpaired last path is a unit of its own, and with
+/// scrambles a unit is one scramble's mean ([`SeUnits`]; `None` when the
+/// scrambles do not divide the paths). `units` may be a `bool`: antithetic
+/// or not.
+pub fn std_error(path_values: &[f64], units: impl Into<SeUnits>) -> Option<f64> {
+    let mean_of = |c: &[f64]| c.iter().sum::<f64>() / c.len() as f64;
+    let units: Vec<f64> = match units.into() {
+        SeUnits::Paths => path_values.to_vec(),
+        SeUnits::Pairs => path_values.chunks(2).map(mean_of).collect(),
+        SeUnits::Scrambles(r) => {
+            if r == 0 || !path_values.len().is_multiple_of(r) {
+                return None;
+            }
+            path_values
+                .chunks(path_values.len() / r)
+                .map(mean_of)
+                .collect()
+        }
     };
     let k = units.len();
     if k < 2 {
@@ -947,6 +1069,30 @@ mod tests {
             monthly_name(MonthlyField::Liquidated as usize),
             "liquidated_loans"
         );
+    }
+
+    /// The standard error's units: paths, pair means, or scramble means.
+    #[test]
+    fn std_error_over_paths_pairs_and_scrambles() {
+        let v = [1.0, 3.0, 2.0, 6.0, 10.0, 2.0, 4.0, 4.0];
+        // Sample sd over √k of the units.
+        let se = |u: &[f64]| {
+            let k = u.len() as f64;
+            let m = u.iter().sum::<f64>() / k;
+            (u.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (k - 1.0)).sqrt() / k.sqrt()
+        };
+        assert_eq!(std_error(&v, SeUnits::Paths), Some(se(&v)));
+        assert_eq!(std_error(&v, false), Some(se(&v)));
+        assert_eq!(std_error(&v, true), Some(se(&[2.0, 4.0, 6.0, 4.0])));
+        assert_eq!(std_error(&v, SeUnits::Scrambles(2)), Some(se(&[3.0, 5.0])));
+        assert_eq!(
+            std_error(&v, SeUnits::Scrambles(4)),
+            std_error(&v, SeUnits::Pairs)
+        );
+        // Scrambles that do not divide the paths, or one unit: none.
+        assert_eq!(std_error(&v, SeUnits::Scrambles(3)), None);
+        assert_eq!(std_error(&v, SeUnits::Scrambles(1)), None);
+        assert_eq!(std_error(&v[..1], true), None);
     }
 
     #[test]

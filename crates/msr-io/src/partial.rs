@@ -279,6 +279,9 @@ pub struct PartialSums {
     pub by_status: Vec<RawGroup>,
     /// Raw Σ over loans of `V_p`, per path.
     pub path_values: Vec<i128>,
+    /// Raw Σ over loans of each path's cost PV (risk's base run only; else
+    /// empty).
+    pub path_costs: Vec<i128>,
     /// Raw monthly sums, `[t][field]` (empty without full detail).
     pub monthly: Vec<Vec<i128>>,
     /// Raw `CF[p,t]`, month-major `[t·P + p]` (empty without full detail).
@@ -305,6 +308,9 @@ struct WireSums {
     by_investor: Vec<WireGroup>,
     by_status: Vec<WireGroup>,
     path_values: Vec<String>,
+    /// Absent (empty) except in a risk shard's base run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    path_costs: Vec<String>,
     monthly: Vec<Vec<String>>,
     cf_cells: usize,
     non_finite: Vec<WireNonFinite>,
@@ -492,6 +498,7 @@ pub fn write_partial_sums(
         by_investor: sums.by_investor.iter().map(group_to_wire).collect(),
         by_status: sums.by_status.iter().map(group_to_wire).collect(),
         path_values: sums.path_values.iter().map(i128::to_string).collect(),
+        path_costs: sums.path_costs.iter().map(i128::to_string).collect(),
         monthly: sums
             .monthly
             .iter()
@@ -572,6 +579,7 @@ pub fn read_partial_sums(
             .map(|g| d.group("by_status", g))
             .collect::<Result<_, _>>()?,
         path_values: d.ints("path_values", &wire.path_values)?,
+        path_costs: d.ints("path_costs", &wire.path_costs)?,
         monthly: wire
             .monthly
             .iter()
@@ -918,6 +926,10 @@ pub struct PartialManifest {
     pub as_of: String,
     /// Whether standard errors use antithetic pair means.
     pub antithetic: bool,
+    /// valuation.scrambles (randomized QMC: standard errors over the
+    /// scrambles' means); written only when above 1.
+    #[serde(default = "one_scramble", skip_serializing_if = "is_one_scramble")]
+    pub scrambles: u32,
     /// tape.max_reject_share (exact text), applied by the merge.
     #[serde(with = "f64_text")]
     pub max_reject_share: f64,
@@ -929,6 +941,14 @@ pub struct PartialManifest {
     pub files: BTreeMap<String, String>,
     /// The resolved configuration (provenance).
     pub resolved_config: serde_json::Value,
+}
+
+fn one_scramble() -> u32 {
+    1
+}
+
+fn is_one_scramble(x: &u32) -> bool {
+    *x == 1
 }
 
 /// A partial directory whose manifest was read and whose files were checked.
@@ -1319,6 +1339,7 @@ mod tests {
             by_investor: vec![g, RawGroup::default()],
             by_status: vec![RawGroup::default(); 6],
             path_values: vec![1, -1],
+            path_costs: vec![-(1 << 100), 5],
             monthly: vec![big.to_vec(); 3],
             cf: big.iter().copied().cycle().take(6).collect(),
             non_finite: vec![NonFiniteLoan {

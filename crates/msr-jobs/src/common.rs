@@ -10,6 +10,7 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use msr_core::Config;
+use msr_engine::SeUnits;
 use msr_rates::{NormalGenerator, Normals, PathSet, RateModel};
 
 use crate::exit::{input, output, CliError, Failure};
@@ -181,8 +182,29 @@ pub struct Rates {
     pub paths: PathSet,
     /// Provenance.
     pub source: PathSource,
-    /// Whether standard errors use antithetic pair means.
+    /// Whether the paths come in antithetic pairs.
     pub antithetic: bool,
+    /// The independent units of the standard errors: scrambles
+    /// (`valuation.scrambles`), else pairs or paths.
+    pub units: SeUnits,
+}
+
+/// The standard-error units of a partial's manifest: its scrambles when
+/// above 1, else pairs or paths.
+pub fn units_of(antithetic: bool, scrambles: u32) -> SeUnits {
+    if scrambles > 1 {
+        SeUnits::Scrambles(scrambles as usize)
+    } else {
+        SeUnits::from(antithetic)
+    }
+}
+
+/// The scrambles a partial's manifest records for these units (1 without).
+pub fn scrambles_of(units: SeUnits) -> u32 {
+    match units {
+        SeUnits::Scrambles(r) => r as u32,
+        _ => 1,
+    }
 }
 
 /// Generate or read the rate paths of a run.
@@ -201,6 +223,7 @@ pub fn resolve_rates(config: &Config, flags: &PathArgs) -> Result<Rates> {
                 paths,
                 source: PathSource::File { path: path.clone() },
                 antithetic: config.valuation.antithetic,
+                units: SeUnits::of(&config.valuation),
             })
         }
         None => {
@@ -217,6 +240,7 @@ pub fn resolve_rates(config: &Config, flags: &PathArgs) -> Result<Rates> {
                     antithetic: v.antithetic,
                 },
                 antithetic: v.antithetic,
+                units: SeUnits::of(v),
             })
         }
     }

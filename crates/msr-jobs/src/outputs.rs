@@ -175,18 +175,18 @@ pub struct SummarySettings<'a> {
     pub oas: f64,
     /// Paths valued.
     pub num_paths: usize,
-    /// Whether standard errors use antithetic pair means.
-    pub antithetic: bool,
+    /// The independent units of the standard error.
+    pub units: msr_engine::SeUnits,
 }
 
 impl<'a> SummarySettings<'a> {
     /// The settings of a run's configuration.
-    pub fn of(config: &'a Config, num_paths: usize, antithetic: bool) -> Self {
+    pub fn of(config: &'a Config, num_paths: usize, units: msr_engine::SeUnits) -> Self {
         SummarySettings {
             as_of: &config.valuation.as_of,
             oas: config.valuation.oas,
             num_paths,
-            antithetic,
+            units,
         }
     }
 }
@@ -213,7 +213,7 @@ pub fn summary_document(
     tally: &ShardTally,
     timings: &RunTimings,
 ) -> (Summary, Value) {
-    let summary = Summary::from_accum(accum, settings.antithetic);
+    let summary = Summary::from_accum(accum, settings.units);
     let mut pv = serde_json::Map::new();
     for (name, v) in &summary.pv {
         pv.insert(name.clone(), json!(v));
@@ -613,6 +613,7 @@ pub fn accum_to_partial(acc: &PortfolioAccum, tally: ShardTally) -> PartialSums 
         by_investor,
         by_status,
         path_values,
+        path_costs,
         monthly,
         cf,
         non_finite,
@@ -626,6 +627,7 @@ pub fn accum_to_partial(acc: &PortfolioAccum, tally: ShardTally) -> PartialSums 
         by_investor: by_investor.iter().map(raw_group).collect(),
         by_status: by_status.iter().map(raw_group).collect(),
         path_values: path_values.iter().map(|s| s.raw()).collect(),
+        path_costs: path_costs.iter().map(|s| s.raw()).collect(),
         monthly: monthly
             .iter()
             .map(|row| row.iter().map(|s| s.raw()).collect())
@@ -669,6 +671,13 @@ pub fn partial_to_accum(p: PartialSums, file: &Path) -> Result<PortfolioAccum> {
             p.num_paths
         )));
     }
+    if !(p.path_costs.is_empty() || p.path_costs.len() == p.num_paths) {
+        return Err(bad(format!(
+            "{} path cost sums for {} paths",
+            p.path_costs.len(),
+            p.num_paths
+        )));
+    }
     let mut monthly = Vec::with_capacity(p.monthly.len());
     for row in &p.monthly {
         let row: [ExactSum; NUM_MONTHLY] = array(
@@ -702,6 +711,11 @@ pub fn partial_to_accum(p: PartialSums, file: &Path) -> Result<PortfolioAccum> {
         by_status,
         path_values: p
             .path_values
+            .iter()
+            .map(|&r| ExactSum::from_raw(r))
+            .collect(),
+        path_costs: p
+            .path_costs
             .iter()
             .map(|&r| ExactSum::from_raw(r))
             .collect(),

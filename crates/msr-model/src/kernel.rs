@@ -176,6 +176,10 @@ pub struct BlockAccum {
     /// PV of net cash flow by lane: the path value `V_p` (income PVs minus
     /// cost PVs).
     pub pv_net: [f64; LANES],
+    /// PV of the servicing cost by lane (with `DETAIL` only; untouched
+    /// without): a path's value is linear in it, so risk's cost-to-service
+    /// stresses are read off the base run (`msr_engine::risk`).
+    pub pv_cost: [f64; LANES],
 }
 
 impl Default for BlockAccum {
@@ -183,6 +187,7 @@ impl Default for BlockAccum {
         BlockAccum {
             pv: [[0.0; HALF]; NUM_COMPONENTS],
             pv_net: [0.0; LANES],
+            pv_cost: [0.0; LANES],
         }
     }
 }
@@ -678,8 +683,53 @@ pub fn run_block_at<const DETAIL: bool>(
         smm: scratch.column(terms, p, market, block),
         out,
         detail,
+        components: true,
     };
     crate::simd::run_block_at::<DETAIL>(level, args)
+}
+
+/// [`run_block_at`] without detail and without the component PVs: only
+/// `out.pv_net`, each path's value, with the same bits; `out.pv` is zeroed.
+/// The ten component sums are a fifth of the month loop's vector work, and a
+/// scenario of `msr risk` needs only the path values (`msr_engine`'s
+/// `Detail::Net`).
+///
+/// # Panics
+/// As [`run_block_at`].
+#[allow(clippy::too_many_arguments)]
+pub fn run_block_net_at(
+    level: crate::simd::Level,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    market: &Market,
+    rates: Option<&RateFactors>,
+    block: usize,
+    scratch: &mut BlockScratch,
+    out: &mut BlockAccum,
+) {
+    assert!(
+        level <= crate::simd::detected(),
+        "{} not supported by this CPU",
+        level.name()
+    );
+    if let Some(r) = rates {
+        assert!(
+            r.serves(terms, market.num_blocks()),
+            "rate factors resolved for another note rate or market"
+        );
+    }
+    let args = BlockArgs {
+        terms,
+        p,
+        market,
+        rates,
+        block,
+        smm: scratch.column(terms, p, market, block),
+        out,
+        detail: None,
+        components: false,
+    };
+    crate::simd::run_block_at::<false>(level, args);
 }
 
 /// The arguments of one block, bundled for the dispatch in `crate::simd`.
@@ -692,6 +742,8 @@ pub(crate) struct BlockArgs<'a, 'd> {
     pub smm: SmmColumn<'a>,
     pub out: &'a mut BlockAccum,
     pub detail: Option<BlockDetail<'d>>,
+    /// Whether the component PVs are summed (always with `DETAIL`).
+    pub components: bool,
 }
 
 /// The kernel body, compiled once per instruction set by `crate::simd`.
@@ -706,6 +758,7 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
         smm,
         out,
         detail,
+        components,
     } = args;
     let n = terms.n;
     assert!(terms.coefs.len() >= n, "loan terms not prepared");
@@ -754,11 +807,11 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
             macro_rules! pass {
                 ($fixed:literal, $sink:expr) => {
                     if first {
-                        cash_flow_pass::<true, $fixed, true, S>(
+                        cash_flow_pass::<true, $fixed, true, true, S>(
                             s, terms, p, cash, smm, &mask, out, rows, $sink,
                         )
                     } else {
-                        cash_flow_pass::<true, $fixed, false, S>(
+                        cash_flow_pass::<true, $fixed, false, true, S>(
                             s, terms, p, cash, smm, &mask, out, rows, $sink,
                         )
                     }
@@ -778,17 +831,26 @@ pub(crate) fn run_block_body<const DETAIL: bool, S: Lanes>(s: S, args: BlockArgs
         }
         _ => {
             assert!(!DETAIL, "run_block::<true> needs detail buffers");
-            cash_flow_pass::<false, false, false, S>(
-                s,
-                terms,
-                p,
-                cash,
-                smm,
-                &mask,
-                out,
-                &mut [],
-                NetSink::Write(&mut []),
-            )
+            macro_rules! pass {
+                ($pv:literal) => {
+                    cash_flow_pass::<false, false, false, $pv, S>(
+                        s,
+                        terms,
+                        p,
+                        cash,
+                        smm,
+                        &mask,
+                        out,
+                        &mut [],
+                        NetSink::Write(&mut []),
+                    )
+                };
+            }
+            if components {
+                pass!(true)
+            } else {
+                pass!(false)
+            }
         }
     }
 }
@@ -997,10 +1059,17 @@ impl<F: Copy> AdvanceRules<F> {
 /// fixed-point sums instead of being written; returns `false` if one of them
 /// reached the split's limit. With `FIRST` (and `DETAIL`) the monthly sums
 /// are written as `v·mask + 0` (the bits of adding to a zeroed row) instead
-/// of added to.
+/// of added to. Without `PV` the component PVs are not summed (`out.pv` is
+/// zeroed); the path values are the same bits.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: Lanes>(
+fn cash_flow_pass<
+    const DETAIL: bool,
+    const FIXED: bool,
+    const FIRST: bool,
+    const PV: bool,
+    S: Lanes,
+>(
     s: S,
     terms: &LoanTerms,
     p: &ModelParams,
@@ -1039,6 +1108,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
     }
     let mut pv = [s.zero_h(); NUM_COMPONENTS];
     let mut pv_net = zero;
+    let mut pv_cost = zero;
 
     // Loan constants hoisted out of the month loop.
     let escrow_float = k(terms.escrow * p.escrow_hold_months / 12.0);
@@ -1104,8 +1174,10 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
             comp_int,
             liq_loss,
         ];
-        for (acc, v) in pv.iter_mut().zip(vals) {
-            *acc = s.fold_mul_add(v, d, *acc);
+        if PV {
+            for (acc, v) in pv.iter_mut().zip(vals) {
+                *acc = s.fold_mul_add(v, d, *acc);
+            }
         }
         let income = s.add(
             s.add(s.add(fee, float_pi), s.add(float_escrow, late_fee)),
@@ -1116,6 +1188,7 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
         pv_net = s.mul_add(month_net, d, pv_net);
 
         if DETAIL {
+            pv_cost = s.mul_add(cost, d, pv_cost);
             if FIXED {
                 worst = add_fixed_row(s, month_net, &mut hi[t], &mut lo[t], worst);
             } else if write {
@@ -1139,6 +1212,9 @@ fn cash_flow_pass<const DETAIL: bool, const FIXED: bool, const FIRST: bool, S: L
         s.store_h(o, v);
     }
     s.store(&mut out.pv_net, pv_net);
+    if DETAIL {
+        s.store(&mut out.pv_cost, pv_cost);
+    }
     !FIXED || within_split(s, worst)
 }
 
@@ -1303,9 +1379,38 @@ mod tests {
                         &mut values,
                         None,
                     );
-                    assert_eq!(out, values, "detail changes the values");
+                    assert_eq!(
+                        (out.pv, out.pv_net),
+                        (values.pv, values.pv_net),
+                        "detail changes the values"
+                    );
+                    // Without the component PVs: the same path values.
+                    let mut net_only = BlockAccum {
+                        pv: [[1.0; HALF]; NUM_COMPONENTS],
+                        ..BlockAccum::default()
+                    };
+                    run_block_net_at(
+                        level,
+                        &terms,
+                        &params,
+                        &market,
+                        rates,
+                        block,
+                        &mut scratch,
+                        &mut net_only,
+                    );
+                    assert_eq!(net_only.pv_net, out.pv_net, "net only changes the values");
+                    assert_eq!(net_only.pv, [[0.0; HALF]; NUM_COMPONENTS]);
+                    // The per-lane cost PVs sum to the folded cost component.
+                    let cost = out.pv[Component::Cost as usize].iter().sum::<f64>();
+                    let lanes = out.pv_cost.iter().sum::<f64>();
+                    assert!(
+                        (cost - lanes).abs() <= 1e-12 * cost.abs().max(1.0),
+                        "{cost} vs {lanes}"
+                    );
                     bits.extend(out.pv.iter().flatten().map(|x| x.to_bits()));
                     bits.extend(out.pv_net.iter().map(|x| x.to_bits()));
+                    bits.extend(out.pv_cost.iter().map(|x| x.to_bits()));
                     bits.extend(net.iter().flatten().map(|x| x.to_bits()));
                 }
                 let mut all = Vec::new();

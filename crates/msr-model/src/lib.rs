@@ -32,8 +32,9 @@ pub mod rate_factors;
 pub mod simd;
 
 pub use kernel::{
-    add_fixed_lanes, run_block, run_block_at, BlockAccum, BlockDetail, BlockScratch, Component,
-    LaneRows, MonthlyField, MonthlyLanes, NetCells, COMPONENTS, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    add_fixed_lanes, run_block, run_block_at, run_block_net_at, BlockAccum, BlockDetail,
+    BlockScratch, Component, LaneRows, MonthlyField, MonthlyLanes, NetCells, COMPONENTS, LANES,
+    NUM_COMPONENTS, NUM_MONTHLY,
 };
 pub use loan_terms::LoanTerms;
 pub use market::Market;

@@ -104,6 +104,11 @@ pub struct NormalGenerator {
     pub antithetic: bool,
     /// Pseudo-random or scrambled Sobol.
     pub scheme: PathScheme,
+    /// Randomized QMC (Sobol schemes only): base draws (Sobol points; with
+    /// `antithetic` one per pair) per independent scramble. Base draw `b`
+    /// is point `b mod n` of scramble `b / n`; scramble 0 is the sequence of
+    /// `seed` itself, so the first `n` draws do not change. 0: one scramble.
+    pub scramble_points: u32,
 }
 
 impl NormalGenerator {
@@ -113,6 +118,34 @@ impl NormalGenerator {
             seed,
             antithetic,
             scheme: PathScheme::Pseudo,
+            scramble_points: 0,
+        }
+    }
+
+    /// The same generator with `scrambles` independent scrambles over
+    /// `num_paths` paths (see [`scramble_points`](Self::scramble_points));
+    /// 1 (or 0) keeps one scramble.
+    ///
+    /// # Panics
+    /// If `scrambles` does not divide `num_paths` (into an even number of
+    /// paths each, with antithetic pairs): [`Config::validate`] refuses those.
+    ///
+    /// [`Config::validate`]: msr_core::Config::validate
+    pub fn with_scrambles(self, scrambles: u32, num_paths: u32) -> NormalGenerator {
+        if scrambles <= 1 {
+            return NormalGenerator {
+                scramble_points: 0,
+                ..self
+            };
+        }
+        let per = num_paths / scrambles;
+        assert!(
+            per >= 1 && per * scrambles == num_paths && !(self.antithetic && per % 2 == 1),
+            "{scrambles} scrambles do not divide {num_paths} paths"
+        );
+        NormalGenerator {
+            scramble_points: if self.antithetic { per / 2 } else { per },
+            ..self
         }
     }
 
@@ -139,7 +172,12 @@ impl NormalGenerator {
     /// [`UnknownPathScheme`] when `path_scheme` names no scheme.
     pub fn try_from_config(valuation: &Valuation) -> Result<NormalGenerator, UnknownPathScheme> {
         let scheme = valuation.path_scheme.parse()?;
-        Ok(NormalGenerator::new(valuation.seed, valuation.antithetic).with_scheme(scheme))
+        let generator =
+            NormalGenerator::new(valuation.seed, valuation.antithetic).with_scheme(scheme);
+        Ok(match scheme {
+            PathScheme::Pseudo => generator,
+            _ => generator.with_scrambles(valuation.scrambles, valuation.num_paths),
+        })
     }
 
     /// Fill `eps` with the first `eps.len()` normals of path `path` (0-based).
@@ -189,10 +227,12 @@ impl NormalGenerator {
             PathScheme::Pseudo => Draw::Pseudo,
             PathScheme::Sobol => Draw::Sobol {
                 points: ScrambledSobol::new(self.seed),
+                scramble_points: self.scramble_points,
                 construction: Construction::Bridge(BrownianBridge::new(months)),
             },
             PathScheme::SobolPca => Draw::Sobol {
                 points: ScrambledSobol::new(self.seed),
+                scramble_points: self.scramble_points,
                 construction: Construction::Pca {
                     head: BrownianPca::new(months.min(PCA_MONTHS)),
                     tail: BrownianBridge::new(months.saturating_sub(PCA_MONTHS)),
@@ -209,6 +249,8 @@ enum Draw {
     Sobol {
         points: ScrambledSobol,
         construction: Construction,
+        /// [`NormalGenerator::scramble_points`].
+        scramble_points: u32,
     },
 }
 
@@ -252,9 +294,19 @@ impl Draw {
             Draw::Sobol {
                 points,
                 construction,
+                scramble_points,
             } => {
+                // Randomized QMC: point `base mod n` of scramble `base / n`.
+                let (scrambled, seed, base) = match *scramble_points {
+                    n if n > 0 && base >= n as usize => {
+                        let (r, j) = (base / n as usize, base % n as usize);
+                        let seed = scramble_seed(seed, r);
+                        (ScrambledSobol::new(seed), seed, j)
+                    }
+                    _ => (*points, seed, base),
+                };
                 let mut z = vec![0.0; eps.len()];
-                let filled = points.fill_normals(base as u32, &mut z);
+                let filled = scrambled.fill_normals(base as u32, &mut z);
                 if filled < z.len() {
                     fill_stream(seed ^ SOBOL_TAIL_SALT, base, &mut z[filled..]);
                 }
@@ -271,6 +323,19 @@ impl Draw {
         }
     }
 }
+
+/// The seed of independent scramble `r` of `seed`'s Sobol sequence
+/// (randomized QMC): `seed` itself for scramble 0, a hash of both after.
+pub fn scramble_seed(seed: u64, r: usize) -> u64 {
+    if r == 0 {
+        return seed;
+    }
+    crate::sobol::mix64(seed ^ crate::sobol::mix64(SCRAMBLE_SALT ^ r as u64))
+}
+
+/// Salt of the scramble seeds, so scramble `r` of one seed is not the
+/// sequence of another simple seed.
+const SCRAMBLE_SALT: u64 = 0xd1b5_4a32_d192_ed03;
 
 /// Seed offset of the pseudo-random finest bridge dimensions of a Sobol path
 /// beyond [`MAX_SOBOL_DIMS`] months, so they never coincide with a `pseudo`

@@ -99,7 +99,7 @@ pub fn owen_scramble(x: u32, seed: u32) -> u32 {
 }
 
 /// SplitMix64's finaliser (Stafford's "mix13"): a bijective 64-bit hash.
-fn mix64(mut z: u64) -> u64 {
+pub(crate) fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

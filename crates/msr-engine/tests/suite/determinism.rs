@@ -52,7 +52,7 @@ fn run(
         params: &s.params,
         market: &s.market,
         config: &s.config,
-        antithetic: true,
+        units: true.into(),
     };
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

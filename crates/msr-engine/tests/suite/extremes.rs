@@ -478,7 +478,7 @@ fn a_non_finite_loan_is_reported_and_left_out_of_every_total() {
         params: &params,
         market: &market,
         config: &c,
-        antithetic: false,
+        units: false.into(),
     };
     let (res, acc) = value_loans(&ctx, &loans, Detail::Full);
     assert!(res[0].is_finite());

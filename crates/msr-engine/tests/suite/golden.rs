@@ -31,7 +31,7 @@ fn value_on(
         params: &params,
         market: &market,
         config: &config,
-        antithetic,
+        units: antithetic.into(),
     };
     value_loans(&ctx, loans, Detail::Full)
 }

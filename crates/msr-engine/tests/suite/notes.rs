@@ -517,7 +517,7 @@ fn the_chain_agrees_with_the_msr_engine_on_events() {
             params: &params,
             market: &market,
             config: &config,
-            antithetic: false,
+            units: false.into(),
         };
         let (_, accum) = value_loans(&mctx, &[loan], Detail::Full);
         let events = Summary::from_accum(&accum, false).expected_events.unwrap();

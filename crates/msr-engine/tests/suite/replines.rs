@@ -57,7 +57,7 @@ fn value_on_paths_8(loans: &[Loan]) -> Vec<LoanResult> {
         params: &params,
         market: &market,
         config: &config,
-        antithetic: true,
+        units: true.into(),
     };
     let (results, accum) = value_loans(&ctx, loans, Detail::Values);
     assert!(accum.non_finite.is_empty());

@@ -74,7 +74,7 @@ impl Book {
             rate_model: &self.model,
             normals: &self.normals,
             months: self.months,
-            antithetic: self.config.valuation.antithetic,
+            units: msr_engine::SeUnits::of(&self.config.valuation),
             spreads: None,
         }
     }
@@ -101,7 +101,7 @@ impl Book {
             params: &params,
             market: &market,
             config,
-            antithetic: config.valuation.antithetic,
+            units: msr_engine::SeUnits::of(&config.valuation),
         };
         value_loans(&ctx, &self.loans, detail).1
     }
@@ -448,12 +448,6 @@ fn assumption_stresses_equal_independent_runs() {
     let report = mixed_report();
     let paths = book.base_paths();
     let mut config = book.config.clone();
-    config.servicing.cost_multiplier = 1.2;
-    assert_eq!(
-        report.scenario("cost_to_service_+20pct").unwrap().value,
-        book.value_on(&config, &paths, book.oas(), Detail::Values)
-    );
-    let mut config = book.config.clone();
     config.prepay.cpr_multiplier = 0.9;
     assert_eq!(
         report.scenario("prepayment_speed_-10pct").unwrap().value,
@@ -465,6 +459,61 @@ fn assumption_stresses_equal_independent_runs() {
         report.scenario("delinquency_roll_+10pct").unwrap().value,
         book.value_on(&config, &paths, book.oas(), Detail::Values)
     );
+}
+
+/// The contract for scenarios read off the base run by an exact
+/// method (the cost stresses): equal to bump-and-revalue up to rounding.
+const LINEAR_STRESS_REL: f64 = 1e-12;
+
+/// The cost-to-service stresses are read off the base run (linear in each
+/// path's cost PV): the old bump-and-revalue is the oracle, for the value and
+/// the standard error, on a book with a base multiplier of its own.
+#[test]
+fn cost_stresses_read_off_the_base_equal_a_revaluation() {
+    for (book, report) in [(mixed_book(), mixed_report()), {
+        let mut config = mixed_book().config.clone();
+        config.servicing.cost_multiplier = 1.3;
+        config.valuation.antithetic = false;
+        let book: &'static Book = Box::leak(Box::new(Book::with_config(
+            mixed_book().loans.clone(),
+            config,
+        )));
+        let report: &'static RiskReport = Box::leak(Box::new(book.run(&RiskSpec::default(), 2)));
+        (book, report)
+    }] {
+        let paths = book.base_paths();
+        for pct in [-100.0, -20.0, -10.0, 10.0, 20.0] {
+            let mut config = book.config.clone();
+            config.servicing.cost_multiplier *= 1.0 + pct / 100.0;
+            let acc = book.accum_on(&config, &paths, book.oas(), Detail::Values);
+            let revalued = acc.total.value.value();
+            let path_values: Vec<f64> = (0..acc.num_paths).map(|p| acc.path_value(p)).collect();
+            let se =
+                msr_engine::valuation::std_error(&path_values, book.config.valuation.antithetic)
+                    .unwrap();
+            let spec = RiskSpec {
+                cost_stresses_pct: vec![pct],
+                ..RiskSpec::default()
+            };
+            let name = format!("cost_to_service_{pct:+}pct");
+            let got = if pct == -100.0 {
+                book.run(&spec, 1).scenario(&name).unwrap().clone()
+            } else {
+                report.scenario(&name).unwrap().clone()
+            };
+            assert!(
+                close(got.value, revalued, LINEAR_STRESS_REL, 0.0),
+                "{name}: {} vs {revalued}",
+                got.value
+            );
+            let got_se = got.std_error.unwrap();
+            assert!(
+                close(got_se, se, LINEAR_STRESS_REL * 1e3, 0.0),
+                "{name}: std error {got_se} vs {se}"
+            );
+            assert_ne!(got.value, report.base_value, "{name} moved nothing");
+        }
+    }
 }
 
 #[test]
@@ -569,11 +618,13 @@ fn partials_of_a_split_book_merge_into_the_whole_report() {
         ..book.inputs()
     };
     assert_eq!(assemble_risk(&no_loans, &spec, &merged).unwrap(), report);
-    // The OAS stresses are assembled, not valued: one partial per valued scenario.
+    // The cost and OAS stresses are assembled, not valued: one partial per
+    // valued scenario.
     assert_eq!(
-        whole.scenarios.len() + spec.oas_stresses_bp.len(),
+        whole.scenarios.len() + spec.cost_stresses_pct.len() + spec.oas_stresses_bp.len(),
         report.scenarios.len()
     );
+    assert_eq!(whole.scenarios[0].1.path_costs.len(), NUM_PATHS);
     assert_eq!(whole.scenarios[0].0, "base");
     assert!(
         !whole.scenarios[0].1.cf.is_empty(),
@@ -582,9 +633,16 @@ fn partials_of_a_split_book_merge_into_the_whole_report() {
 
     // A partial of another spec is refused, not mis-assembled.
     let other = RiskSpec {
-        cost_stresses_pct: vec![10.0],
+        roll_stresses_pct: vec![10.0],
         ..RiskSpec::default()
     };
+    // The cost stresses need nothing in the partial: any set assembles.
+    let costs = RiskSpec {
+        cost_stresses_pct: vec![5.0, 50.0],
+        ..RiskSpec::default()
+    };
+    let report_costs = assemble_risk(&book.inputs(), &costs, &whole).unwrap();
+    assert!(report_costs.scenario("cost_to_service_+50pct").is_some());
     assert!(matches!(
         assemble_risk(&book.inputs(), &other, &whole),
         Err(RiskError::Partial(_))

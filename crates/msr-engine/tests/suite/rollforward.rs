@@ -46,7 +46,7 @@ fn roll(prior: &[Loan], current: &[Loan], prior_cfg: &Config, current_cfg: &Conf
         current_config: current_cfg,
         normals: &normals,
         months,
-        antithetic: true,
+        units: true.into(),
         prior_spreads: None,
         current_spreads: None,
     };
@@ -77,7 +77,7 @@ fn values(loans: &[Loan], config: &Config, months: usize) -> Vec<f64> {
         params: &params,
         market: &market,
         config,
-        antithetic: true,
+        units: true.into(),
     };
     let (results, _) = value_loans(&ctx, loans, Detail::Values);
     results.iter().map(|r| r.value).collect()
@@ -410,7 +410,7 @@ fn unusable_inputs_are_errors() {
         current_config: &cfg,
         normals: &normals,
         months,
-        antithetic: true,
+        units: true.into(),
         prior_spreads: None,
         current_spreads: None,
     };
@@ -476,7 +476,7 @@ fn oas_tables_value_each_cohort_at_its_spread_and_move_the_market_step() {
         current_config: &cfg,
         normals: &normals,
         months,
-        antithetic: true,
+        units: true.into(),
         prior_spreads: Some(&prior),
         current_spreads: Some(&current),
     };

@@ -219,7 +219,7 @@ pub fn run(args: &AmortizeArgs) -> Result<ExitCode> {
         rate_model: &loaded.rates.model,
         normals,
         months: loaded.months,
-        antithetic: loaded.rates.antithetic,
+        units: loaded.rates.units,
         spreads: None,
     };
     let bar = crate::common::progress(loaded.loans.len() as u64, "amortize", args.run.quiet);

@@ -272,7 +272,7 @@ pub fn run_oas(args: &OasGridArgs) -> Result<ExitCode> {
         params: &params,
         market: &market,
         config,
-        antithetic: loaded.rates.antithetic,
+        units: loaded.rates.units,
     };
     let markets = vec![&market; table.cohorts.len()];
     let bar = progress(loaded.loans.len() as u64, "valuing loans", args.run.quiet);

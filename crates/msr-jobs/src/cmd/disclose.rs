@@ -167,7 +167,7 @@ pub fn run(args: &DiscloseArgs) -> Result<ExitCode> {
         rate_model: &loaded.rates.model,
         normals,
         months: loaded.months,
-        antithetic: loaded.rates.antithetic,
+        units: loaded.rates.units,
         spreads: None,
     };
     let total_work = (loaded.loans.len() * 7) as u64;

@@ -150,7 +150,7 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
         as_of: &first.as_of,
         oas: first.oas,
         num_paths: first.num_paths,
-        antithetic: first.antithetic,
+        units: crate::common::units_of(first.antithetic, first.scrambles),
     };
     let (summary, summary_json) = summary_document(&accum, &settings, &tally, &timings);
     msr_io::write_json_pretty(staging.path("summary.json"), &summary_json).map_err(output)?;

@@ -255,7 +255,7 @@ fn value_base(
         params,
         market,
         config: &loaded.config,
-        antithetic: loaded.rates.antithetic,
+        units: loaded.rates.units,
     };
     let bar = progress(loaded.loans.len() as u64, "valuing loans", quiet);
     // One call for the whole book: loans far apart share prepayment work.

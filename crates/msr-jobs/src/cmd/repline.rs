@@ -99,7 +99,7 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
         params: &params,
         market: &market,
         config: &config,
-        antithetic: rates.antithetic,
+        units: rates.units,
     };
 
     let build_clock = Instant::now();

@@ -182,7 +182,7 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         rate_model: &loaded.rates.model,
         normals,
         months: loaded.months,
-        antithetic: loaded.rates.antithetic,
+        units: loaded.rates.units,
         spreads: spreads.as_ref(),
     };
     let prov = Provenance::new(
@@ -374,6 +374,7 @@ impl ShardRun<'_> {
             oas: config.valuation.oas,
             as_of: config.valuation.as_of.clone(),
             antithetic: loaded.rates.antithetic,
+            scrambles: crate::common::scrambles_of(loaded.rates.units),
             max_reject_share: config.tape.max_reject_share,
             threads: loaded.threads,
             timings: ShardTimings {
@@ -494,7 +495,7 @@ pub fn merge(
         rate_model: &rates.model,
         normals,
         months: total.months,
-        antithetic: rates.antithetic,
+        units: rates.units,
         spreads: None,
     };
     let report =

@@ -203,7 +203,7 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
         current_config: &config,
         normals: &normals,
         months: MAX_MONTHS,
-        antithetic: v.antithetic,
+        units: msr_engine::SeUnits::of(v),
         prior_spreads: prior_spreads.as_ref(),
         current_spreads: current_spreads.as_ref(),
     };

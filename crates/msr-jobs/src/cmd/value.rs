@@ -202,7 +202,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         params: &params,
         market: &market,
         config: &config,
-        antithetic: rates.antithetic,
+        units: rates.units,
     };
     let num_paths = market.num_paths();
     let prov = Provenance::new(&args.input, &config, &rates.source, num_paths)?;
@@ -353,6 +353,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         run_id: &run_id,
         num_paths,
         antithetic: rates.antithetic,
+        units: rates.units,
         threads,
         started,
         clock,
@@ -374,6 +375,7 @@ struct Whole<'a> {
     run_id: &'a str,
     num_paths: usize,
     antithetic: bool,
+    units: msr_engine::SeUnits,
     threads: usize,
     started: SystemTime,
     clock: Instant,
@@ -414,7 +416,7 @@ impl Whole<'_> {
                 self.num_paths,
             )?;
         }
-        let settings = SummarySettings::of(self.config, self.num_paths, self.antithetic);
+        let settings = SummarySettings::of(self.config, self.num_paths, self.units);
         let (summary, summary_json) = summary_document(accum, &settings, tally, &timings);
         msr_io::write_json_pretty(staging.path("summary.json"), &summary_json).map_err(output)?;
         let manifest = self.manifest_json(tally.rows_read);
@@ -498,6 +500,7 @@ impl Whole<'_> {
             oas: self.config.valuation.oas,
             as_of: self.config.valuation.as_of.clone(),
             antithetic: self.antithetic,
+            scrambles: crate::common::scrambles_of(self.units),
             max_reject_share: self.config.tape.max_reject_share,
             threads: self.threads,
             timings,

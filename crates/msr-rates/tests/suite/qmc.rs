@@ -393,3 +393,96 @@ fn scheme_names_and_configuration() {
     assert!(NormalGenerator::try_from_config(&config.valuation).is_err());
     assert!(config.validate().is_err());
 }
+
+/// Randomized QMC (`valuation.scrambles`): run `r` of the paths is the first
+/// `n` points of independent scramble `r`, and scramble 0 is the seed's own
+/// sequence, so the first run is the unscrambled generator's first `n` paths.
+#[test]
+fn scramble_runs_are_independent_scrambles_of_the_first_points() {
+    let months = 24;
+    for scheme in QUASI {
+        for antithetic in [false, true] {
+            let one = quasi(scheme, SEED, antithetic);
+            let four = one.with_scrambles(4, 32);
+            assert_eq!(four.scramble_points, if antithetic { 4 } else { 8 });
+            let runs = four.normals(32, months);
+            let plain = one.normals(32, months);
+            // Run 0 is the seed's sequence.
+            for p in 0..8 {
+                assert_eq!(runs.path(p), plain.path(p), "{scheme} path {p}");
+            }
+            // Runs 1..3 restart the points on other scrambles: path 8 is
+            // point 0 of scramble 1, not point 8 (or 4) of scramble 0.
+            for r in 1..4 {
+                let first = runs.path(8 * r);
+                for other in 0..4 {
+                    if other != r {
+                        assert_ne!(first, runs.path(8 * other), "{scheme} run {r} vs {other}");
+                    }
+                }
+                assert_ne!(first, plain.path(8 * r), "{scheme} run {r}");
+                if antithetic {
+                    let negated: Vec<f64> = first.iter().map(|e| -e).collect();
+                    assert_eq!(runs.path(8 * r + 1), negated.as_slice());
+                }
+            }
+            // A pure function of (seed, path, scheme, scrambles): a later
+            // batch alone gives the same rows.
+            let tail = four.normals_for(13..29, months);
+            for p in 13..29 {
+                assert_eq!(tail.path(p - 13), runs.path(p), "{scheme} path {p}");
+            }
+            // One scramble is the plain generator.
+            assert_eq!(one.with_scrambles(1, 32), one);
+        }
+    }
+}
+
+/// Each run's points are an independent scramble's first points, so each
+/// keeps the net's stratification: the first 8 points of every scramble put
+/// one point in each eighth of every coordinate.
+#[test]
+fn every_scramble_run_is_a_net() {
+    for r in 0..4 {
+        let s = ScrambledSobol::new(msr_rates::normals::scramble_seed(SEED, r));
+        for dim in 0..64 {
+            let mut hit = [0u8; 8];
+            for i in 0..8 {
+                hit[(s.bits(i, dim).unwrap() >> 61) as usize] += 1;
+            }
+            assert_eq!(hit, [1; 8], "scramble {r}, dimension {dim}");
+        }
+    }
+    assert_eq!(msr_rates::normals::scramble_seed(SEED, 0), SEED);
+}
+
+#[test]
+fn scrambles_are_validated() {
+    let mut config = Config::default();
+    config.valuation.scrambles = 8;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("valuation.scrambles") && err.contains("Sobol"),
+        "{err}"
+    );
+    config.valuation.path_scheme = "sobol-pca".into();
+    config.valuation.num_paths = 60;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("must divide valuation.num_paths (60)"),
+        "{err}"
+    );
+    config.valuation.num_paths = 8;
+    config.valuation.antithetic = true;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("even"), "{err}");
+    config.valuation.antithetic = false;
+    config.validate().unwrap();
+    config.valuation.scrambles = 0;
+    assert!(config.validate().is_err());
+    // From the configuration: scrambles reach the generator.
+    config.valuation.scrambles = 4;
+    config.valuation.num_paths = 64;
+    let g = NormalGenerator::from_config(&config.valuation);
+    assert_eq!(g.scramble_points, 16);
+}
