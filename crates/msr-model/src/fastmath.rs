@@ -394,7 +394,22 @@ pub fn add_monthly_fixed_at(
         hi.len() >= rows.len() && lo.len() >= rows.len(),
         "monthly fixed-point sums shorter than the rows"
     );
-    crate::simd::add_monthly_fixed_at(level, rows, hi, lo)
+    crate::simd::run_at(level, AddMonthlyFixed { rows, hi, lo })
+}
+
+/// [`add_monthly_fixed_body`]'s arguments, dispatched by `crate::simd::run_at`.
+struct AddMonthlyFixed<'a> {
+    rows: &'a [[f64; crate::NUM_MONTHLY]],
+    hi: &'a mut [MonthlyFixed],
+    lo: &'a mut [MonthlyFixed],
+}
+
+impl crate::simd::WithLanes for AddMonthlyFixed<'_> {
+    type Output = bool;
+    #[inline(always)]
+    fn with_lanes<S: crate::simd::Lanes>(self, s: S) -> bool {
+        add_monthly_fixed_body(s, self.rows, self.hi, self.lo)
+    }
 }
 
 /// A month's row as whole vectors (zero-padded).
@@ -637,7 +652,7 @@ mod tests {
             let rows = [xs];
             let mut hi = [[0i64; LANES]];
             let mut lo = [[0i64; LANES]];
-            crate::simd::add_fixed_lanes_at(level, &rows, &mut hi, &mut lo);
+            crate::kernel::add_fixed_lanes_at(level, &rows, &mut hi, &mut lo);
             let got: Vec<(i64, i64)> = (0..LANES).map(|l| (hi[0][l], lo[0][l])).collect();
             assert_eq!(got, want, "{}", level.name());
         }

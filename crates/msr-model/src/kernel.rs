@@ -33,57 +33,12 @@ use crate::chain::{step_lanes, transitions};
 use crate::fastmath::{
     smm_lanes, smm_lanes_capped, split_fixed_lanes, FIXED_SPLIT_LIMIT_UNSCALED, SMM_CAPPED_MAX_CPR,
 };
+pub use crate::lanes::{HalfRows, LaneRows, HALF, LANES};
 use crate::loan_terms::LoanTerms;
 use crate::market::{CashLanes, Market, PrepayLanes};
 use crate::params::ModelParams;
 use crate::rate_factors::{RateFactors, RateLanes};
-use crate::simd::{Lanes, Math, Scalar};
-
-/// Paths per block: one AVX-512 register of f64, two AVX2 registers.
-pub const LANES: usize = 8;
-
-/// Half a block: sums wanted only over paths are kept folded, lane `j`
-/// holding paths `j` and `j + HALF` (`Lanes::fold_mul_add`).
-pub const HALF: usize = LANES / 2;
-
-/// `K` vectors of [`HALF`] lanes, each within one cache line (see
-/// [`LaneRows`]): a month of [`MonthlyLanes`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[repr(C, align(32))]
-pub struct HalfRows<const K: usize>(pub [[f64; HALF]; K]);
-
-impl<const K: usize> Default for HalfRows<K> {
-    fn default() -> Self {
-        HalfRows([[0.0; HALF]; K])
-    }
-}
-
-/// `K` vectors of [`LANES`] lanes on a cache-line boundary, so that no lane
-/// vector straddles two lines whatever the allocator (glibc's large blocks
-/// start 16 bytes past a page, which splits every vector load and store):
-/// the element type of the kernel's own buffers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[repr(C, align(64))]
-pub struct LaneRows<const K: usize>(pub [[f64; LANES]; K]);
-
-impl<const K: usize> std::ops::Deref for LaneRows<K> {
-    type Target = [[f64; LANES]; K];
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl<const K: usize> std::ops::DerefMut for LaneRows<K> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
-    }
-}
-
-impl<const K: usize> Default for LaneRows<K> {
-    fn default() -> Self {
-        LaneRows([[0.0; LANES]; K])
-    }
-}
+use crate::simd::{Lanes, Math, Scalar, WithLanes};
 
 /// A servicing cash-flow component of MODEL.md §E.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,7 +226,15 @@ impl MonthlyLanes {
     /// the recurrences' fused multiply-adds are instructions rather than
     /// calls (the same bits on every level).
     pub fn months(&self, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) {
-        crate::simd::monthly_months(self, terms, p, out);
+        crate::simd::run_at(
+            crate::simd::level(),
+            Months {
+                lanes: self,
+                terms,
+                p,
+                out,
+            },
+        );
     }
 
     /// [`MonthlyLanes::months`] on scalars.
@@ -685,7 +648,7 @@ pub fn run_block_at<const DETAIL: bool>(
         detail,
         components: true,
     };
-    crate::simd::run_block_at::<DETAIL>(level, args)
+    crate::simd::run_at(level, RunBlock::<DETAIL>(args))
 }
 
 /// [`run_block_at`] without detail and without the component PVs: only
@@ -729,7 +692,7 @@ pub fn run_block_net_at(
         detail: None,
         components: false,
     };
-    crate::simd::run_block_at::<false>(level, args);
+    crate::simd::run_at(level, RunBlock::<false>(args));
 }
 
 /// The arguments of one block, bundled for the dispatch in `crate::simd`.
@@ -744,6 +707,34 @@ pub(crate) struct BlockArgs<'a, 'd> {
     pub detail: Option<BlockDetail<'d>>,
     /// Whether the component PVs are summed (always with `DETAIL`).
     pub components: bool,
+}
+
+/// One block's arguments, dispatched by `crate::simd::run_at` to the copy of
+/// [`run_block_body`] for the level.
+struct RunBlock<'a, 'd, const DETAIL: bool>(BlockArgs<'a, 'd>);
+
+impl<const DETAIL: bool> WithLanes for RunBlock<'_, '_, DETAIL> {
+    type Output = bool;
+    #[inline(always)]
+    fn with_lanes<S: Lanes>(self, s: S) -> bool {
+        run_block_body::<DETAIL, S>(s, self.0)
+    }
+}
+
+/// [`months_body`]'s arguments, dispatched by `crate::simd::run_at`.
+struct Months<'a> {
+    lanes: &'a MonthlyLanes,
+    terms: &'a LoanTerms,
+    p: &'a ModelParams,
+    out: &'a mut Vec<[f64; NUM_MONTHLY]>,
+}
+
+impl WithLanes for Months<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_lanes<S: Lanes>(self, s: S) {
+        months_body(s, self.lanes, self.terms, self.p, self.out)
+    }
 }
 
 /// The kernel body, compiled once per instruction set by `crate::simd`.
@@ -1266,7 +1257,35 @@ pub fn add_fixed_lanes(
         net.len() == hi.len() && net.len() == lo.len(),
         "fixed-point rows differ in length"
     );
-    crate::simd::add_fixed_lanes(net, hi, lo)
+    add_fixed_lanes_at(crate::simd::level(), net, hi, lo)
+}
+
+/// [`add_fixed_lanes`] at a given level (tests compare the levels).
+///
+/// # Panics
+/// If this CPU lacks `level`.
+pub(crate) fn add_fixed_lanes_at(
+    level: crate::simd::Level,
+    net: &[[f64; LANES]],
+    hi: &mut [[i64; LANES]],
+    lo: &mut [[i64; LANES]],
+) -> bool {
+    crate::simd::run_at(level, AddFixedLanes { net, hi, lo })
+}
+
+/// [`add_fixed_lanes_body`]'s arguments, dispatched by `crate::simd::run_at`.
+struct AddFixedLanes<'a> {
+    net: &'a [[f64; LANES]],
+    hi: &'a mut [[i64; LANES]],
+    lo: &'a mut [[i64; LANES]],
+}
+
+impl WithLanes for AddFixedLanes<'_> {
+    type Output = bool;
+    #[inline(always)]
+    fn with_lanes<S: Lanes>(self, s: S) -> bool {
+        add_fixed_lanes_body(s, self.net, self.hi, self.lo)
+    }
 }
 
 /// The body of [`add_fixed_lanes`], compiled once per instruction set.

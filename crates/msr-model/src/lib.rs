@@ -25,6 +25,7 @@
 pub mod chain;
 pub mod fastmath;
 pub mod kernel;
+pub mod lanes;
 pub mod loan_terms;
 pub mod market;
 pub mod params;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use msr_rates::PathSet;
 
-use crate::kernel::{LaneRows, LANES};
+use crate::lanes::{LaneRows, LANES};
 use crate::params::ModelParams;
 
 /// The prepayment factors of one block-month, lanes innermost:

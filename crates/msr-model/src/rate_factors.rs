@@ -18,7 +18,7 @@
 //! [`LoanTerms::cpr_from_factors_lanes`]), so resolved and unresolved runs give
 //! the same bits; the tests check it.
 
-use crate::kernel::LaneRows;
+use crate::lanes::LaneRows;
 use crate::loan_terms::LoanTerms;
 use crate::market::Market;
 use crate::simd::Lanes;
@@ -71,7 +71,15 @@ impl RateFactors {
         // Every row is written below: no need to zero the kept ones.
         self.rows.truncate(blocks * n);
         self.rows.resize(blocks * n, Default::default());
-        crate::simd::resolve_rate_factors_at(level, terms, market, n, &mut self.rows);
+        crate::simd::run_at(
+            level,
+            Resolve {
+                terms,
+                market,
+                n,
+                rows: &mut self.rows,
+            },
+        );
     }
 
     /// Whether these factors serve `terms` on a market of `blocks` blocks:
@@ -88,12 +96,28 @@ impl RateFactors {
     }
 }
 
+/// [`resolve_body`]'s arguments, dispatched by `crate::simd::run_at`.
+struct Resolve<'a> {
+    terms: &'a LoanTerms,
+    market: &'a Market,
+    n: usize,
+    rows: &'a mut [RateLanes],
+}
+
+impl crate::simd::WithLanes for Resolve<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_lanes<S: Lanes>(self, s: S) {
+        resolve_body(s, self.terms, self.market, self.n, self.rows)
+    }
+}
+
 /// The body of [`RateFactors::resolve`], compiled once per instruction set:
 /// for each block, month by month, the lock-in factor of
 /// [`LoanTerms::rate_factors_lanes`] and its logistic times the burnout
 /// factor *before* the month's update (what the kernel's month `t` uses).
 #[inline(always)]
-pub(crate) fn resolve_body<S: Lanes>(
+fn resolve_body<S: Lanes>(
     s: S,
     terms: &LoanTerms,
     market: &Market,

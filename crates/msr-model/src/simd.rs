@@ -34,15 +34,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::fastmath::{add_monthly_fixed_body, MonthlyFixed};
-use crate::kernel::{
-    add_fixed_lanes_body, months_body, run_block_body, BlockArgs, MonthlyLanes, HALF, LANES,
-};
-use crate::loan_terms::LoanTerms;
-use crate::market::Market;
-use crate::params::ModelParams;
-use crate::rate_factors::{resolve_body, RateLanes};
-use crate::NUM_MONTHLY;
+use crate::lanes::{HALF, LANES};
 
 /// Arithmetic on a vector of `f64` (`F`) with a matching vector of `u64` bit
 /// patterns (`U`). Each method is one IEEE-exact operation, so every
@@ -911,65 +903,19 @@ mod x86 {
         }
     }
 
+    /// `body` compiled with AVX-512 (callable only after detection): the
+    /// body's `with_lanes` is `#[inline(always)]`, so all of it is compiled
+    /// here, with these features.
     #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
-    pub(super) unsafe fn run_block_avx512<const DETAIL: bool>(args: BlockArgs<'_, '_>) -> bool {
-        run_block_body::<DETAIL, _>(Avx512 { _private: () }, args)
+    pub(super) unsafe fn avx512<W: WithLanes>(body: W) -> W::Output {
+        body.with_lanes(Avx512 { _private: () })
     }
 
+    /// `body` compiled with AVX2 and FMA (callable only after detection).
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn run_block_avx2<const DETAIL: bool>(args: BlockArgs<'_, '_>) -> bool {
-        run_block_body::<DETAIL, _>(Avx2 { _private: () }, args)
+    pub(super) unsafe fn avx2<W: WithLanes>(body: W) -> W::Output {
+        body.with_lanes(Avx2 { _private: () })
     }
-
-    /// The AVX-512 and AVX2 copies of a body written against [`Lanes`], each
-    /// compiled with its features (callable only after detection).
-    macro_rules! copies {
-        ($avx512:ident, $avx2:ident, $body:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
-            #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")]
-            pub(super) unsafe fn $avx512($($arg: $ty),*) -> $ret {
-                $body(Avx512 { _private: () }, $($arg),*)
-            }
-
-            #[target_feature(enable = "avx2,fma")]
-            pub(super) unsafe fn $avx2($($arg: $ty),*) -> $ret {
-                $body(Avx2 { _private: () }, $($arg),*)
-            }
-        };
-    }
-
-    copies!(
-        resolve_rate_factors_avx512,
-        resolve_rate_factors_avx2,
-        resolve_body,
-        (terms: &LoanTerms, market: &Market, n: usize, rows: &mut [RateLanes]) -> ()
-    );
-    copies!(
-        add_monthly_fixed_avx512,
-        add_monthly_fixed_avx2,
-        add_monthly_fixed_body,
-        (rows: &[[f64; NUM_MONTHLY]], hi: &mut [MonthlyFixed], lo: &mut [MonthlyFixed]) -> bool
-    );
-    copies!(
-        monthly_months_avx512,
-        monthly_months_avx2,
-        months_body,
-        (lanes: &MonthlyLanes, terms: &LoanTerms, p: &ModelParams, out: &mut Vec<[f64; NUM_MONTHLY]>) -> ()
-    );
-    copies!(
-        add_fixed_lanes_avx512,
-        add_fixed_lanes_avx2,
-        add_fixed_lanes_body,
-        (net: &[[f64; LANES]], hi: &mut [[i64; LANES]], lo: &mut [[i64; LANES]]) -> bool
-    );
-    #[cfg(test)]
-    use super::tests::lookups_body;
-    #[cfg(test)]
-    copies!(
-        lookups_avx512,
-        lookups_avx2,
-        lookups_body,
-        (idx: &[i64; LANES], out: &mut [[f64; LANES]; 2]) -> ()
-    );
 }
 
 /// An instruction-set level the kernels are compiled for.
@@ -1035,123 +981,43 @@ pub fn level() -> Level {
     }
 }
 
-/// Call the copy of a kernel for `$level`: the AVX-512 or AVX2 one from
-/// `x86` (after checking this CPU has the level), else the portable body.
-macro_rules! dispatch {
-    ($level:expr, $avx512:expr, $avx2:expr, $body:expr, ($($arg:expr),*)) => {{
-        let level: Level = $level;
-        assert!(
-            level <= detected(),
-            "{} is not supported by this CPU",
-            level.name()
-        );
-        match level {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: checked above that the CPU has every feature the copy enables.
-            Level::Avx512 => unsafe { $avx512($($arg),*) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            Level::Avx2 => unsafe { $avx2($($arg),*) },
-            _ => $body(Portable, $($arg),*),
-        }
-    }};
+/// A body written once against [`Lanes`] and run at an instruction-set level
+/// by [`run_at`]: the pattern of pulp's `WithSimd`. The module that owns a
+/// body implements this for a struct of its arguments (the kernel's
+/// `RunBlock`, the rate factors' `Resolve`, …), so this module knows none of
+/// them and the crate's imports run one way: `lanes` ← `simd` ← the rest.
+///
+/// `with_lanes` must be `#[inline(always)]`: the AVX copies are generic
+/// `#[target_feature]` functions that call it, and only code inlined into
+/// them is compiled with their features.
+pub(crate) trait WithLanes {
+    /// What the body returns.
+    type Output;
+    /// Run the body on vectors of `S`.
+    fn with_lanes<S: Lanes>(self, s: S) -> Self::Output;
 }
 
-/// The kernel at `level`.
+/// Run `body` at `level`: the AVX-512 or AVX2 copy (after checking this CPU
+/// has the level), else the portable one.
 ///
 /// # Panics
 /// If `level` exceeds [`detected`].
-pub(crate) fn run_block_at<const DETAIL: bool>(level: Level, args: BlockArgs<'_, '_>) -> bool {
-    dispatch!(
-        level,
-        x86::run_block_avx512::<DETAIL>,
-        x86::run_block_avx2::<DETAIL>,
-        run_block_body::<DETAIL, _>,
-        (args)
-    )
-}
-
-/// [`crate::kernel::add_fixed_lanes`] at [`level`].
-pub(crate) fn add_fixed_lanes(
-    net: &[[f64; LANES]],
-    hi: &mut [[i64; LANES]],
-    lo: &mut [[i64; LANES]],
-) -> bool {
-    add_fixed_lanes_at(level(), net, hi, lo)
-}
-
-/// [`add_fixed_lanes`] at a given level (tests compare the levels).
-///
-/// # Panics
-/// If this CPU lacks `level`.
-pub(crate) fn add_fixed_lanes_at(
-    level: Level,
-    net: &[[f64; LANES]],
-    hi: &mut [[i64; LANES]],
-    lo: &mut [[i64; LANES]],
-) -> bool {
-    dispatch!(
-        level,
-        x86::add_fixed_lanes_avx512,
-        x86::add_fixed_lanes_avx2,
-        add_fixed_lanes_body,
-        (net, hi, lo)
-    )
-}
-
-/// [`crate::RateFactors::resolve`]'s body at `level`.
-///
-/// # Panics
-/// If this CPU lacks `level`.
-pub(crate) fn resolve_rate_factors_at(
-    level: Level,
-    terms: &LoanTerms,
-    market: &Market,
-    n: usize,
-    rows: &mut [RateLanes],
-) {
-    dispatch!(
-        level,
-        x86::resolve_rate_factors_avx512,
-        x86::resolve_rate_factors_avx2,
-        resolve_body,
-        (terms, market, n, rows)
-    )
-}
-
-/// [`crate::MonthlyLanes::months`] at [`level`].
-pub(crate) fn monthly_months(
-    lanes: &MonthlyLanes,
-    terms: &LoanTerms,
-    p: &ModelParams,
-    out: &mut Vec<[f64; NUM_MONTHLY]>,
-) {
-    dispatch!(
-        level(),
-        x86::monthly_months_avx512,
-        x86::monthly_months_avx2,
-        months_body,
-        (lanes, terms, p, out)
-    )
-}
-
-/// [`crate::fastmath::add_monthly_fixed`]'s body at `level`.
-///
-/// # Panics
-/// If this CPU lacks `level`.
-pub(crate) fn add_monthly_fixed_at(
-    level: Level,
-    rows: &[[f64; NUM_MONTHLY]],
-    hi: &mut [MonthlyFixed],
-    lo: &mut [MonthlyFixed],
-) -> bool {
-    dispatch!(
-        level,
-        x86::add_monthly_fixed_avx512,
-        x86::add_monthly_fixed_avx2,
-        add_monthly_fixed_body,
-        (rows, hi, lo)
-    )
+#[inline(always)]
+pub(crate) fn run_at<W: WithLanes>(level: Level, body: W) -> W::Output {
+    assert!(
+        level <= detected(),
+        "{} is not supported by this CPU",
+        level.name()
+    );
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: checked above that the CPU has every feature the copy enables.
+        Level::Avx512 => unsafe { x86::avx512(body) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Level::Avx2 => unsafe { x86::avx2(body) },
+        _ => body.with_lanes(Portable),
+    }
 }
 
 #[cfg(test)]
@@ -1190,11 +1056,19 @@ mod tests {
     ];
 
     /// `lookup8` and `lookup16` of `idx`, stored.
-    #[inline(always)]
-    pub(super) fn lookups_body<S: Lanes>(s: S, idx: &[i64; LANES], out: &mut [[f64; LANES]; 2]) {
-        let i = s.load_u(idx);
-        s.store(&mut out[0], s.lookup8(&TABLE8, i));
-        s.store(&mut out[1], s.lookup16(&TABLE16, i));
+    struct Lookups<'a> {
+        idx: &'a [i64; LANES],
+        out: &'a mut [[f64; LANES]; 2],
+    }
+
+    impl WithLanes for Lookups<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_lanes<S: Lanes>(self, s: S) {
+            let i = s.load_u(self.idx);
+            s.store(&mut self.out[0], s.lookup8(&TABLE8, i));
+            s.store(&mut self.out[1], s.lookup16(&TABLE16, i));
+        }
     }
 
     /// Every level reads each entry unchanged, whatever the index's bits
@@ -1209,12 +1083,12 @@ mod tests {
                     (k as i64) | (((0x3ff0 + 37 * (start * LANES + l)) as i64) << 4)
                 });
                 let mut out = [[0.0; LANES]; 2];
-                dispatch!(
+                run_at(
                     level,
-                    x86::lookups_avx512,
-                    x86::lookups_avx2,
-                    lookups_body,
-                    (&idx, &mut out)
+                    Lookups {
+                        idx: &idx,
+                        out: &mut out,
+                    },
                 );
                 let [got8, got16] = out;
                 for (l, (a, b)) in got8.iter().zip(&got16).enumerate() {
