@@ -10,7 +10,10 @@ pub(super) fn run_section(p: &mut Page, d: &ReportData) {
         p.warn(n);
     }
     let mut rows = vec![
-        vec![Text("Valuation date (as of)".into()), Text(s.as_of.clone())],
+        vec![
+            Text("Valuation date (as of)".into()),
+            Text(s.as_of.to_string()),
+        ],
         vec![
             Text("Option-adjusted spread".into()),
             Text(format!(
