@@ -166,7 +166,7 @@ if [ "$risk" = 1 ]; then
     echo "timing: msr value and msr risk on $risk_loans loans x $risk_paths paths" >&2
     value_s=$(timed value --out "$out_root/risk_value")
     risk_s=$(timed risk --out "$out_root/risk_risk")
-    scenarios=$(python3 -c "import json; print(len(json.load(open('$out_root/risk_risk/risk.json'))['scenarios']))")
+    scenarios=$(python3 -c "import json; print(json.load(open('$out_root/risk_risk/risk.json'))['scenarios'])")
     echo
     echo "msr risk: $risk_loans loans x $risk_paths paths, $scenarios scenarios, MSR_SIMD=${MSR_SIMD:-auto}, clock: $(clock)"
     python3 -c "print(f'value {$value_s:.2f} s, risk {$risk_s:.2f} s: risk/value = {$risk_s / $value_s:.1f}x')"

@@ -6,6 +6,7 @@
 //! live in `msr-rates`, `msr-model` and `msr-engine`.
 
 pub mod config;
+pub mod date;
 pub mod fixed;
 pub mod loan;
 pub mod note;
@@ -13,5 +14,6 @@ pub mod schedule;
 pub mod tolerance;
 
 pub use config::{Config, ConfigError};
+pub use date::{Date, DateError};
 pub use fixed::ExactSum;
 pub use loan::{DqState, Investor, Loan, Reject};

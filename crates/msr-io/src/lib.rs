@@ -8,6 +8,8 @@
 //! * [`parquet_out`] writes tables of plain columns to Parquet and any file
 //!   atomically; [`parquet_in`] reads small tables whole (golden files) and
 //!   row-group counts; [`json`] writes JSON documents.
+//! * [`docs`] defines every output document and CSV row of the commands,
+//!   one type each for writers and readers.
 //! * [`calibration`] reads swaption quotes and small CSV tables (cohort
 //!   grids, OAS tables) and writes CSV tables and text atomically.
 //! * [`generate`] makes the synthetic book of `msr generate`.
@@ -20,6 +22,7 @@
 //! an error.
 
 pub mod calibration;
+pub mod docs;
 pub mod error;
 pub mod generate;
 pub mod hash;

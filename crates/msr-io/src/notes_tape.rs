@@ -82,8 +82,10 @@ pub struct NoteTapeOptions {
     pub ask_column: Option<String>,
 }
 
-/// The format a note tape was read as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The format a note tape was read as (`parquet` or `csv` in
+/// note_summary.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TapeFormat {
     /// Apache Parquet.
     Parquet,

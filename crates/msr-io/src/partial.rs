@@ -734,6 +734,26 @@ pub struct RiskScenarioFiles {
     pub cf: String,
 }
 
+/// The risk spec a shard of `msr risk` ran (`msr_engine::RiskSpec`, field
+/// for field): every shard of a run must share it. Fields in alphabetical
+/// order, the order risk_partial.json has always been written in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSpecRecord {
+    /// Cost-to-service stresses (%).
+    pub cost_stresses_pct: Vec<f64>,
+    /// OAS stresses (bp).
+    pub oas_stresses_bp: Vec<f64>,
+    /// Prepayment-speed stresses (%).
+    pub prepay_stresses_pct: Vec<f64>,
+    /// Parallel rate shocks (bp).
+    pub rate_shocks_bp: Vec<f64>,
+    /// Delinquency-roll stresses (%).
+    pub roll_stresses_pct: Vec<f64>,
+    /// Shock of the durations (bp).
+    pub shock_bp: f64,
+}
+
 /// `risk_partial.json`: what a shard of `msr risk` computed — the months
 /// projected, the risk spec (every shard of a run must share it) and each
 /// valued scenario's files, in run order.
@@ -744,8 +764,8 @@ pub struct RiskPartialIndex {
     pub format: u32,
     /// Months projected.
     pub months: usize,
-    /// The risk spec, as the engine describes it.
-    pub spec: serde_json::Value,
+    /// The risk spec.
+    pub spec: RiskSpecRecord,
     /// The valued scenarios in run order.
     pub scenarios: Vec<RiskScenarioFiles>,
 }
@@ -844,8 +864,12 @@ pub struct RatePathsInfo {
     pub antithetic: Option<bool>,
     /// `valuation.path_scheme` of generated paths (`pseudo`, `sobol`,
     /// `sobol-pca`; docs/qmc.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheme: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::docs::path_scheme::option"
+    )]
+    pub scheme: Option<msr_rates::PathScheme>,
     /// Path file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
@@ -853,6 +877,7 @@ pub struct RatePathsInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Number of paths.
+    #[serde(default)]
     pub num_paths: usize,
 }
 
@@ -864,7 +889,7 @@ impl RatePathsInfo {
             (None, Some(seed)) => format!(
                 "{} {} seed {seed}{}",
                 self.source,
-                self.scheme.as_deref().unwrap_or("pseudo"),
+                self.scheme.unwrap_or_default(),
                 if self.antithetic == Some(true) {
                     " antithetic"
                 } else {
@@ -923,7 +948,7 @@ pub struct PartialManifest {
     #[serde(with = "f64_text")]
     pub oas: f64,
     /// valuation.as_of.
-    pub as_of: String,
+    pub as_of: msr_core::Date,
     /// Whether standard errors use antithetic pair means.
     pub antithetic: bool,
     /// valuation.scrambles (randomized QMC: standard errors over the

@@ -675,9 +675,10 @@ impl Staging {
                 .map_err(|e| output(format!("{}: {e}", file.display())))?
                 .len();
             let sha = msr_io::hash::sha256_file(&file).map_err(output)?;
+            let entry = msr_io::docs::run::OutputFile { sha256: sha, bytes };
             outputs.insert(
                 name.clone(),
-                serde_json::json!({"sha256": sha, "bytes": bytes}),
+                msr_io::docs::to_value(&path, &entry).map_err(output)?,
             );
         }
         let obj = doc.as_object_mut().ok_or_else(|| {

@@ -11,22 +11,22 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use msr_core::{Config, ExactSum};
+use msr_core::{Config, Date, ExactSum};
 use msr_engine::valuation::GroupAccum;
 use msr_engine::{expected_month, LoanResult, NonFinite, PortfolioAccum, Summary};
+use msr_io::docs::{
+    self,
+    value::{GroupMarksRow, MarksRow, MARKS_METHOD},
+    CsvWriter,
+};
 use msr_io::partial::{NonFiniteLoan, PartialSums, RawGroup, ShardTally};
 use msr_io::tape::ExtraValue;
-use msr_io::text::{csv_field, terminal_safe};
+use msr_io::text::terminal_safe;
 use msr_io::{Column, ColumnKind, ParquetOptions};
 use msr_model::{MonthlyField, COMPONENTS, NUM_MONTHLY};
-use serde_json::{json, Value};
 
 use crate::common::Staging;
 use crate::exit::{input, output, CliError, Failure};
-
-/// Header of marks.csv.
-pub const MARKS_HEADER: &str =
-    "as_of,loan_id,investor,upb,fair_value,value_bps,multiple,method,paths,oas,run_id";
 
 /// Columns of loan_values.parquet, in order.
 pub fn loan_value_columns() -> Vec<(String, ColumnKind)> {
@@ -156,21 +156,22 @@ pub fn write_cashflows(staging: &Staging, accum: &PortfolioAccum, max_term: usiz
     Ok(())
 }
 
-fn group_json(g: &msr_engine::GroupSummary) -> Value {
-    json!({
-        "records": g.records,
-        "upb": g.upb,
-        "value": g.value,
-        "value_bps": g.value_bps,
-        "multiple": g.multiple,
-    })
+fn group_totals(g: &msr_engine::GroupSummary) -> (String, docs::value::GroupTotals) {
+    let totals = docs::value::GroupTotals {
+        records: g.records,
+        upb: g.upb,
+        value: g.value,
+        value_bps: Some(g.value_bps),
+        multiple: g.multiple,
+    };
+    (g.name.clone(), totals)
 }
 
 /// The valuation settings summary.json reports.
 #[derive(Debug, Clone)]
-pub struct SummarySettings<'a> {
+pub struct SummarySettings {
     /// valuation.as_of.
-    pub as_of: &'a str,
+    pub as_of: Date,
     /// valuation.oas.
     pub oas: f64,
     /// Paths valued.
@@ -179,16 +180,31 @@ pub struct SummarySettings<'a> {
     pub units: msr_engine::SeUnits,
 }
 
-impl<'a> SummarySettings<'a> {
+impl SummarySettings {
     /// The settings of a run's configuration.
-    pub fn of(config: &'a Config, num_paths: usize, units: msr_engine::SeUnits) -> Self {
-        SummarySettings {
-            as_of: &config.valuation.as_of,
+    ///
+    /// # Errors
+    /// Internal error when valuation.as_of is not a date (validated before).
+    pub fn of(config: &Config, num_paths: usize, units: msr_engine::SeUnits) -> Result<Self> {
+        Ok(SummarySettings {
+            as_of: as_of(config)?,
             oas: config.valuation.oas,
             num_paths,
             units,
-        }
+        })
     }
+}
+
+/// valuation.as_of as a date.
+///
+/// # Errors
+/// Internal error: the configuration was validated when loaded.
+pub fn as_of(config: &Config) -> Result<Date> {
+    config
+        .valuation
+        .as_of
+        .parse()
+        .map_err(|e| CliError::new(Failure::Internal, e))
 }
 
 /// How long a run took and on how many threads (reported, never compared:
@@ -197,7 +213,7 @@ impl<'a> SummarySettings<'a> {
 #[derive(Debug, Clone)]
 pub struct RunTimings {
     /// The `timings` object.
-    pub timings: Value,
+    pub timings: docs::value::ValueTimings,
     /// Seconds spent in the engine (for the throughput).
     pub engine_seconds: f64,
     /// Worker threads.
@@ -209,73 +225,54 @@ pub struct RunTimings {
 /// tallies give equal documents (timings aside).
 pub fn summary_document(
     accum: &PortfolioAccum,
-    settings: &SummarySettings<'_>,
+    settings: &SummarySettings,
     tally: &ShardTally,
     timings: &RunTimings,
-) -> (Summary, Value) {
+) -> (Summary, docs::value::Summary) {
     let summary = Summary::from_accum(accum, settings.units);
-    let mut pv = serde_json::Map::new();
-    for (name, v) in &summary.pv {
-        pv.insert(name.clone(), json!(v));
-    }
-    let mut events = serde_json::Map::new();
-    if let Some(e) = &summary.expected_events {
-        for (name, v) in e {
-            events.insert(name.clone(), json!(v));
-        }
-    }
     let lpm = tally.loan_months as f64 * settings.num_paths as f64;
-    let doc = json!({
-        "as_of": settings.as_of,
-        "oas": settings.oas,
-        "paths": settings.num_paths,
-        "months": tally.max_term,
-        "records": summary.total.records,
-        "loan_count": summary.loan_count,
-        "upb": summary.total.upb,
-        "value": summary.total.value,
-        "value_bps": summary.total.value_bps,
-        "multiple": summary.total.multiple,
-        "std_error": summary.std_error,
-        "pv": pv,
-        "expected_events": events,
-        "by_investor": summary.by_investor.iter().map(|g| (g.name.clone(), group_json(g))).collect::<serde_json::Map<_, _>>(),
-        "by_dq_status": summary.by_status.iter().map(|g| (g.name.clone(), group_json(g))).collect::<serde_json::Map<_, _>>(),
-        "loans_read": tally.rows_read,
-        "loans_valued": summary.total.records,
-        "rejected_rows": tally.rejected,
-        "non_finite_loans": accum.non_finite.len(),
-        "non_finite": non_finite_json(&accum.non_finite),
-        "timings": timings.timings,
-        "loan_path_months": lpm,
-        "loan_path_months_per_second": lpm / timings.engine_seconds.max(1e-9),
-        "threads": timings.threads,
-    });
-    (summary, doc)
-}
-
-fn non_finite_json(non_finite: &[NonFinite]) -> Value {
-    Value::Array(
-        non_finite
+    let doc = docs::value::Summary {
+        as_of: settings.as_of,
+        oas: settings.oas,
+        paths: settings.num_paths as u64,
+        months: tally.max_term as u64,
+        records: summary.total.records,
+        loan_count: summary.loan_count,
+        upb: summary.total.upb,
+        value: summary.total.value,
+        value_bps: Some(summary.total.value_bps),
+        multiple: summary.total.multiple,
+        std_error: summary.std_error,
+        scrambles: match settings.units {
+            msr_engine::SeUnits::Scrambles(r) => Some(r as u32),
+            _ => None,
+        },
+        pv: summary.pv.iter().cloned().collect(),
+        expected_events: summary.expected_events.iter().flatten().cloned().collect(),
+        by_investor: summary.by_investor.iter().map(group_totals).collect(),
+        by_dq_status: summary.by_status.iter().map(group_totals).collect(),
+        loans_read: tally.rows_read,
+        loans_valued: summary.total.records,
+        rejected_rows: tally.rejected,
+        non_finite_loans: accum.non_finite.len() as u64,
+        non_finite: accum
+            .non_finite
             .iter()
-            .map(|nf| {
-                json!({
-                    "loan_id": nf.loan.loan_id, "what": nf.what, "upb": nf.loan.upb,
-                    "note_rate": nf.loan.note_rate, "servicing_fee": nf.loan.servicing_fee,
-                    "remaining_term": nf.loan.remaining_term, "loan_age": nf.loan.loan_age,
-                    "fico": nf.loan.fico, "ltv": nf.loan.ltv, "investor": nf.loan.investor.code(),
-                    "dq_status": nf.loan.dq_status.code(),
-                })
-            })
+            .map(|nf| docs::value::NonFiniteLoan::of(&nf.loan, &nf.what))
             .collect(),
-    )
+        timings: timings.timings.clone(),
+        loan_path_months: lpm,
+        loan_path_months_per_second: lpm / timings.engine_seconds.max(1e-9),
+        threads: timings.threads as u64,
+    };
+    (summary, doc)
 }
 
 /// marks.csv: the accounting marks, one row per loan, tied to the manifest by
 /// run id.
 pub struct Marks {
-    writer: msr_io::AtomicFile,
-    as_of: String,
+    writer: CsvWriter,
+    as_of: Date,
     num_paths: usize,
     oas: f64,
     run_id: String,
@@ -292,12 +289,11 @@ impl Marks {
         run_id: &str,
         num_paths: usize,
     ) -> Result<Marks> {
-        use std::io::Write;
-        let mut writer = msr_io::AtomicFile::create(staging.path("marks.csv")).map_err(output)?;
-        writeln!(writer, "{MARKS_HEADER}").map_err(|e| output(format!("marks.csv: {e}")))?;
+        let writer =
+            CsvWriter::create(staging.path("marks.csv"), &MarksRow::HEADER).map_err(output)?;
         Ok(Marks {
             writer,
-            as_of: config.valuation.as_of.clone(),
+            as_of: as_of(config)?,
             num_paths,
             oas: config.valuation.oas,
             run_id: run_id.to_string(),
@@ -334,7 +330,6 @@ impl Marks {
         results: &[LoanResult],
         oas_of: impl Fn(usize) -> f64,
     ) -> Result<()> {
-        use std::io::Write;
         // Loans whose valuation was not finite are left out of the marks, as
         // out of every total; summary.json lists them under `non_finite`.
         for (i, (l, r)) in loans
@@ -343,26 +338,20 @@ impl Marks {
             .enumerate()
             .filter(|(_, (_, r))| r.is_finite())
         {
-            let multiple = if l.servicing_fee > 0.0 {
-                format!("{}", r.value / (l.servicing_fee * l.upb))
-            } else {
-                String::new()
+            let row = MarksRow {
+                as_of: self.as_of,
+                loan_id: l.loan_id.clone(),
+                investor: l.investor.code().to_string(),
+                upb: l.upb,
+                fair_value: r.value,
+                value_bps: 1e4 * r.value / l.upb,
+                multiple: (l.servicing_fee > 0.0).then(|| r.value / (l.servicing_fee * l.upb)),
+                method: MARKS_METHOD.to_string(),
+                paths: self.num_paths as u64,
+                oas: oas_of(i),
+                run_id: self.run_id.clone(),
             };
-            writeln!(
-                self.writer,
-                "{},{},{},{},{},{},{},loan-level OAS,{},{},{}",
-                self.as_of,
-                csv_field(&l.loan_id),
-                l.investor.code(),
-                l.upb,
-                r.value,
-                1e4 * r.value / l.upb,
-                multiple,
-                self.num_paths,
-                oas_of(i),
-                self.run_id
-            )
-            .map_err(|e| output(format!("marks.csv: {e}")))?;
+            self.writer.row(&row).map_err(output)?;
         }
         Ok(())
     }
@@ -445,50 +434,31 @@ impl GroupMarks {
         run_id: &str,
         num_paths: usize,
     ) -> Result<()> {
-        use std::io::Write;
         let name = GroupMarks::file_name(&self.column);
-        let fail = |e: std::io::Error| output(format!("{name}: {e}"));
-        let mut w = msr_io::AtomicFile::create(staging.path(&name)).map_err(output)?;
-        writeln!(
-            w,
-            "as_of,{},loans,upb,fair_value,value_bps,multiple,method,paths,oas,run_id",
-            csv_field(&self.column)
-        )
-        .map_err(fail)?;
+        let mut w = CsvWriter::create(staging.path(&name), &GroupMarksRow::header(&self.column))
+            .map_err(output)?;
+        let as_of = as_of(config)?;
         for (key, g) in &self.groups {
             let (upb, value, fee_base) = (g.upb.value(), g.value.value(), g.fee_base.value());
-            let bps = if upb > 0.0 {
-                format!("{}", 1e4 * value / upb)
-            } else {
-                String::new()
+            let row = GroupMarksRow {
+                as_of,
+                group: match key {
+                    ExtraValue::Null => None,
+                    other => Some(other.label().into_owned()),
+                },
+                loans: g.records,
+                upb,
+                fair_value: value,
+                value_bps: (upb > 0.0).then(|| 1e4 * value / upb),
+                multiple: (fee_base > 0.0).then(|| value / fee_base),
+                method: MARKS_METHOD.to_string(),
+                paths: num_paths as u64,
+                oas: config.valuation.oas,
+                run_id: run_id.to_string(),
             };
-            let multiple = if fee_base > 0.0 {
-                format!("{}", value / fee_base)
-            } else {
-                String::new()
-            };
-            writeln!(
-                w,
-                "{},{},{},{upb},{value},{bps},{multiple},loan-level OAS,{num_paths},{},{run_id}",
-                config.valuation.as_of,
-                group_cell(key),
-                g.records,
-                config.valuation.oas,
-            )
-            .map_err(fail)?;
+            w.row(&row).map_err(output)?;
         }
         w.commit().map_err(output)
-    }
-}
-
-/// A group's cell in marks_by_<COLUMN>.csv: a null is an empty field and an
-/// empty string a quoted empty field `""` (as DuckDB and Polars read them:
-/// NULL and ''), so neither reads as the other, nor as a text `(null)`.
-fn group_cell(key: &ExtraValue) -> std::borrow::Cow<'_, str> {
-    match key {
-        ExtraValue::Null => "".into(),
-        ExtraValue::Text(t) if t.is_empty() => "\"\"".into(),
-        other => csv_field(&other.label()).into_owned().into(),
     }
 }
 

@@ -82,7 +82,13 @@ impl Provenance {
                 source: "hull_white".into(),
                 seed: Some(*seed),
                 antithetic: Some(*antithetic),
-                scheme: Some(config.valuation.path_scheme.clone()),
+                scheme: Some(
+                    config
+                        .valuation
+                        .path_scheme
+                        .parse()
+                        .map_err(|e| CliError::new(Failure::Internal, e))?,
+                ),
                 path: None,
                 sha256: None,
                 num_paths,

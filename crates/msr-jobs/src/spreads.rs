@@ -16,9 +16,9 @@ use msr_engine::{
     value_loans_grouped, CohortTable, Context, Detail, LoanResult, LoanSpreads, PortfolioAccum,
     TableKind,
 };
+use msr_io::docs::run::OasTableRef;
 use msr_model::{Market, ModelParams};
 use msr_rates::PathSet;
-use serde_json::{json, Value};
 
 use crate::cmd::calibrate::read_cohort_table;
 use crate::common::sha256;
@@ -145,12 +145,12 @@ impl Spreads {
     }
 
     /// The table's path and hash, for a manifest.
-    pub fn provenance(&self) -> Value {
-        json!({
-            "path": self.path,
-            "sha256": self.sha256,
-            "cohorts": self.table.cohorts.len(),
-            "distinct_oas": self.oas,
-        })
+    pub fn provenance(&self) -> OasTableRef {
+        OasTableRef {
+            path: self.path.clone(),
+            sha256: self.sha256.clone(),
+            cohorts: self.table.cohorts.len() as u64,
+            distinct_oas: self.oas.clone(),
+        }
     }
 }

@@ -18,8 +18,8 @@ use msr_io::Table;
 use serde::de::DeserializeOwned;
 
 use super::schema::{
-    Bucket, Group, Manifest, ManifestInputs, OasFit, RatesFit, ReplineSummary, Risk, RollStep,
-    Rollforward, Summary,
+    Bucket, Disclosure, GroupTotals, Manifest, OasFit, RatesFit, ReplineSummary, Risk, RollStep,
+    Rollforward, RunInputs, Summary,
 };
 use crate::input;
 
@@ -73,7 +73,7 @@ pub enum NoteRates {
         /// Bucket width in bp.
         step_bps: f64,
         /// (label, lower edge in percent, totals).
-        groups: Vec<(String, f64, Group)>,
+        groups: Vec<(String, f64, GroupTotals)>,
         /// Loans of loan_values.parquet without a note rate, or not finite.
         unmatched: u64,
     },
@@ -156,7 +156,7 @@ pub struct ReportData {
     /// fit.json of `msr calibrate oas`.
     pub oas_fit: Option<OasFit>,
     /// disclosure.json (`msr disclose`), as read.
-    pub disclosure: Option<serde_json::Value>,
+    pub disclosure: Option<Disclosure>,
     /// fit.json and backtest.parquet of `msr calibrate behaviour`.
     pub behaviour: Option<BehaviourFit>,
     /// Every input looked for.
@@ -379,6 +379,7 @@ pub fn load(src: &Sources) -> Result<ReportData> {
                 status("fit.json (msr calibrate oas)", &file, true, "");
             }
             Some("behaviour_calibration") => {
+                let doc = serde_json::from_value(doc).map_err(parsed)?;
                 behaviour = Some(load_behaviour(&file, &doc)?);
                 status("fit.json (msr calibrate behaviour)", &file, true, "");
             }
@@ -398,7 +399,7 @@ pub fn load(src: &Sources) -> Result<ReportData> {
         "disclosure",
         "disclosure.json",
     )?;
-    let disclosure: Option<serde_json::Value> = if found {
+    let disclosure: Option<Disclosure> = if found {
         Some(read_json(&dc_path)?)
     } else {
         None
@@ -461,7 +462,7 @@ fn consistency_notes(
                 r.as_of, summary.as_of
             ));
         }
-        let tape = |m: &ManifestInputs| m.loans.sha256.clone();
+        let tape = |m: &RunInputs| m.loans.sha256.clone();
         if let (Some(m), Some(run)) = (manifest, &r.run) {
             if tape(&m.inputs) != tape(&run.inputs) {
                 notes.push(
@@ -508,20 +509,16 @@ fn consistency_notes(
 fn disclosure_notes(
     summary: &Summary,
     manifest: Option<&Manifest>,
-    d: &serde_json::Value,
+    d: &Disclosure,
     notes: &mut Vec<String>,
 ) {
-    if let Some(as_of) = d["as_of"].as_str() {
-        if as_of != summary.as_of {
-            notes.push(format!(
-                "disclosure.json is as of {as_of}, the valuation as of {}",
-                summary.as_of
-            ));
-        }
+    if d.as_of != summary.as_of {
+        notes.push(format!(
+            "disclosure.json is as of {}, the valuation as of {}",
+            d.as_of, summary.as_of
+        ));
     }
-    let tape = d
-        .pointer("/run/inputs/loans/sha256")
-        .and_then(|v| v.as_str());
+    let tape = d.run.as_ref().map(|r| r.inputs.loans.sha256.as_str());
     if let (Some(m), Some(tape)) = (manifest, tape) {
         if m.inputs.loans.sha256 != tape {
             notes.push(
@@ -530,15 +527,14 @@ fn disclosure_notes(
             );
         }
     }
-    if let Some(fv) = d.pointer("/total/fair_value").and_then(|v| v.as_f64()) {
-        // (To the cent: the two are the same exact sum for the same inputs.)
-        if (fv - summary.value).abs() > 0.005 {
-            notes.push(format!(
-                "the disclosure's fair value ({}) differs from the valuation's ({}): different paths, seed or inputs",
-                super::fmt::dollars(fv),
-                super::fmt::dollars(summary.value)
-            ));
-        }
+    let fv = d.total.fair_value;
+    // (To the cent: the two are the same exact sum for the same inputs.)
+    if (fv - summary.value).abs() > 0.005 {
+        notes.push(format!(
+            "the disclosure's fair value ({}) differs from the valuation's ({}): different paths, seed or inputs",
+            super::fmt::dollars(fv),
+            super::fmt::dollars(summary.value)
+        ));
     }
 }
 
@@ -794,7 +790,7 @@ fn bucket_note_rates(
             (
                 format!("{lo:.2}–{hi:.2}%"),
                 lo,
-                Group {
+                GroupTotals {
                     records,
                     upb,
                     value,
@@ -852,10 +848,14 @@ fn repline(summary_path: &Path) -> Result<Repline> {
             col("diff")?,
         );
         let diff_bps = numbers(&t, "diff_bps");
+        let loans = numbers(&t, "loans");
+        let abs_share = numbers(&t, "abs_share");
         let buckets = (0..t.num_rows)
             .map(|i| Bucket {
                 bucket: ids[i].clone(),
                 records: records[i].max(0.0) as u64,
+                loans: loans.as_ref().map_or(0, |n| n[i].max(0.0) as u64),
+                abs_share: abs_share.as_ref().map(|a| a[i]),
                 upb: upb[i],
                 value_loans: vl[i],
                 value_repline: vr[i],
@@ -1038,24 +1038,24 @@ pub struct BehaviourFit {
     pub backtest: Vec<BacktestLine>,
 }
 
-fn load_behaviour(file: &Path, doc: &serde_json::Value) -> Result<BehaviourFit> {
+fn load_behaviour(
+    file: &Path,
+    doc: &msr_io::docs::behaviour::BehaviourFit,
+) -> Result<BehaviourFit> {
     let bad = |what: &str| input(format!("{}: {what}", file.display()));
-    let num = |key: &str| doc.get(key).and_then(serde_json::Value::as_f64);
     let params = doc
-        .get("parameters")
-        .and_then(|p| p.as_object())
-        .ok_or_else(|| bad("no parameters object"))?
+        .parameters
         .iter()
         .map(|(name, p)| {
             Ok(BehaviourParam {
                 name: name.clone(),
-                estimate: p["estimate"]
-                    .as_f64()
+                estimate: p
+                    .estimate
                     .ok_or_else(|| bad("a parameter without an estimate"))?,
-                std_error: p["std_error"].as_f64(),
-                initial: p["initial"].as_f64().unwrap_or(f64::NAN),
-                identified: p["identified"].as_bool().unwrap_or(false),
-                fixed: p["fixed"].as_bool().unwrap_or(false),
+                std_error: p.std_error,
+                initial: p.initial.unwrap_or(f64::NAN),
+                identified: p.identified,
+                fixed: p.fixed,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -1098,12 +1098,12 @@ fn load_behaviour(file: &Path, doc: &serde_json::Value) -> Result<BehaviourFit> 
         .collect();
     Ok(BehaviourFit {
         params,
-        loan_months: num("loan_months").unwrap_or(0.0),
-        loans: num("loans").unwrap_or(0.0),
-        log_likelihood: num("log_likelihood").unwrap_or(f64::NAN),
-        converged: doc["converged"].as_bool().unwrap_or(false),
-        holdout_from: num("holdout_from"),
-        excluded_total: num("excluded_total").unwrap_or(0.0),
+        loan_months: doc.loan_months as f64,
+        loans: doc.loans as f64,
+        log_likelihood: doc.log_likelihood.unwrap_or(f64::NAN),
+        converged: doc.converged,
+        holdout_from: doc.holdout_from.map(|h| h as f64),
+        excluded_total: doc.excluded_total as f64,
         backtest,
     })
 }

@@ -706,3 +706,109 @@ fn merge_refuses_mixed_or_incomplete_risk_partials() {
     .unwrap();
     refused(&[&r0, &changed], &out, "risk_partial.json has sha256");
 }
+
+/// Randomized QMC end to end: `valuation.scrambles = 4` over 16 `sobol-pca`
+/// paths values the book as the mean of four 4-path runs on the scrambles'
+/// own seeds, reports the standard error of those four means (and says so in
+/// summary.json), and a sharded run merges to the same summary.
+#[test]
+fn scrambles_give_the_standard_error_of_independent_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tape = tape(tmp.path(), "scrambles.parquet", 60, 1000, 11);
+    let seed = 20261207u64;
+    let config = |paths: u32, scrambles: u32, seed: u64| {
+        let path = tmp
+            .path()
+            .join(format!("c-{paths}-{scrambles}-{seed}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[valuation]\npath_scheme = \"sobol-pca\"\nantithetic = false\n\
+                 num_paths = {paths}\nscrambles = {scrambles}\nseed = {seed}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let run = |cfg: &Path, out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "value",
+            "--loans",
+            s(&tape),
+            "--config",
+            s(cfg),
+            "--no-cashflows",
+            "--quiet",
+            "--run-id",
+            "rqmc",
+            "--out",
+            s(out),
+        ];
+        args.extend(extra);
+        ok(&msr(&args));
+        json(&out.join("summary.json"))
+    };
+    let cfg = config(16, 4, seed);
+    let whole = run(&cfg, &tmp.path().join("whole"), &[]);
+    assert_eq!(whole["scrambles"], 4);
+    let runs: Vec<f64> = (0..4)
+        .map(|r| {
+            let one = config(4, 1, msr_rates::normals::scramble_seed(seed, r));
+            let summary = run(&one, &tmp.path().join(format!("run{r}")), &[]);
+            assert!(
+                summary.get("scrambles").is_none(),
+                "one scramble says nothing"
+            );
+            summary["value"].as_f64().unwrap()
+        })
+        .collect();
+    let mean = runs.iter().sum::<f64>() / 4.0;
+    let sd = (runs.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 3.0).sqrt();
+    let (value, se) = (
+        whole["value"].as_f64().unwrap(),
+        whole["std_error"].as_f64().unwrap(),
+    );
+    assert!(
+        (value - mean).abs() <= 1e-12 * mean.abs(),
+        "{value} vs {mean}"
+    );
+    assert!((se - sd / 2.0).abs() <= 1e-9 * se, "{se} vs {}", sd / 2.0);
+    assert!(runs.iter().any(|&v| v != runs[0]), "the scrambles differ");
+
+    // Sharded: every shard records the scrambles, the merge reports the same.
+    let parts: Vec<PathBuf> = (0..2)
+        .map(|k| tmp.path().join(format!("part{k}")))
+        .collect();
+    for (k, dir) in parts.iter().enumerate() {
+        let shard = format!("{k}/2");
+        let mut args = vec![
+            "value",
+            "--loans",
+            s(&tape),
+            "--config",
+            s(&cfg),
+            "--quiet",
+            "--run-id",
+            "rqmc",
+            "--shard",
+            &shard,
+            "--out",
+            s(dir),
+        ];
+        args.extend(["--threads", "1"]);
+        ok(&msr(&args));
+    }
+    let merged = tmp.path().join("merged");
+    ok(&msr(&[
+        "merge",
+        "--out",
+        s(&merged),
+        "--quiet",
+        s(&parts[0]),
+        s(&parts[1]),
+    ]));
+    let m = json(&merged.join("summary.json"));
+    assert_eq!(m["scrambles"], 4);
+    assert_eq!(m["std_error"], whole["std_error"]);
+    assert_eq!(m["value"], whole["value"]);
+}

@@ -13,7 +13,6 @@
 //! file, a negative or non-numeric carrying amount, a repeated stratum.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
@@ -22,10 +21,12 @@ use anyhow::Result;
 use clap::Args;
 use msr_engine::disclosure::{amortization_schedule, expected_net, value_groups, Groups};
 use msr_engine::{Detail, RiskInputs};
-use serde_json::json;
+use msr_io::docs::amortize::{Amortization, AmortizationRow, ImpairmentRow, Stratum};
+use msr_io::docs::run::InputFile;
+use msr_io::docs::{self, write_document};
 
 use super::disclose::column_labels;
-use super::oas::{data_checks, load, provenance_json};
+use super::oas::{data_checks, load, provenance};
 use crate::common::{sha256, InputArgs, PathArgs, RunArgs};
 use crate::exit::{input, output, CliError, Failure};
 
@@ -229,9 +230,8 @@ pub fn run(args: &AmortizeArgs) -> Result<ExitCode> {
     .map_err(input)?;
     bar.finish_and_clear();
 
-    let mut amort = String::from("stratum,month,period,beginning,amortization,ending\n");
-    let mut imp =
-        String::from("stratum,loans,upb,carrying_amount,fair_value,valuation_allowance\n");
+    let mut amort = Vec::new();
+    let mut imp = Vec::new();
     let mut strata = Vec::new();
     let mut non_finite = 0;
     for g in &valued {
@@ -243,64 +243,83 @@ pub fn run(args: &AmortizeArgs) -> Result<ExitCode> {
                 msr_io::text::terminal_safe(&g.name)
             ))
         })?;
-        let name = msr_io::text::csv_field(&g.name);
-        for r in &schedule {
-            let _ = writeln!(
-                amort,
-                "{name},{},{},{},{},{}",
-                r.month,
-                period(y, m, r.month),
-                r.beginning,
-                r.amortization,
-                r.ending
-            );
-        }
+        amort.extend(schedule.iter().map(|r| AmortizationRow {
+            stratum: g.name.clone(),
+            month: r.month as u64,
+            period: period(y, m, r.month),
+            beginning: r.beginning,
+            amortization: r.amortization,
+            ending: r.ending,
+        }));
         let fair = g.accum.total.value.value();
         let allowance = (carrying - fair).max(0.0);
-        let _ = writeln!(
-            imp,
-            "{name},{},{},{carrying},{fair},{allowance}",
-            g.accum.total.records,
-            g.accum.total.upb.value()
-        );
+        imp.push(ImpairmentRow {
+            stratum: g.name.clone(),
+            loans: g.accum.total.records,
+            upb: g.accum.total.upb.value(),
+            carrying_amount: carrying,
+            fair_value: fair,
+            valuation_allowance: allowance,
+        });
         non_finite += g.accum.non_finite.len();
-        strata.push(json!({
-            "stratum": g.name,
-            "loans": g.accum.total.records,
-            "carrying_amount": carrying,
-            "fair_value": fair,
-            "valuation_allowance": allowance,
-            "months": schedule.len(),
-            "amortization_first_12_months": schedule.iter().take(12).map(|r| r.amortization).sum::<f64>(),
-        }));
+        strata.push(Stratum {
+            stratum: g.name.clone(),
+            loans: g.accum.total.records,
+            carrying_amount: carrying,
+            fair_value: fair,
+            valuation_allowance: allowance,
+            months: schedule.len() as u64,
+            amortization_first_12_months: schedule
+                .iter()
+                .take(12)
+                .map(|r| r.amortization)
+                .sum::<f64>(),
+        });
     }
-    std::fs::write(staging.path("amortization.csv"), amort).map_err(|e| {
+    std::fs::write(
+        staging.path("amortization.csv"),
+        docs::to_csv(&AmortizationRow::HEADER, &amort),
+    )
+    .map_err(|e| {
         output(format!(
             "{}: {e}",
             args.out.join("amortization.csv").display()
         ))
     })?;
-    std::fs::write(staging.path("impairment.csv"), imp).map_err(|e| {
+    std::fs::write(
+        staging.path("impairment.csv"),
+        docs::to_csv(&ImpairmentRow::HEADER, &imp),
+    )
+    .map_err(|e| {
         output(format!(
             "{}: {e}",
             args.out.join("impairment.csv").display()
         ))
     })?;
-    let mut run = provenance_json(&args.input, &loaded, started)?;
-    run["inputs"]["basis"] = json!({"path": args.basis, "sha256": sha256(&args.basis)?});
-    let doc = json!({
-        "as_of": as_of,
-        "oas": loaded.config.valuation.oas,
-        "paths": loaded.rates.paths.num_paths(),
-        "seed": loaded.config.valuation.seed,
-        "stratum_columns": args.stratum,
-        "method": "ASC 860-50 amortization: carrying amount amortized in proportion to projected expected net servicing income",
-        "strata": strata,
-        "total_valuation_allowance": valued.iter().map(|g| (basis[&g.name] - g.accum.total.value.value()).max(0.0)).sum::<f64>(),
-        "wall_seconds": clock.elapsed().as_secs_f64(),
-        "run": run,
+    let mut run = provenance(&args.input, &loaded, started)?;
+    run.inputs.basis = Some(InputFile {
+        path: args.basis.clone(),
+        sha256: sha256(&args.basis)?,
+        rows: None,
     });
-    msr_io::write_json_pretty(staging.path("amortization.json"), &doc).map_err(output)?;
+    let doc = Amortization {
+        as_of: as_of
+            .parse()
+            .map_err(|e| CliError::new(Failure::Internal, e))?,
+        oas: loaded.config.valuation.oas,
+        paths: loaded.rates.paths.num_paths() as u64,
+        seed: loaded.config.valuation.seed,
+        stratum_columns: args.stratum.clone(),
+        method: "ASC 860-50 amortization: carrying amount amortized in proportion to projected expected net servicing income".into(),
+        strata,
+        total_valuation_allowance: valued
+            .iter()
+            .map(|g| (basis[&g.name] - g.accum.total.value.value()).max(0.0))
+            .sum::<f64>(),
+        wall_seconds: clock.elapsed().as_secs_f64(),
+        run,
+    };
+    write_document(staging.path("amortization.json"), &doc).map_err(output)?;
     staging.commit("amortization.json")?;
     if !args.run.quiet {
         println!(

@@ -14,7 +14,10 @@ use msr_fit::panel::{month_of_yyyymm, yyyymm, Panel, PanelBuilder, RawRow};
 use msr_fit::{Calibration, RateHistory};
 use msr_io::panel::PANEL_COLUMNS;
 use msr_io::{Column, ParquetOptions, ParquetTableWriter};
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use msr_io::docs::behaviour::{BehaviourFit, BehaviourInputs, Parameter};
+use msr_io::docs::run::InputFile;
 
 use crate::common::{
     init_threads, load_config, progress, sha256, timestamp, PathArgs, Staging, BUILTIN_CONFIG,
@@ -253,22 +256,22 @@ fn fragment(cal: &Calibration, base_name: &str, panel: &Path) -> String {
     )
 }
 
-fn parameters_json(cal: &Calibration) -> Value {
-    let mut map = Map::new();
-    for p in &cal.fit.params {
-        map.insert(
-            p.name.to_string(),
-            json!({
-                "estimate": p.estimate,
-                "std_error": p.std_error,
-                "initial": p.initial,
-                "identified": p.identified,
-                "fixed": p.fixed,
-                "note": p.note,
-            }),
-        );
-    }
-    Value::Object(map)
+fn parameters(cal: &Calibration) -> BTreeMap<String, Parameter> {
+    cal.fit
+        .params
+        .iter()
+        .map(|p| {
+            let parameter = Parameter {
+                estimate: Some(p.estimate),
+                std_error: p.std_error,
+                initial: Some(p.initial),
+                identified: p.identified,
+                fixed: p.fixed,
+                note: p.note.clone(),
+            };
+            (p.name.to_string(), parameter)
+        })
+        .collect()
 }
 
 /// Run `msr calibrate behaviour`.
@@ -322,34 +325,39 @@ pub fn run(args: &BehaviourArgs) -> Result<ExitCode> {
     let valid = merged.validate();
 
     let fit = &cal.fit;
-    let doc = json!({
-        "kind": "behaviour_calibration",
-        "parameters": parameters_json(&cal),
-        "log_likelihood": fit.log_likelihood,
-        "loan_months": fit.loan_months,
-        "loans": fit.loans,
-        "converged": fit.converged,
-        "iterations": fit.iterations,
-        "rows_read": panel.rows_read,
-        "rows_in_sample": cal.rows_in,
-        "rows_out_of_sample": cal.rows_out,
-        "holdout_from": args.holdout_from,
-        "excluded_moves": panel.excluded,
-        "excluded_total": panel.excluded_total(),
-        "fixed": args.fix,
-        "valid_configuration": valid.as_ref().err().map(|e| e.to_string()),
-        "model": "MODEL.md §D; row (P, status, age a) = month 1 of a valuation as of P; docs/calibration.md",
-        "inputs": {
-            "panel": {"path": args.panel, "sha256": sha256(&args.panel)?},
-            "rates": {"path": args.rates, "sha256": sha256(&args.rates)?},
-            "config": {"path": args.config, "sha256": crate::common::config_sha256(&args.config)?},
-        },
-        "engine": "msr-engine",
-        "version": env!("CARGO_PKG_VERSION"),
-        "command": std::env::args().collect::<Vec<_>>(),
-        "started_at": timestamp(started),
-        "elapsed_seconds": clock.elapsed().as_secs_f64(),
-    });
+    let file = |path: &std::path::PathBuf, sha256: String| InputFile {
+        path: path.clone(),
+        sha256,
+        rows: None,
+    };
+    let doc = BehaviourFit {
+        kind: "behaviour_calibration".into(),
+        parameters: parameters(&cal),
+        log_likelihood: Some(fit.log_likelihood),
+        loan_months: fit.loan_months,
+        loans: fit.loans,
+        converged: fit.converged,
+        iterations: fit.iterations,
+        rows_read: panel.rows_read,
+        rows_in_sample: cal.rows_in,
+        rows_out_of_sample: cal.rows_out,
+        holdout_from: args.holdout_from,
+        excluded_moves: panel.excluded.clone(),
+        excluded_total: panel.excluded_total(),
+        fixed: args.fix.clone(),
+        valid_configuration: valid.as_ref().err().map(|e| e.to_string()),
+        model: "MODEL.md §D; row (P, status, age a) = month 1 of a valuation as of P; docs/calibration.md".into(),
+        inputs: Some(BehaviourInputs {
+            panel: file(&args.panel, sha256(&args.panel)?),
+            rates: file(&args.rates, sha256(&args.rates)?),
+            config: file(&args.config, crate::common::config_sha256(&args.config)?),
+        }),
+        engine: "msr-engine".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: std::env::args().collect(),
+        started_at: timestamp(started),
+        elapsed_seconds: clock.elapsed().as_secs_f64(),
+    };
     let toml = fragment(&cal, &args.config.display().to_string(), &args.panel);
     msr_io::write_text(staging.path("calibrated.toml"), &toml).map_err(output)?;
     msr_io::write_text(
@@ -362,7 +370,7 @@ pub fn run(args: &BehaviourArgs) -> Result<ExitCode> {
     )
     .map_err(output)?;
     write_backtest(&staging.path("backtest.parquet"), &cal)?;
-    msr_io::write_json_pretty(staging.path("fit.json"), &doc).map_err(output)?;
+    msr_io::docs::write_document(staging.path("fit.json"), &doc).map_err(output)?;
     staging.commit("fit.json")?;
     if !args.quiet {
         let unidentified: Vec<&str> = fit

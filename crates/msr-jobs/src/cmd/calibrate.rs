@@ -20,11 +20,15 @@ use msr_engine::{
     value_loans_grouped, CohortNumber, CohortTable, Context, Detail, DiscountedFlows, OasError,
     OasTarget, TableKind,
 };
+use msr_io::docs::calibrate::{
+    FitCohort, FitCurve, FitQuote, GridFile, OasDomain, OasFit, RatesFit, RatesFitInputs,
+};
+use msr_io::docs::run::InputFile;
+use msr_io::docs::write_document;
 use msr_model::{Market, ModelParams};
 use msr_rates::{calibrate_hull_white, AtmSwap, FitParams, HullWhiteModel, RateError, ZeroCurve};
-use serde_json::json;
 
-use crate::cmd::oas::{data_checks, load, oas_domain, provenance_json};
+use crate::cmd::oas::{data_checks, load, oas_domain, provenance};
 use crate::common::{
     load_config, progress, sha256, timestamp, InputArgs, PathArgs, RunArgs, Staging,
 };
@@ -150,7 +154,7 @@ pub fn run_rates(args: &RatesArgs) -> Result<ExitCode> {
     let hw =
         HullWhiteModel::new(fit.a, fit.sigma).map_err(|e| CliError::new(Failure::Internal, e))?;
 
-    let quote_rows: Vec<_> = quotes
+    let quote_rows: Vec<FitQuote> = quotes
         .iter()
         .zip(&fit.model_bp)
         .map(|(q, &model)| {
@@ -160,39 +164,50 @@ pub fn run_rates(args: &RatesArgs) -> Result<ExitCode> {
             let months = q.expiry_years * 12.0;
             let monthly = ((months - months.round()).abs() < 1e-9)
                 .then(|| swap.implied_vol_bp(swap.monthly_payer_price(&hw)));
-            json!({
-                "expiry_years": q.expiry_years,
-                "tenor_years": q.tenor_years,
-                "market_bp": q.normal_vol_bp,
-                "model_bp": model,
-                "residual_bp": model - q.normal_vol_bp,
-                "monthly_model_bp": monthly,
-                "strike": swap.strike,
-                "annuity": swap.annuity,
-            })
+            FitQuote {
+                expiry_years: q.expiry_years,
+                tenor_years: q.tenor_years,
+                market_bp: q.normal_vol_bp,
+                model_bp: model,
+                residual_bp: model - q.normal_vol_bp,
+                monthly_model_bp: monthly,
+                strike: swap.strike,
+                annuity: swap.annuity,
+            }
         })
         .collect();
-    let doc = json!({
-        "kind": "swaption_calibration",
-        "a": fit.a,
-        "sigma": fit.sigma,
-        "fixed_a": args.fix_a.is_some(),
-        "rmse_bp": fit.rmse_bp,
-        "iterations": fit.iterations,
-        "gradient_ln_a_ln_sigma": fit.gradient,
-        "relative_gradient": fit.relative_gradient,
-        "quotes": quote_rows,
-        "conventions": "single curve (the config's, MODEL.md C.1); swap from the expiry T0, annual fixed at T0+1..T0+n with year fractions 1; strike the forward par rate; market price A*vol*sqrt(T0/(2*pi)); model Hull-White 1F fitted to the curve, Jamshidian; docs/calibration-market.md",
-        "curve": {"tenors": config.curve.tenors, "zero_rates": config.curve.zero_rates},
-        "inputs": {
-            "swaptions": {"path": args.swaptions, "sha256": sha256(&args.swaptions)?},
-            "config": {"path": args.config, "sha256": crate::common::config_sha256(&args.config)?},
+    let doc = RatesFit {
+        kind: "swaption_calibration".into(),
+        a: fit.a,
+        sigma: fit.sigma,
+        fixed_a: args.fix_a.is_some(),
+        rmse_bp: fit.rmse_bp,
+        iterations: fit.iterations as u64,
+        gradient_ln_a_ln_sigma: fit.gradient,
+        relative_gradient: fit.relative_gradient,
+        quotes: quote_rows,
+        conventions: "single curve (the config's, MODEL.md C.1); swap from the expiry T0, annual fixed at T0+1..T0+n with year fractions 1; strike the forward par rate; market price A*vol*sqrt(T0/(2*pi)); model Hull-White 1F fitted to the curve, Jamshidian; docs/calibration-market.md".into(),
+        curve: FitCurve {
+            tenors: config.curve.tenors.clone(),
+            zero_rates: config.curve.zero_rates.clone(),
         },
-        "engine": "msr-engine",
-        "version": env!("CARGO_PKG_VERSION"),
-        "command": std::env::args().collect::<Vec<_>>(),
-        "started_at": timestamp(started),
-    });
+        inputs: Some(RatesFitInputs {
+            swaptions: InputFile {
+                path: args.swaptions.clone(),
+                sha256: sha256(&args.swaptions)?,
+                rows: None,
+            },
+            config: InputFile {
+                path: args.config.clone(),
+                sha256: crate::common::config_sha256(&args.config)?,
+                rows: None,
+            },
+        }),
+        engine: "msr-engine".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: std::env::args().collect(),
+        started_at: timestamp(started),
+    };
 
     config.hull_white.a = fit.a;
     config.hull_white.sigma = fit.sigma;
@@ -209,7 +224,7 @@ pub fn run_rates(args: &RatesArgs) -> Result<ExitCode> {
     let staging =
         Staging::create(&args.out)?.reading(&[args.swaptions.as_path(), args.config.as_path()]);
     msr_io::write_text(staging.path("calibrated.toml"), &toml).map_err(output)?;
-    msr_io::write_json_pretty(staging.path("fit.json"), &doc).map_err(output)?;
+    write_document(staging.path("fit.json"), &doc).map_err(output)?;
     staging.commit("fit.json")?;
     if !args.quiet {
         println!(
@@ -370,43 +385,42 @@ pub fn run_oas(args: &OasGridArgs) -> Result<ExitCode> {
         .collect();
     msr_io::write_csv_table(staging.path("oas_by_cohort.csv"), &headers, &rows).map_err(output)?;
 
-    let cohorts_json: Vec<_> = table
+    let cohorts: Vec<FitCohort> = table
         .cohorts
         .iter()
         .zip(&solves)
         .map(|(c, s)| {
-            let cells: serde_json::Map<String, serde_json::Value> = table
-                .columns
-                .iter()
-                .zip(&c.cells)
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect();
             let (oas, model, model_dollars, iterations, other_roots, error) = match &s.outcome {
                 Ok(sol) => (
                     Some(sol.oas),
                     Some(express(sol.value, s)),
                     Some(sol.value),
-                    Some(sol.iterations),
+                    Some(sol.iterations as u64),
                     sol.other_roots.clone(),
                     None,
                 ),
                 Err(e) => (None, None, None, None, Vec::new(), Some(e.clone())),
             };
-            json!({
-                "line": c.line,
-                "cohort": cells,
-                "oas": oas,
-                "target": c.number,
-                "model": model,
-                "target_dollars": s.target_dollars,
-                "model_dollars": model_dollars,
-                "loans": s.records,
-                "upb": s.upb,
-                "fee_base": s.fee_base,
-                "iterations": iterations,
-                "other_roots": other_roots,
-                "error": error,
-            })
+            FitCohort {
+                line: c.line as u64,
+                cohort: table
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(c.cells.iter().cloned())
+                    .collect(),
+                oas,
+                target: c.number,
+                model,
+                target_dollars: s.target_dollars,
+                model_dollars,
+                loans: s.records,
+                upb: s.upb,
+                fee_base: s.fee_base,
+                iterations,
+                other_roots,
+                error,
+            }
         })
         .collect();
     let failed: Vec<String> = table
@@ -420,20 +434,26 @@ pub fn run_oas(args: &OasGridArgs) -> Result<ExitCode> {
                 .map(|e| format!("line {} ({}): {e}", c.line, table.label(c)))
         })
         .collect();
-    let mut doc = json!({
-        "kind": "oas_calibration",
-        "target_kind": table.number.name(),
-        "cohorts": cohorts_json,
-        "unreachable": failed.len(),
-        "oas_domain": {"lo": domain.lo, "hi": domain.hi},
-        "base_oas": base_oas,
-        "tolerance": msr_engine::oas::OAS_TOL,
-        "paths": market.num_paths(),
-        "months": loaded.months,
-        "grid": {"path": args.grid, "sha256": sha256(&args.grid)?},
-    });
-    doc["run"] = provenance_json(&args.input, &loaded, started)?;
-    msr_io::write_json_pretty(staging.path("fit.json"), &doc).map_err(output)?;
+    let doc = OasFit {
+        kind: "oas_calibration".into(),
+        target_kind: table.number.name().to_string(),
+        cohorts,
+        unreachable: failed.len() as u64,
+        oas_domain: Some(OasDomain {
+            lo: domain.lo,
+            hi: domain.hi,
+        }),
+        base_oas,
+        tolerance: msr_engine::oas::OAS_TOL,
+        paths: market.num_paths() as u64,
+        months: loaded.months as u64,
+        grid: Some(GridFile {
+            path: args.grid.clone(),
+            sha256: sha256(&args.grid)?,
+        }),
+        run: Some(provenance(&args.input, &loaded, started)?),
+    };
+    write_document(staging.path("fit.json"), &doc).map_err(output)?;
     staging.commit("fit.json")?;
     if !args.run.quiet {
         for (c, s) in table.cohorts.iter().zip(&solves) {

@@ -17,11 +17,12 @@ use clap::Args;
 use msr_core::Config;
 use msr_engine::disclosure::{disclose, Disclosure, DisclosureRow, Groups, Ranged};
 use msr_engine::RiskInputs;
+use msr_io::docs::disclose::{DisclosureCsvRow, DisclosureTimings};
+use msr_io::docs::{self, write_document};
 use msr_io::tape::TapeOptions;
 use msr_io::TapeReader;
-use serde_json::{json, Value};
 
-use super::oas::{data_checks, load, provenance_json};
+use super::oas::{data_checks, load, provenance};
 use crate::common::{InputArgs, PathArgs, RunArgs};
 use crate::exit::{input, output, CliError, Failure};
 
@@ -197,16 +198,16 @@ pub fn run(args: &DiscloseArgs) -> Result<ExitCode> {
         )?;
     }
     let non_finite: usize = report_non_finite(&report, &loaded);
-    let mut doc = disclosure_json(&report, &loaded.config, &group_by);
-    doc["loans_read"] = json!(loaded.stats.rows_read);
-    doc["rejected_rows"] = json!(loaded.stats.rejected);
-    doc["non_finite_loans"] = json!(non_finite);
-    doc["timings"] = json!({
-        "setup_seconds": loaded.setup_seconds,
-        "wall_seconds": clock.elapsed().as_secs_f64(),
-    });
-    doc["run"] = provenance_json(&args.input, &loaded, started)?;
-    msr_io::write_json_pretty(staging.path("disclosure.json"), &doc).map_err(output)?;
+    let mut doc = disclosure_doc(&report, &loaded.config, &group_by)?;
+    doc.loans_read = loaded.stats.rows_read;
+    doc.rejected_rows = loaded.stats.rejected;
+    doc.non_finite_loans = non_finite as u64;
+    doc.timings = DisclosureTimings {
+        setup_seconds: loaded.setup_seconds,
+        wall_seconds: clock.elapsed().as_secs_f64(),
+    };
+    doc.run = Some(provenance(&args.input, &loaded, started)?);
+    write_document(staging.path("disclosure.json"), &doc).map_err(output)?;
     staging.commit("disclosure.json")?;
     if !args.run.quiet {
         print!("{}", disclosure_table(&report, &group_by));
@@ -229,72 +230,93 @@ fn report_non_finite(report: &Disclosure, loaded: &super::oas::Loaded) -> usize 
 
 /// A loan-level range: `{min, max}` (the weighted average is printed
 /// beside it, from the group's own projection).
-fn range_json(r: Option<Ranged>) -> Value {
-    r.map_or(Value::Null, |x| json!({"min": x.min, "max": x.max}))
-}
-
-fn ranged_json(r: Option<Ranged>) -> Value {
-    match r {
-        None => Value::Null,
-        Some(r) => json!({"weighted_average": r.average, "min": r.min, "max": r.max}),
-    }
-}
-
-/// One row of disclosure.json.
-pub fn row_json(r: &DisclosureRow) -> Value {
-    json!({
-        "group": r.group,
-        "fair_value": r.fair_value,
-        "upb": r.upb,
-        "loans": r.loans,
-        "value_bps": r.value_bps,
-        "value_bps_range": range_json(r.value_bps_range),
-        "multiple": r.multiple,
-        "inputs": {
-            "prepayment_cpr": r.prepayment_cpr,
-            "prepayment_cpr_range": range_json(r.prepayment_cpr_range),
-            "weighted_average_life_years": r.weighted_average_life_years,
-            "weighted_average_life_years_range": range_json(r.weighted_average_life_range),
-            "discount_rate": r.discount_rate,
-            "discount_rate_range": range_json(r.discount_rate_range),
-            "oas": r.oas,
-            "cost_to_service_per_loan": {
-                "performing": r.cost_performing,
-                "all_now": ranged_json(r.cost_now),
-                "all_lifetime": r.cost_lifetime,
-            },
-            "delinquency_30plus": {
-                "now": r.delinquency_30plus_now,
-                "lifetime_average": r.delinquency_30plus_lifetime,
-                "lifetime_average_range": range_json(r.delinquency_30plus_lifetime_range),
-            },
-            "float_earnings": {
-                "pv": r.float_pv,
-                "annual_rate_on_upb": r.float_earnings_rate,
-            },
-            "note_rate": ranged_json(r.note_rate),
-            "servicing_fee": ranged_json(r.servicing_fee),
-        },
-        "sensitivities": r.sensitivities.iter().map(|s| json!({
-            "input": s.input,
-            "adverse_change_pct": s.adverse_pct,
-            "value": s.value,
-            "change": s.change,
-            "change_pct": s.change_pct,
-        })).collect::<Vec<_>>(),
+fn range(r: Option<Ranged>) -> Option<docs::disclose::Range> {
+    r.map(|x| docs::disclose::Range {
+        min: x.min,
+        max: x.max,
     })
 }
 
+fn ranged(r: Option<Ranged>) -> Option<docs::disclose::Ranged> {
+    r.map(|r| docs::disclose::Ranged {
+        weighted_average: r.average,
+        min: r.min,
+        max: r.max,
+    })
+}
+
+/// One row of disclosure.json.
+pub fn row_doc(r: &DisclosureRow) -> docs::disclose::DisclosureRow {
+    use docs::disclose::{CostToService, Delinquency, FloatEarnings, Inputs, Sensitivity};
+    docs::disclose::DisclosureRow {
+        group: r.group.clone(),
+        fair_value: r.fair_value,
+        upb: r.upb,
+        loans: r.loans,
+        value_bps: r.value_bps,
+        value_bps_range: range(r.value_bps_range),
+        multiple: r.multiple,
+        inputs: Inputs {
+            prepayment_cpr: r.prepayment_cpr,
+            prepayment_cpr_range: range(r.prepayment_cpr_range),
+            weighted_average_life_years: r.weighted_average_life_years,
+            weighted_average_life_years_range: range(r.weighted_average_life_range),
+            discount_rate: r.discount_rate,
+            discount_rate_range: range(r.discount_rate_range),
+            oas: r.oas,
+            cost_to_service_per_loan: CostToService {
+                performing: r.cost_performing,
+                all_now: ranged(r.cost_now),
+                all_lifetime: r.cost_lifetime,
+            },
+            delinquency_30plus: Delinquency {
+                now: r.delinquency_30plus_now,
+                lifetime_average: r.delinquency_30plus_lifetime,
+                lifetime_average_range: range(r.delinquency_30plus_lifetime_range),
+            },
+            float_earnings: FloatEarnings {
+                pv: r.float_pv,
+                annual_rate_on_upb: r.float_earnings_rate,
+            },
+            note_rate: ranged(r.note_rate),
+            servicing_fee: ranged(r.servicing_fee),
+        },
+        sensitivities: r
+            .sensitivities
+            .iter()
+            .map(|s| Sensitivity {
+                input: s.input.to_string(),
+                adverse_change_pct: s.adverse_pct,
+                value: s.value,
+                change: s.change,
+                change_pct: s.change_pct,
+            })
+            .collect(),
+    }
+}
+
 /// disclosure.json without the run accounting.
-pub fn disclosure_json(report: &Disclosure, config: &Config, group_by: &str) -> Value {
-    json!({
-        "as_of": config.valuation.as_of,
-        "oas": config.valuation.oas,
-        "paths": report.num_paths,
-        "seed": config.valuation.seed,
-        "group_by": group_by,
-        "total": row_json(&report.total),
-        "groups": report.groups.iter().map(row_json).collect::<Vec<_>>(),
+///
+/// # Errors
+/// Internal error when valuation.as_of is not a date (validated before).
+pub fn disclosure_doc(
+    report: &Disclosure,
+    config: &Config,
+    group_by: &str,
+) -> Result<docs::disclose::Disclosure> {
+    Ok(docs::disclose::Disclosure {
+        as_of: crate::outputs::as_of(config)?,
+        oas: config.valuation.oas,
+        paths: report.num_paths as u64,
+        seed: config.valuation.seed,
+        group_by: group_by.to_string(),
+        total: row_doc(&report.total),
+        groups: report.groups.iter().map(row_doc).collect(),
+        loans_read: 0,
+        rejected_rows: 0,
+        non_finite_loans: 0,
+        timings: DisclosureTimings::default(),
+        run: None,
     })
 }
 
@@ -309,20 +331,61 @@ fn sensitivity_names(r: &DisclosureRow) -> Vec<String> {
         .collect()
 }
 
-/// The columns of disclosure.csv before the sensitivities.
-const CSV_HEAD: &str = "level,group,loans,upb,fair_value,value_bps,multiple,\
-prepayment_cpr,weighted_average_life_years,discount_rate,oas,\
-cost_to_service_performing,cost_to_service_all_now,cost_to_service_all_now_min,cost_to_service_all_now_max,\
-cost_to_service_all_lifetime,delinquency_30plus_now,delinquency_30plus_lifetime,\
-float_earnings_pv,float_earnings_annual_rate,note_rate,note_rate_min,note_rate_max,\
-servicing_fee,servicing_fee_min,servicing_fee_max,value_bps_min,value_bps_max,\
-prepayment_cpr_min,prepayment_cpr_max,weighted_average_life_years_min,weighted_average_life_years_max,\
-discount_rate_min,discount_rate_max,delinquency_30plus_lifetime_min,delinquency_30plus_lifetime_max";
+/// One row of disclosure.csv.
+fn csv_row(level: &str, r: &DisclosureRow) -> DisclosureCsvRow {
+    let avg = |x: Option<Ranged>| x.map(|r| r.average);
+    let min = |x: Option<Ranged>| x.map(|r| r.min);
+    let max = |x: Option<Ranged>| x.map(|r| r.max);
+    let mut sensitivities = std::collections::BTreeMap::new();
+    for s in &r.sensitivities {
+        let base = format!("{}_{}pct", s.input, s.adverse_pct);
+        sensitivities.insert(format!("{base}_change"), Some(s.change));
+        sensitivities.insert(format!("{base}_change_pct"), s.change_pct);
+    }
+    DisclosureCsvRow {
+        level: level.to_string(),
+        group: r.group.clone(),
+        loans: r.loans,
+        upb: r.upb,
+        fair_value: r.fair_value,
+        value_bps: r.value_bps,
+        multiple: r.multiple,
+        prepayment_cpr: r.prepayment_cpr,
+        weighted_average_life_years: r.weighted_average_life_years,
+        discount_rate: r.discount_rate,
+        oas: r.oas,
+        cost_to_service_performing: r.cost_performing,
+        cost_to_service_all_now: avg(r.cost_now),
+        cost_to_service_all_now_min: min(r.cost_now),
+        cost_to_service_all_now_max: max(r.cost_now),
+        cost_to_service_all_lifetime: r.cost_lifetime,
+        delinquency_30plus_now: r.delinquency_30plus_now,
+        delinquency_30plus_lifetime: r.delinquency_30plus_lifetime,
+        float_earnings_pv: r.float_pv,
+        float_earnings_annual_rate: r.float_earnings_rate,
+        note_rate: avg(r.note_rate),
+        note_rate_min: min(r.note_rate),
+        note_rate_max: max(r.note_rate),
+        servicing_fee: avg(r.servicing_fee),
+        servicing_fee_min: min(r.servicing_fee),
+        servicing_fee_max: max(r.servicing_fee),
+        value_bps_min: min(r.value_bps_range),
+        value_bps_max: max(r.value_bps_range),
+        prepayment_cpr_min: min(r.prepayment_cpr_range),
+        prepayment_cpr_max: max(r.prepayment_cpr_range),
+        weighted_average_life_years_min: min(r.weighted_average_life_range),
+        weighted_average_life_years_max: max(r.weighted_average_life_range),
+        discount_rate_min: min(r.discount_rate_range),
+        discount_rate_max: max(r.discount_rate_range),
+        delinquency_30plus_lifetime_min: min(r.delinquency_30plus_lifetime_range),
+        delinquency_30plus_lifetime_max: max(r.delinquency_30plus_lifetime_range),
+        sensitivities,
+    }
+}
 
 /// disclosure.csv: the total, then one row per group. Sensitivity columns
 /// are `<input>_<pct>pct_change` ($) and `..._change_pct` (%).
-pub fn disclosure_csv(report: &Disclosure) -> String {
-    let mut csv = String::from(CSV_HEAD);
+pub fn disclosure_csv(report: &Disclosure) -> Vec<u8> {
     // Every row has the same sensitivities (the discount rate's are absent
     // where no rate solves: the cells are then empty).
     let mut names = sensitivity_names(&report.total);
@@ -333,80 +396,13 @@ pub fn disclosure_csv(report: &Disclosure) -> String {
             }
         }
     }
-    for n in &names {
-        let _ = write!(csv, ",{n}");
-    }
-    csv.push('\n');
-    let o = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
-    let rg = |x: Option<Ranged>| match x {
-        None => ",,".to_string(),
-        Some(r) => format!("{},{},{}", r.average, r.min, r.max),
-    };
+    let mut header: Vec<&str> = DisclosureCsvRow::HEADER.to_vec();
+    header.extend(names.iter().map(String::as_str));
+    let mut csv = docs::csv_header(&header);
     let rows =
         std::iter::once(("total", &report.total)).chain(report.groups.iter().map(|g| ("group", g)));
     for (level, r) in rows {
-        let _ = write!(
-            csv,
-            "{level},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            msr_io::text::csv_field(&r.group),
-            r.loans,
-            r.upb,
-            r.fair_value,
-            o(r.value_bps),
-            o(r.multiple),
-            o(r.prepayment_cpr),
-            o(r.weighted_average_life_years),
-            o(r.discount_rate),
-            r.oas,
-            r.cost_performing,
-            rg(r.cost_now),
-            o(r.cost_lifetime),
-            o(r.delinquency_30plus_now),
-            o(r.delinquency_30plus_lifetime),
-            r.float_pv,
-            o(r.float_earnings_rate),
-            rg(r.note_rate),
-            rg(r.servicing_fee),
-            o(r.value_bps_range.map(|x| x.min)),
-            o(r.value_bps_range.map(|x| x.max)),
-        );
-        for range in [
-            r.prepayment_cpr_range,
-            r.weighted_average_life_range,
-            r.discount_rate_range,
-            r.delinquency_30plus_lifetime_range,
-        ] {
-            let _ = write!(
-                csv,
-                ",{},{}",
-                o(range.map(|x| x.min)),
-                o(range.map(|x| x.max))
-            );
-        }
-        let mine: Vec<(String, f64, Option<f64>)> = r
-            .sensitivities
-            .iter()
-            .map(|s| {
-                (
-                    format!("{}_{}pct", s.input, s.adverse_pct),
-                    s.change,
-                    s.change_pct,
-                )
-            })
-            .collect();
-        for n in &names {
-            let cell = mine.iter().find_map(|(base, change, pct)| {
-                if *n == format!("{base}_change") {
-                    Some(change.to_string())
-                } else if *n == format!("{base}_change_pct") {
-                    Some(o(*pct))
-                } else {
-                    None
-                }
-            });
-            let _ = write!(csv, ",{}", cell.unwrap_or_default());
-        }
-        csv.push('\n');
+        csv.extend_from_slice(&docs::csv_line(&csv_row(level, r).write_cells(&names)));
     }
     csv
 }

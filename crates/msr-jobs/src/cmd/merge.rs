@@ -25,17 +25,19 @@ use anyhow::Result;
 use clap::Args;
 use msr_core::ExactSum;
 use msr_engine::{Detail, PortfolioAccum};
+use msr_io::docs::run::{InputFile, MergedFrom, MergedPartial, RunInputs};
+use msr_io::docs::value::{Manifest, MarksRow, ValueTimings};
+use msr_io::docs::write_document;
 use msr_io::partial::{
     check_partials, read_partial, read_partial_sums, Partial, ShardTally, RISK_PARTIAL_KIND,
 };
 use msr_io::{ColumnKind, ColumnValues, ParquetOptions, ParquetTableWriter};
-use serde_json::{json, Value};
 
 use crate::common::{timestamp, Staging};
 use crate::exit::{input, output};
 use crate::outputs::{
     data_checks, loan_value_columns, partial_to_accum, print_summary, summary_document,
-    warn_non_finite, write_cashflows, RunTimings, SummarySettings, MARKS_HEADER,
+    warn_non_finite, write_cashflows, RunTimings, SummarySettings,
 };
 
 /// Flags of `msr merge`.
@@ -136,26 +138,26 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
     let merge_seconds = clock.elapsed().as_secs_f64();
     let timings = RunTimings {
         // Work summed over the shards (they may have run in parallel), plus the merge itself.
-        timings: json!({
-            "setup_seconds": sum(|t| t.setup_seconds),
-            "read_seconds": sum(|t| t.read_seconds),
-            "engine_seconds": engine_seconds,
-            "wall_seconds": sum(|t| t.wall_seconds),
-            "merge_seconds": merge_seconds,
-        }),
+        timings: ValueTimings {
+            setup_seconds: sum(|t| t.setup_seconds),
+            read_seconds: sum(|t| t.read_seconds),
+            engine_seconds,
+            wall_seconds: sum(|t| t.wall_seconds),
+            merge_seconds: Some(merge_seconds),
+        },
         engine_seconds,
         threads,
     };
     let settings = SummarySettings {
-        as_of: &first.as_of,
+        as_of: first.as_of,
         oas: first.oas,
         num_paths: first.num_paths,
         units: crate::common::units_of(first.antithetic, first.scrambles),
     };
     let (summary, summary_json) = summary_document(&accum, &settings, &tally, &timings);
-    msr_io::write_json_pretty(staging.path("summary.json"), &summary_json).map_err(output)?;
-    let manifest = manifest_json(&parts, &tally, threads, started)?;
-    msr_io::write_json_pretty(staging.path("manifest.json"), &manifest).map_err(output)?;
+    write_document(staging.path("summary.json"), &summary_json).map_err(output)?;
+    let manifest = manifest(&parts, &tally, threads, started);
+    write_document(staging.path("manifest.json"), &manifest).map_err(output)?;
     staging.commit("manifest.json")?;
 
     if !args.quiet {
@@ -308,13 +310,13 @@ fn concat_loan_values(
 fn concat_marks(staging: &Staging, parts: &[&Partial]) -> Result<()> {
     let target = staging.path("marks.csv");
     let mut out = msr_io::AtomicFile::create(&target).map_err(output)?;
-    let header = format!("{MARKS_HEADER}\n");
-    out.write_all(header.as_bytes())
+    let header = msr_io::docs::csv_header(&MarksRow::HEADER);
+    out.write_all(&header)
         .map_err(|e| output(format!("{}: {e}", target.display())))?;
     for p in parts {
         let path = p.file("marks.csv");
         let text = std::fs::read(&path).map_err(|e| input(format!("{}: {e}", path.display())))?;
-        let body = text.strip_prefix(header.as_bytes()).ok_or_else(|| {
+        let body = text.strip_prefix(header.as_slice()).ok_or_else(|| {
             input(format!(
                 "{}: not a marks file (header differs)",
                 path.display()
@@ -338,63 +340,62 @@ pub(crate) fn merge_rejects(staging: &Staging, parts: &[&Partial]) -> Result<()>
 
 /// manifest.json of the merged run: the unsharded manifest's fields, plus the
 /// partials' manifests under `merged_from`.
-fn manifest_json(
+fn manifest(
     parts: &[&Partial],
     tally: &ShardTally,
     threads: usize,
     merged_at: SystemTime,
-) -> Result<Value> {
+) -> Manifest {
     let m = &parts[0].manifest;
-    let p = &m.rate_paths;
-    let paths = match &p.sha256 {
-        None => json!({
-            "source": p.source, "scheme": p.scheme, "seed": p.seed, "antithetic": p.antithetic, "num_paths": p.num_paths,
-        }),
-        Some(sha) => json!({
-            "source": p.source, "path": p.path, "sha256": sha, "num_paths": p.num_paths,
-        }),
-    };
     let started = parts
         .iter()
         .map(|p| p.manifest.started_at.as_str())
         .min()
         .unwrap_or_default();
-    Ok(json!({
-        "engine": m.engine,
-        "version": m.version,
-        "run_id": m.run_id,
-        "command": std::env::args().collect::<Vec<_>>(),
-        "started_at": started,
-        "finished_at": timestamp(SystemTime::now()),
-        "inputs": {
-            "loans": {"path": m.inputs.loans.path, "sha256": m.inputs.loans.sha256, "rows": tally.rows_read},
-            "config": {"path": m.inputs.config.path, "sha256": m.inputs.config.sha256},
+    Manifest {
+        engine: m.engine.clone(),
+        version: m.version.clone(),
+        run_id: m.run_id.clone(),
+        command: std::env::args().collect(),
+        started_at: Some(started.to_string()),
+        finished_at: Some(timestamp(SystemTime::now())),
+        inputs: RunInputs {
+            loans: InputFile {
+                path: m.inputs.loans.path.clone(),
+                sha256: m.inputs.loans.sha256.clone(),
+                rows: Some(tally.rows_read),
+            },
+            config: InputFile {
+                path: m.inputs.config.path.clone(),
+                sha256: m.inputs.config.sha256.clone(),
+                rows: None,
+            },
+            basis: None,
         },
-        "rate_paths": paths,
-        "seed": m.seed,
-        "num_paths": m.num_paths,
-        "oas": m.oas,
-        "threads": threads,
-        "resolved_config": m.resolved_config,
-        "merged_from": merged_at_json(parts, merged_at)?,
-    }))
+        rate_paths: m.rate_paths.clone(),
+        seed: Some(m.seed),
+        num_paths: Some(m.num_paths as u64),
+        oas: Some(m.oas),
+        threads: Some(threads as u64),
+        resolved_config: Some(m.resolved_config.clone()),
+        oas_table: None,
+        merged_from: Some(merged_from(parts, merged_at)),
+        outputs: Default::default(),
+    }
 }
 
 /// The `merged_from` block of a merged manifest: shard count, merge time and
 /// every partial's directory and manifest.
-pub(crate) fn merged_at_json(parts: &[&Partial], merged_at: SystemTime) -> Result<Value> {
-    let partials: Vec<Value> = parts
-        .iter()
-        .map(|p| {
-            Ok(json!({
-                "dir": p.dir,
-                "manifest": serde_json::to_value(&p.manifest).map_err(output)?,
-            }))
-        })
-        .collect::<Result<_>>()?;
-    Ok(json!({
-        "shards": parts.len(),
-        "merged_at": timestamp(merged_at),
-        "partials": partials,
-    }))
+pub(crate) fn merged_from(parts: &[&Partial], merged_at: SystemTime) -> MergedFrom {
+    MergedFrom {
+        shards: parts.len() as u64,
+        merged_at: timestamp(merged_at),
+        partials: parts
+            .iter()
+            .map(|p| MergedPartial {
+                dir: p.dir.clone(),
+                manifest: p.manifest.clone(),
+            })
+            .collect(),
+    }
 }

@@ -21,7 +21,7 @@ use msr_engine::notes::{
 };
 use msr_io::notes_tape::{read_note_tape, write_note_prices, NoteTape, NoteTapeOptions};
 use msr_io::Column;
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use crate::common::{load_config, PathArgs, Staging};
 use crate::exit::{input, output, CliError, Failure};
@@ -119,12 +119,12 @@ pub fn run(args: &NotesArgs) -> Result<ExitCode> {
     )
     .map_err(output)?;
     msr_io::write_rejects(staging.path("note_rejects.csv"), &tape.rejects).map_err(output)?;
-    let mut doc = summary_json(&summary, &tape, &prices, &config);
-    doc["notes_file"] = json!(args.notes);
-    doc["config_file"] = json!(args.config);
-    doc["non_finite"] = json!(non_finite);
-    doc["seconds"] = json!(clock.elapsed().as_secs_f64());
-    msr_io::write_json_pretty(staging.path(MARKER), &doc).map_err(output)?;
+    let mut doc = summary_doc(&summary, &tape, &prices, &config);
+    doc.notes_file.clone_from(&args.notes);
+    doc.config_file.clone_from(&args.config);
+    doc.non_finite = non_finite.iter().map(|s| s.to_string()).collect();
+    doc.seconds = clock.elapsed().as_secs_f64();
+    msr_io::docs::write_document(staging.path(MARKER), &doc).map_err(output)?;
     staging.commit(MARKER)?;
 
     if !args.quiet {
@@ -245,47 +245,52 @@ pub fn price_columns(notes: &[Note], prices: &[NotePrice]) -> Vec<Column> {
 }
 
 /// The note_summary.json document (file names and timing added by the caller).
-pub fn summary_json(
+pub fn summary_doc(
     s: &NoteSummary,
     tape: &NoteTape,
     prices: &[NotePrice],
     config: &Config,
-) -> Value {
-    let by_outcome = |x: &[f64; 4]| -> Value {
+) -> msr_io::docs::notes::NoteSummary {
+    use msr_io::docs::notes::{Asks, ProbSource as Sources};
+    let by_outcome = |x: &[f64; 4]| -> BTreeMap<String, f64> {
         Outcome::ALL
             .iter()
-            .map(|o| (o.name().to_string(), json!(x[o.index()])))
+            .map(|o| (o.name().to_string(), x[o.index()]))
             .collect()
     };
     let rois: [f64; 4] = Outcome::ALL.map(|o| o.roi(config));
     let from_tape = prices
         .iter()
         .filter(|p| p.prob_source == ProbSource::Tape)
-        .count();
-    json!({
-        "format": match tape.format {
-            msr_io::notes_tape::TapeFormat::Parquet => "parquet",
-            msr_io::notes_tape::TapeFormat::Csv => "csv",
+        .count() as u64;
+    msr_io::docs::notes::NoteSummary {
+        format: tape.format,
+        rows_read: tape.rows_read,
+        notes_priced: s.notes,
+        notes_rejected: tape.rejects.len() as u64,
+        upb: s.upb,
+        property_value: s.property_value,
+        price: s.price,
+        price_pct_upb: Some(s.price_pct_upb),
+        price_pct_value: Some(s.price_pct_value),
+        mix_upb_weighted: by_outcome(&s.mix_upb_weighted),
+        contributions: by_outcome(&s.contributions),
+        required_roi: by_outcome(&rois),
+        prob_source: Sources {
+            model: prices.len() as u64 - from_tape,
+            tape: from_tape,
         },
-        "rows_read": tape.rows_read,
-        "notes_priced": s.notes,
-        "notes_rejected": tape.rejects.len(),
-        "upb": s.upb,
-        "property_value": s.property_value,
-        "price": s.price,
-        "price_pct_upb": s.price_pct_upb,
-        "price_pct_value": s.price_pct_value,
-        "mix_upb_weighted": by_outcome(&s.mix_upb_weighted),
-        "contributions": by_outcome(&s.contributions),
-        "required_roi": by_outcome(&rois),
-        "prob_source": { "model": prices.len() - from_tape, "tape": from_tape },
-        "ask": {
-            "column": tape.ask_column,
-            "notes": s.notes_with_ask,
-            "ask_price": s.ask_price,
-            "price": s.price_of_asked,
+        ask: Asks {
+            column: tape.ask_column.clone(),
+            notes: s.notes_with_ask,
+            ask_price: Some(s.ask_price),
+            price: Some(s.price_of_asked),
         },
-    })
+        notes_file: PathBuf::new(),
+        config_file: PathBuf::new(),
+        non_finite: Vec::new(),
+        seconds: 0.0,
+    }
 }
 
 fn print_summary(args: &NotesArgs, tape: &NoteTape, s: &NoteSummary) {
@@ -387,14 +392,11 @@ mod tests {
         }
         let csv = std::fs::read_to_string(out.join("note_prices.csv")).unwrap();
         assert_eq!(csv.lines().count(), 41);
-        let summary: Value = msr_io::read_json(out.join("note_summary.json")).unwrap();
-        assert_eq!(summary["notes_priced"], 40);
-        let mix: f64 = summary["mix_upb_weighted"]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|v| v.as_f64().unwrap())
-            .sum();
+        let summary: msr_io::docs::notes::NoteSummary =
+            msr_io::docs::read_document(out.join("note_summary.json")).unwrap();
+        assert_eq!(summary.notes_priced, 40);
+        assert_eq!(summary.format, msr_io::notes_tape::TapeFormat::Parquet);
+        let mix: f64 = summary.mix_upb_weighted.values().sum();
         assert!((mix - 1.0).abs() < 1e-12);
         assert!(out.join("note_rejects.csv").exists());
     }

@@ -20,10 +20,14 @@ use msr_engine::{
     value_loans_with, Context, Detail, DiscountedFlows, OasDomain, OasError, OasTarget,
     PortfolioAccum,
 };
+use msr_io::docs::{
+    self,
+    run::{InputFile, RunInputs, RunProvenance},
+};
+use msr_io::partial::RatePathsInfo;
 use msr_io::partial::ShardSpec;
 use msr_io::TapeStats;
 use msr_model::{Market, ModelParams};
-use serde_json::{json, Value};
 
 use crate::common::{
     init_threads, load_config, progress, resolve_rates, sha256, timestamp, InputArgs, PathArgs,
@@ -184,35 +188,64 @@ pub(crate) fn load(
     ))
 }
 
-/// Inputs, rate-path provenance and run settings, for the JSON outputs.
-pub(crate) fn provenance_json(
+/// Inputs, rate-path provenance and run settings: the `run` block of the
+/// JSON outputs.
+pub(crate) fn provenance(
     input_args: &InputArgs,
     loaded: &Loaded,
     started: SystemTime,
-) -> Result<Value> {
+) -> Result<RunProvenance> {
     let num_paths = loaded.rates.paths.num_paths();
-    let paths = match &loaded.rates.source {
-        PathSource::Generated { seed, antithetic } => json!({
-            "source": "hull_white", "scheme": loaded.config.valuation.path_scheme, "seed": seed,
-            "antithetic": antithetic, "num_paths": num_paths,
-        }),
-        PathSource::File { path } => json!({
-            "source": "file", "path": path, "sha256": sha256(path)?, "num_paths": num_paths,
-        }),
-    };
-    Ok(json!({
-        "engine": "msr-engine",
-        "version": env!("CARGO_PKG_VERSION"),
-        "command": std::env::args().collect::<Vec<_>>(),
-        "started_at": timestamp(started),
-        "finished_at": timestamp(SystemTime::now()),
-        "inputs": {
-            "loans": {"path": input_args.loans, "sha256": sha256(&input_args.loans)?, "rows": loaded.stats.rows_read},
-            "config": {"path": input_args.config, "sha256": crate::common::config_sha256(&input_args.config)?},
+    let rate_paths = match &loaded.rates.source {
+        PathSource::Generated { seed, antithetic } => RatePathsInfo {
+            source: "hull_white".into(),
+            seed: Some(*seed),
+            antithetic: Some(*antithetic),
+            scheme: Some(
+                loaded
+                    .config
+                    .valuation
+                    .path_scheme
+                    .parse()
+                    .map_err(|e| CliError::new(Failure::Internal, e))?,
+            ),
+            path: None,
+            sha256: None,
+            num_paths,
         },
-        "rate_paths": paths,
-        "threads": loaded.threads,
-    }))
+        PathSource::File { path } => RatePathsInfo {
+            source: "file".into(),
+            seed: None,
+            antithetic: None,
+            scheme: None,
+            path: Some(path.clone()),
+            sha256: Some(sha256(path)?),
+            num_paths,
+        },
+    };
+    Ok(RunProvenance {
+        engine: "msr-engine".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: std::env::args().collect(),
+        started_at: timestamp(started),
+        finished_at: timestamp(SystemTime::now()),
+        inputs: RunInputs {
+            loans: InputFile {
+                path: input_args.loans.clone(),
+                sha256: sha256(&input_args.loans)?,
+                rows: Some(loaded.stats.rows_read),
+            },
+            config: InputFile {
+                path: input_args.config.clone(),
+                sha256: crate::common::config_sha256(&input_args.config)?,
+                rows: None,
+            },
+            basis: None,
+        },
+        rate_paths,
+        threads: loaded.threads as u64,
+        merged_from: None,
+    })
 }
 
 /// After outputs are in place: exit 5 when too many rows were rejected or
@@ -357,56 +390,56 @@ pub fn run(args: &OasArgs) -> Result<ExitCode> {
 
     let bps = |v: f64| if upb > 0.0 { Some(1e4 * v / upb) } else { None };
     let multiple = |v: f64| (fee_base > 0.0).then(|| v / fee_base);
-    let mut doc = json!({
-        "oas": solution.oas,
-        "iterations": solution.iterations,
-        "evaluations": solution.evaluations,
-        "tolerance": OAS_TOL,
-        "target": {
-            "kind": target.kind(),
-            "quoted": target.quoted(),
-            "value": target_dollars,
+    let doc = docs::oas::Oas {
+        oas: solution.oas,
+        iterations: solution.iterations as u64,
+        evaluations: solution.evaluations as u64,
+        tolerance: OAS_TOL,
+        target: docs::oas::Target {
+            kind: target.kind().to_string(),
+            quoted: target.quoted(),
+            value: target_dollars,
         },
-        "value": solution.value,
-        "value_bps": bps(solution.value),
-        "multiple": multiple(solution.value),
-        "static_value": static_value,
-        "option_cost": option_cost,
-        "option_cost_bps": bps(option_cost),
-        "other_roots": solution.other_roots,
-        "reachable_range": {
-            "oas_lo": domain.lo,
-            "oas_hi": domain.hi,
-            "min_value": solution.range.min_value,
-            "oas_at_min": solution.range.oas_at_min,
-            "max_value": solution.range.max_value,
-            "oas_at_max": solution.range.oas_at_max,
+        value: solution.value,
+        value_bps: bps(solution.value),
+        multiple: multiple(solution.value),
+        static_value,
+        option_cost,
+        option_cost_bps: bps(option_cost),
+        other_roots: solution.other_roots.clone(),
+        reachable_range: docs::oas::ReachableRange {
+            oas_lo: domain.lo,
+            oas_hi: domain.hi,
+            min_value: solution.range.min_value,
+            oas_at_min: solution.range.oas_at_min,
+            max_value: solution.range.max_value,
+            oas_at_max: solution.range.oas_at_max,
         },
-        "base": {
-            "oas": base_oas,
-            "value": base_value,
-            "value_bps": bps(base_value),
-            "multiple": multiple(base_value),
+        base: docs::oas::Base {
+            oas: base_oas,
+            value: base_value,
+            value_bps: bps(base_value),
+            multiple: multiple(base_value),
         },
-        "as_of": config.valuation.as_of,
-        "paths": market.num_paths(),
-        "months": loaded.months,
-        "records": accum.total.records,
-        "loan_count": accum.loan_count,
-        "upb": upb,
-        "fee_base": fee_base,
-        "loans_read": loaded.stats.rows_read,
-        "rejected_rows": loaded.stats.rejected,
-        "non_finite_loans": accum.non_finite.len(),
-        "seed": config.valuation.seed,
-        "timings": {
-            "setup_seconds": loaded.setup_seconds,
-            "engine_seconds": engine_seconds,
-            "wall_seconds": clock.elapsed().as_secs_f64(),
+        as_of: crate::outputs::as_of(config)?,
+        paths: market.num_paths() as u64,
+        months: loaded.months as u64,
+        records: accum.total.records,
+        loan_count: accum.loan_count,
+        upb,
+        fee_base,
+        loans_read: loaded.stats.rows_read,
+        rejected_rows: loaded.stats.rejected,
+        non_finite_loans: accum.non_finite.len() as u64,
+        seed: config.valuation.seed,
+        timings: docs::oas::OasTimings {
+            setup_seconds: loaded.setup_seconds,
+            engine_seconds,
+            wall_seconds: clock.elapsed().as_secs_f64(),
         },
-    });
-    doc["run"] = provenance_json(&args.input, &loaded, started)?;
-    msr_io::write_json_pretty(staging.path("oas.json"), &doc).map_err(output)?;
+        run: provenance(&args.input, &loaded, started)?,
+    };
+    docs::write_document(staging.path("oas.json"), &doc).map_err(output)?;
     if !args.run.quiet {
         println!(
             "OAS {:.6} % ({:.2} bp) in {} iterations: value ${:.2} = {:.2} bp of ${:.0} UPB, multiple {}",

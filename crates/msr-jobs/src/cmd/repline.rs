@@ -13,9 +13,14 @@ use msr_core::{Config, Loan};
 use msr_engine::{
     compare, value_loans_with, Bucketing, Comparison, Context, Detail, LoanResult, NonFinite,
 };
+use msr_io::docs::{
+    self,
+    repline::{ReplinePaths, ReplineSummary},
+    run::NonFiniteId,
+};
+use msr_io::partial::RatePathsInfo;
 use msr_io::{Column, ParquetOptions, TapeWriteOptions};
 use msr_model::{Market, ModelParams};
-use serde_json::{json, Value};
 
 use crate::common::{
     init_threads, load_config, progress, resolve_rates, InputArgs, PathArgs, PathSource, RunArgs,
@@ -138,26 +143,27 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
     write_compare(&staging, &cmp)?;
     msr_io::write_rejects(staging.path("repline_rejects.csv"), &rejects).map_err(output)?;
     let advance_dropped: f64 = book.lines.iter().map(|l| l.advance_dropped).sum();
-    let mut summary = summary_json(&cmp, seconds_loans, seconds_replines);
-    summary["keys"] = json!(bucketing
+    let mut summary = summary_doc(&cmp, seconds_loans, seconds_replines);
+    summary.keys = bucketing
         .dims()
         .iter()
-        .map(|d| d.name())
-        .collect::<Vec<_>>());
-    summary["note_rate_step_bps"] = json!(config.repline.note_rate_step_bps);
-    summary["seconds_build"] = json!(seconds_build);
-    summary["advance_dropped"] = json!(advance_dropped);
-    summary["rejected_rows"] = json!(stats.rejected);
-    summary["non_finite"] = json!(non_finite
+        .map(|d| d.name().to_string())
+        .collect();
+    summary.note_rate_step_bps = config.repline.note_rate_step_bps;
+    summary.seconds_build = seconds_build;
+    summary.advance_dropped = advance_dropped;
+    summary.rejected_rows = stats.rejected;
+    summary.non_finite = non_finite
         .iter()
-        .map(|nf| json!({"loan_id": nf.loan.loan_id, "what": nf.what}))
-        .collect::<Vec<_>>());
-    summary["paths"] = paths_json(&rates.source, market.num_paths(), &config);
-    if let Some(spreads) = &spreads {
-        summary["oas_table"] = spreads.provenance();
-    }
-    summary["threads"] = json!(threads);
-    msr_io::write_json_pretty(staging.path("repline_summary.json"), &summary).map_err(output)?;
+        .map(|nf| NonFiniteId {
+            loan_id: nf.loan.loan_id.clone(),
+            what: nf.what.clone(),
+        })
+        .collect();
+    summary.paths = Some(paths_doc(&rates.source, market.num_paths(), &config)?);
+    summary.oas_table = spreads.as_ref().map(Spreads::provenance);
+    summary.threads = threads as u64;
+    docs::write_document(staging.path("repline_summary.json"), &summary).map_err(output)?;
     staging.commit("repline_summary.json")?;
 
     if !args.run.quiet {
@@ -259,49 +265,83 @@ fn write_compare(staging: &Staging, cmp: &Comparison) -> Result<()> {
 }
 
 /// The repline_summary.json document (run details added by the caller).
-pub fn summary_json(cmp: &Comparison, seconds_loans: f64, seconds_replines: f64) -> Value {
-    let top: Vec<Value> = cmp
+pub fn summary_doc(cmp: &Comparison, seconds_loans: f64, seconds_replines: f64) -> ReplineSummary {
+    let top_buckets = cmp
         .top_buckets(TOP_BUCKETS)
         .into_iter()
-        .map(|b| {
-            json!({
-                "bucket": b.id, "records": b.records, "loans": b.loans, "upb": b.upb,
-                "value_loans": b.value_loans, "value_repline": b.value_repline,
-                "diff": b.diff, "diff_bps": b.diff_bps, "abs_share": b.abs_share,
-            })
+        .map(|b| docs::repline::Bucket {
+            bucket: b.id.clone(),
+            records: b.records,
+            loans: b.loans,
+            upb: b.upb,
+            value_loans: b.value_loans,
+            value_repline: b.value_repline,
+            diff: b.diff,
+            diff_bps: Some(b.diff_bps),
+            abs_share: Some(b.abs_share),
         })
         .collect();
-    json!({
-        "loans": cmp.records,
-        "loan_count": cmp.loans,
-        "replines": cmp.buckets.len(),
-        "compression_ratio": cmp.compression_ratio(),
-        "upb": cmp.upb,
-        "value_loans": cmp.value_loans,
-        "value_repline": cmp.value_repline,
-        "value_loans_bps": cmp.value_loans_bps,
-        "value_repline_bps": cmp.value_repline_bps,
-        "diff": cmp.diff,
-        "diff_bps": cmp.diff_bps,
-        "abs_diff": cmp.abs_diff,
-        "abs_diff_bps": cmp.abs_diff_bps,
-        "seconds_loans": seconds_loans,
-        "seconds_replines": seconds_replines,
-        "time_ratio": seconds_loans / seconds_replines.max(1e-9),
-        "top_buckets": top,
-    })
+    ReplineSummary {
+        loans: cmp.records,
+        loan_count: cmp.loans,
+        replines: cmp.buckets.len() as u64,
+        compression_ratio: cmp.compression_ratio(),
+        upb: cmp.upb,
+        value_loans: cmp.value_loans,
+        value_repline: cmp.value_repline,
+        value_loans_bps: Some(cmp.value_loans_bps),
+        value_repline_bps: Some(cmp.value_repline_bps),
+        diff: cmp.diff,
+        diff_bps: Some(cmp.diff_bps),
+        abs_diff: cmp.abs_diff,
+        abs_diff_bps: Some(cmp.abs_diff_bps),
+        seconds_loans,
+        seconds_replines,
+        seconds_build: 0.0,
+        time_ratio: Some(seconds_loans / seconds_replines.max(1e-9)),
+        top_buckets,
+        keys: Vec::new(),
+        note_rate_step_bps: 0.0,
+        advance_dropped: 0.0,
+        rejected_rows: 0,
+        non_finite: Vec::new(),
+        paths: None,
+        oas_table: None,
+        threads: 0,
+    }
 }
 
-fn paths_json(source: &PathSource, num_paths: usize, config: &Config) -> Value {
-    match source {
-        PathSource::Generated { seed, antithetic } => json!({
-            "source": "hull_white", "scheme": config.valuation.path_scheme, "seed": seed,
-            "antithetic": antithetic, "num_paths": num_paths, "oas": config.valuation.oas,
-        }),
-        PathSource::File { path } => json!({
-            "source": "file", "path": path, "num_paths": num_paths, "oas": config.valuation.oas,
-        }),
-    }
+fn paths_doc(source: &PathSource, num_paths: usize, config: &Config) -> Result<ReplinePaths> {
+    let paths = match source {
+        PathSource::Generated { seed, antithetic } => RatePathsInfo {
+            source: "hull_white".into(),
+            seed: Some(*seed),
+            antithetic: Some(*antithetic),
+            scheme: Some(
+                config
+                    .valuation
+                    .path_scheme
+                    .parse()
+                    .map_err(|e| CliError::new(Failure::Internal, e))?,
+            ),
+            path: None,
+            sha256: None,
+            num_paths,
+        },
+        PathSource::File { path } => RatePathsInfo {
+            source: "file".into(),
+            seed: None,
+            antithetic: None,
+            scheme: None,
+            path: Some(path.clone()),
+            sha256: None,
+            num_paths,
+        },
+    };
+    Ok(ReplinePaths {
+        paths,
+        oas: config.valuation.oas,
+    })
 }
 
 fn print_summary(

@@ -29,15 +29,17 @@ use msr_engine::{
     assemble_risk, risk_partial, RiskInputs, RiskPartial, RiskProgress, RiskReport, RiskSpec,
     Scenario,
 };
+use msr_io::docs::risk::{RiskRow, RiskTimings};
+use msr_io::docs::run::{InputFile, NonFiniteId, RunInputs, RunProvenance};
+use msr_io::docs::{self, write_document};
 use msr_io::partial::{
     read_partial_sums, read_risk_index, ConfigInput, Partial, PartialInputs, PartialManifest,
-    RiskPartialIndex, ShardTally, ShardTimings, TapeInput, PARTIAL_FORMAT, PARTIAL_MANIFEST,
-    RISK_PARTIAL_INDEX, RISK_PARTIAL_KIND,
+    RiskPartialIndex, RiskSpecRecord, ShardTally, ShardTimings, TapeInput, PARTIAL_FORMAT,
+    PARTIAL_MANIFEST, RISK_PARTIAL_INDEX, RISK_PARTIAL_KIND,
 };
-use serde_json::{json, Value};
 
-use super::merge::{merge_rejects, merged_at_json, MergeArgs};
-use super::oas::{data_checks, load, provenance_json, Loaded};
+use super::merge::{merge_rejects, merged_from, MergeArgs};
+use super::oas::{data_checks, load, provenance, Loaded};
 use crate::common::{resolve_rates, sha256, timestamp, InputArgs, PathArgs, RunArgs, Staging};
 use crate::exit::{input, output, CliError, Failure};
 use crate::outputs::{accum_to_partial, partial_to_accum};
@@ -223,23 +225,22 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
 
     std::fs::write(staging.path("risk.csv"), risk_csv(&report))
         .map_err(|e| output(format!("{}: {e}", args.out.join("risk.csv").display())))?;
-    let mut doc = risk_json(&report, &loaded.config);
-    doc["run_id"] = json!(run_id);
-    if let Some(table) = &table {
-        doc["oas_table"] = table.provenance();
-    }
-    doc["loans_read"] = json!(loaded.stats.rows_read);
-    doc["rejected_rows"] = json!(loaded.stats.rejected);
-    doc["non_finite_loans"] = json!(report.non_finite.len());
-    doc["non_finite"] = non_finite_json(&report);
-    doc["timings"] = json!({
-        "setup_seconds": loaded.setup_seconds,
-        "engine_seconds": engine_seconds,
-        "wall_seconds": clock.elapsed().as_secs_f64(),
-        "seconds_per_scenario": engine_seconds / report.scenarios.len() as f64,
-    });
-    doc["run"] = provenance_json(&args.input, &loaded, started)?;
-    msr_io::write_json_pretty(staging.path("risk.json"), &doc).map_err(output)?;
+    let mut doc = risk_doc(&report, &loaded.config)?;
+    doc.run_id = run_id.clone();
+    doc.oas_table = table.as_ref().map(|t| t.provenance());
+    doc.loans_read = loaded.stats.rows_read;
+    doc.rejected_rows = loaded.stats.rejected;
+    doc.non_finite_loans = report.non_finite.len() as u64;
+    doc.non_finite = non_finite_ids(&report);
+    doc.timings = RiskTimings {
+        setup_seconds: loaded.setup_seconds,
+        engine_seconds,
+        wall_seconds: clock.elapsed().as_secs_f64(),
+        merge_seconds: None,
+        seconds_per_scenario: engine_seconds / report.scenarios.len() as f64,
+    };
+    doc.run = Some(provenance(&args.input, &loaded, started)?);
+    write_document(staging.path("risk.json"), &doc).map_err(output)?;
     staging.commit("risk.json")?;
     if !args.run.quiet {
         print!("{}", risk_table(&report));
@@ -264,15 +265,15 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
 }
 
 /// The risk spec as recorded in a partial: every shard of a run must share it.
-fn spec_json(spec: &RiskSpec) -> Value {
-    json!({
-        "shock_bp": spec.shock_bp,
-        "rate_shocks_bp": spec.rate_shocks_bp,
-        "cost_stresses_pct": spec.cost_stresses_pct,
-        "prepay_stresses_pct": spec.prepay_stresses_pct,
-        "roll_stresses_pct": spec.roll_stresses_pct,
-        "oas_stresses_bp": spec.oas_stresses_bp,
-    })
+fn spec_record(spec: &RiskSpec) -> RiskSpecRecord {
+    RiskSpecRecord {
+        shock_bp: spec.shock_bp,
+        rate_shocks_bp: spec.rate_shocks_bp.clone(),
+        cost_stresses_pct: spec.cost_stresses_pct.clone(),
+        prepay_stresses_pct: spec.prepay_stresses_pct.clone(),
+        roll_stresses_pct: spec.roll_stresses_pct.clone(),
+        oas_stresses_bp: spec.oas_stresses_bp.clone(),
+    }
 }
 
 /// What the shard ending of `msr risk` needs.
@@ -318,7 +319,7 @@ impl ShardRun<'_> {
         let mut index = RiskPartialIndex {
             format: PARTIAL_FORMAT,
             months: partial.months,
-            spec: spec_json(spec),
+            spec: spec_record(spec),
             scenarios: Vec::with_capacity(partial.scenarios.len()),
         };
         for (k, (name, acc)) in partial.scenarios.iter().enumerate() {
@@ -372,7 +373,7 @@ impl ShardRun<'_> {
             seed: config.valuation.seed,
             num_paths: loaded.rates.paths.num_paths(),
             oas: config.valuation.oas,
-            as_of: config.valuation.as_of.clone(),
+            as_of: crate::outputs::as_of(config)?,
             antithetic: loaded.rates.antithetic,
             scrambles: crate::common::scrambles_of(loaded.rates.units),
             max_reject_share: config.tape.max_reject_share,
@@ -428,12 +429,13 @@ pub fn merge(
     for p in parts {
         let index_path = p.file(RISK_PARTIAL_INDEX);
         let index = read_risk_index(&index_path).map_err(input)?;
-        if index.spec != spec_json(&spec) {
+        if index.spec != spec_record(&spec) {
+            let text = |s: &RiskSpecRecord| serde_json::to_string(s).unwrap_or_default();
             return Err(input(format!(
                 "{}: the partial's risk spec {} is not this build's {}",
                 index_path.display(),
-                index.spec,
-                spec_json(&spec)
+                text(&index.spec),
+                text(&spec_record(&spec))
             )));
         }
         let mut scenarios = Vec::with_capacity(index.scenarios.len());
@@ -512,37 +514,51 @@ pub fn merge(
     }
     std::fs::write(staging.path("risk.csv"), risk_csv(&report))
         .map_err(|e| output(format!("{}: {e}", args.out.join("risk.csv").display())))?;
-    let mut doc = risk_json(&report, &config);
-    doc["run_id"] = json!(first.run_id);
-    doc["loans_read"] = json!(tally.rows_read);
-    doc["rejected_rows"] = json!(tally.rejected);
-    doc["non_finite_loans"] = json!(report.non_finite.len());
-    doc["non_finite"] = non_finite_json(&report);
+    let mut doc = risk_doc(&report, &config)?;
+    doc.run_id = first.run_id.clone();
+    doc.loans_read = tally.rows_read;
+    doc.rejected_rows = tally.rejected;
+    doc.non_finite_loans = report.non_finite.len() as u64;
+    doc.non_finite = non_finite_ids(&report);
     let sum =
         |f: fn(&ShardTimings) -> f64| parts.iter().map(|p| f(&p.manifest.timings)).sum::<f64>();
     let engine_seconds = sum(|t| t.engine_seconds);
-    doc["timings"] = json!({
-        "setup_seconds": sum(|t| t.setup_seconds),
-        "engine_seconds": engine_seconds,
-        "wall_seconds": sum(|t| t.wall_seconds),
-        "merge_seconds": clock.elapsed().as_secs_f64(),
-        "seconds_per_scenario": engine_seconds / report.scenarios.len() as f64,
-    });
-    doc["run"] = json!({
-        "engine": first.engine,
-        "version": first.version,
-        "command": std::env::args().collect::<Vec<_>>(),
-        "started_at": parts.iter().map(|p| p.manifest.started_at.as_str()).min().unwrap_or_default(),
-        "finished_at": timestamp(SystemTime::now()),
-        "inputs": {
-            "loans": {"path": first.inputs.loans.path, "sha256": first.inputs.loans.sha256, "rows": tally.rows_read},
-            "config": {"path": first.inputs.config.path, "sha256": first.inputs.config.sha256},
+    doc.timings = RiskTimings {
+        setup_seconds: sum(|t| t.setup_seconds),
+        engine_seconds,
+        wall_seconds: sum(|t| t.wall_seconds),
+        merge_seconds: Some(clock.elapsed().as_secs_f64()),
+        seconds_per_scenario: engine_seconds / report.scenarios.len() as f64,
+    };
+    doc.run = Some(RunProvenance {
+        engine: first.engine.clone(),
+        version: first.version.clone(),
+        command: std::env::args().collect(),
+        started_at: parts
+            .iter()
+            .map(|p| p.manifest.started_at.as_str())
+            .min()
+            .unwrap_or_default()
+            .to_string(),
+        finished_at: timestamp(SystemTime::now()),
+        inputs: RunInputs {
+            loans: InputFile {
+                path: first.inputs.loans.path.clone(),
+                sha256: first.inputs.loans.sha256.clone(),
+                rows: Some(tally.rows_read),
+            },
+            config: InputFile {
+                path: first.inputs.config.path.clone(),
+                sha256: first.inputs.config.sha256.clone(),
+                rows: None,
+            },
+            basis: None,
         },
-        "rate_paths": first.rate_paths,
-        "threads": parts.iter().map(|p| p.manifest.threads).sum::<usize>(),
-        "merged_from": merged_at_json(parts, started)?,
+        rate_paths: first.rate_paths.clone(),
+        threads: parts.iter().map(|p| p.manifest.threads as u64).sum(),
+        merged_from: Some(merged_from(parts, started)),
     });
-    msr_io::write_json_pretty(staging.path("risk.json"), &doc).map_err(output)?;
+    write_document(staging.path("risk.json"), &doc).map_err(output)?;
     staging.commit("risk.json")?;
     if !args.quiet {
         println!("merged {} risk shards of run {}", parts.len(), first.run_id);
@@ -566,14 +582,15 @@ pub fn merge(
 }
 
 /// The non-finite loans of the base run, for risk.json.
-fn non_finite_json(report: &RiskReport) -> Value {
-    Value::Array(
-        report
-            .non_finite
-            .iter()
-            .map(|nf| json!({"loan_id": nf.loan.loan_id, "what": nf.what}))
-            .collect(),
-    )
+fn non_finite_ids(report: &RiskReport) -> Vec<NonFiniteId> {
+    report
+        .non_finite
+        .iter()
+        .map(|nf| NonFiniteId {
+            loan_id: nf.loan.loan_id.clone(),
+            what: nf.what.clone(),
+        })
+        .collect()
 }
 
 /// Warnings for loans left out of the base or of a scenario.
@@ -597,77 +614,96 @@ fn bps(report: &RiskReport, v: f64) -> Option<f64> {
     (report.upb > 0.0).then(|| 1e4 * v / report.upb)
 }
 
-fn scenario_json(report: &RiskReport, s: &Scenario) -> Value {
-    json!({
-        "scenario": s.name,
-        "kind": s.kind.code(),
-        "tenor_years": s.tenor,
-        "shock": s.shock,
-        "unit": s.kind.unit(),
-        "value": s.value,
-        "value_bps": bps(report, s.value),
-        "change": s.change,
-        "change_pct": s.change_pct,
-        "std_error": s.std_error,
-        "non_finite_loans": s.non_finite,
-    })
+fn scenario_doc(report: &RiskReport, s: &Scenario) -> docs::risk::Scenario {
+    docs::risk::Scenario {
+        scenario: s.name.clone(),
+        kind: s.kind.code().to_string(),
+        tenor_years: s.tenor,
+        shock: s.shock,
+        unit: s.kind.unit().to_string(),
+        value: s.value,
+        value_bps: bps(report, s.value),
+        change: s.change,
+        change_pct: s.change_pct,
+        std_error: s.std_error,
+        non_finite_loans: s.non_finite as u64,
+    }
 }
 
 /// The risk.json document (without run accounting, added by the caller).
-pub fn risk_json(report: &RiskReport, config: &msr_core::Config) -> Value {
-    json!({
-        "as_of": config.valuation.as_of,
-        "oas": report.oas,
-        "paths": report.num_paths,
-        "seed": config.valuation.seed,
-        "records": report.records,
-        "upb": report.upb,
-        "fee_base": report.fee_base,
-        "value": report.base_value,
-        "value_bps": bps(report, report.base_value),
-        "multiple": (report.fee_base > 0.0).then(|| report.base_value / report.fee_base),
-        "std_error": report.base_std_error,
-        "shock_bp": report.shock_bp,
-        "effective_duration": report.effective_duration,
-        "effective_convexity": report.effective_convexity,
-        "key_rate_durations": report.key_rate_durations.iter().map(|k| json!({
-            "tenor_years": k.tenor,
-            "duration": k.duration,
-            "value_down": k.value_down,
-            "value_up": k.value_up,
-        })).collect::<Vec<_>>(),
-        "rate_shocks": report.rate_shocks.iter().map(|s| scenario_json(report, s)).collect::<Vec<_>>(),
-        "assumption_stresses": report.assumption_stresses.iter().map(|s| scenario_json(report, s)).collect::<Vec<_>>(),
-        "static_value": report.static_value,
-        "option_cost": report.option_cost,
-        "option_cost_bps": bps(report, report.option_cost),
-        "scenarios": report.scenarios.len(),
+///
+/// # Errors
+/// Internal error when valuation.as_of is not a date (validated before).
+pub fn risk_doc(report: &RiskReport, config: &msr_core::Config) -> Result<docs::risk::Risk> {
+    Ok(docs::risk::Risk {
+        as_of: crate::outputs::as_of(config)?,
+        oas: report.oas,
+        paths: report.num_paths as u64,
+        seed: Some(config.valuation.seed),
+        records: report.records,
+        upb: report.upb,
+        fee_base: report.fee_base,
+        value: report.base_value,
+        value_bps: bps(report, report.base_value),
+        multiple: (report.fee_base > 0.0).then(|| report.base_value / report.fee_base),
+        std_error: report.base_std_error,
+        shock_bp: report.shock_bp,
+        effective_duration: report.effective_duration,
+        effective_convexity: report.effective_convexity,
+        key_rate_durations: report
+            .key_rate_durations
+            .iter()
+            .map(|k| docs::risk::KeyRate {
+                tenor_years: k.tenor,
+                duration: k.duration,
+                value_down: k.value_down,
+                value_up: k.value_up,
+            })
+            .collect(),
+        rate_shocks: report
+            .rate_shocks
+            .iter()
+            .map(|s| scenario_doc(report, s))
+            .collect(),
+        assumption_stresses: report
+            .assumption_stresses
+            .iter()
+            .map(|s| scenario_doc(report, s))
+            .collect(),
+        static_value: report.static_value,
+        option_cost: report.option_cost,
+        option_cost_bps: bps(report, report.option_cost),
+        scenarios: report.scenarios.len() as u64,
+        run_id: String::new(),
+        oas_table: None,
+        loans_read: 0,
+        rejected_rows: 0,
+        non_finite_loans: 0,
+        non_finite: Vec::new(),
+        timings: RiskTimings::default(),
+        run: None,
     })
 }
 
 /// risk.csv: one row per scenario, in run order (base first).
-pub fn risk_csv(report: &RiskReport) -> String {
-    let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
-    let mut csv = String::from(
-        "scenario,kind,tenor_years,shock,unit,value,value_bps,change,change_pct,std_error\n",
-    );
-    for s in &report.scenarios {
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{},{},{},{},{}",
-            s.name,
-            s.kind.code(),
-            opt(s.tenor),
-            s.shock,
-            s.kind.unit(),
-            s.value,
-            opt(bps(report, s.value)),
-            s.change,
-            opt(s.change_pct),
-            opt(s.std_error),
-        );
-    }
-    csv
+pub fn risk_csv(report: &RiskReport) -> Vec<u8> {
+    let rows: Vec<RiskRow> = report
+        .scenarios
+        .iter()
+        .map(|s| RiskRow {
+            scenario: s.name.clone(),
+            kind: s.kind.code().to_string(),
+            tenor_years: s.tenor,
+            shock: s.shock,
+            unit: s.kind.unit().to_string(),
+            value: s.value,
+            value_bps: bps(report, s.value),
+            change: s.change,
+            change_pct: s.change_pct,
+            std_error: s.std_error,
+        })
+        .collect();
+    docs::to_csv(&RiskRow::HEADER, &rows)
 }
 
 /// The terminal summary.

@@ -21,13 +21,18 @@ use anyhow::Result;
 use clap::Args;
 use msr_core::loan::Investor;
 use msr_core::{Config, Loan};
-use msr_engine::rollforward::{market_substituted, LoanCounts, RollforwardRun};
+use msr_engine::rollforward::{market_substituted, RollforwardRun};
 use msr_engine::{
     rollforward, Rollforward, RollforwardInputs, RollforwardProgress, RollforwardTable, Step,
 };
+use msr_io::docs::rollforward::{
+    ResolvedConfigs, RollGroup, RollLoans, RollStep, RollforwardManifest, RollforwardNonFinite,
+    RollforwardPaths, RollforwardRow, RollforwardTimings, TableRef, TapeFile,
+};
+use msr_io::docs::run::InputFile;
+use msr_io::docs::{self, write_document};
 use msr_io::TapeStats;
 use msr_rates::NormalGenerator;
-use serde_json::{json, Value};
 
 use crate::cmd::calibrate::read_cohort_table;
 use crate::common::{
@@ -230,17 +235,20 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
             args.out.join("rollforward.csv").display()
         ))
     })?;
-    let doc = document(&rf, &investors, &prior_config, &config);
-    let mut doc = doc;
-    for (key, path) in [
-        ("oas_table", &args.oas_table),
-        ("prior_oas_table", &args.prior_oas_table),
-    ] {
-        if let Some(p) = path {
-            doc[key] = json!({"path": p, "sha256": sha256(p)?});
-        }
-    }
-    msr_io::write_json_pretty(staging.path("rollforward.json"), &doc).map_err(output)?;
+    let mut doc = document(&rf, &investors, &prior_config, &config)?;
+    let table_ref = |path: &Option<PathBuf>| -> Result<Option<TableRef>> {
+        path.as_ref()
+            .map(|p| {
+                Ok(TableRef {
+                    path: p.clone(),
+                    sha256: sha256(p)?,
+                })
+            })
+            .transpose()
+    };
+    doc.oas_table = table_ref(&args.oas_table)?;
+    doc.prior_oas_table = table_ref(&args.prior_oas_table)?;
+    write_document(staging.path("rollforward.json"), &doc).map_err(output)?;
     let manifest = Manifest {
         args,
         prior: &prior,
@@ -250,14 +258,14 @@ pub fn run(args: &RollforwardArgs) -> Result<ExitCode> {
         rf: &rf,
         threads,
         started,
-        timings: json!({
-            "setup_seconds": setup_seconds,
-            "engine_seconds": engine_seconds,
-            "wall_seconds": clock.elapsed().as_secs_f64(),
-        }),
+        timings: RollforwardTimings {
+            setup_seconds,
+            engine_seconds,
+            wall_seconds: clock.elapsed().as_secs_f64(),
+        },
     }
-    .json()?;
-    msr_io::write_json_pretty(staging.path("manifest.json"), &manifest).map_err(output)?;
+    .document()?;
+    write_document(staging.path("manifest.json"), &manifest).map_err(output)?;
     staging.commit("manifest.json")?;
 
     if !args.run.quiet {
@@ -306,91 +314,90 @@ fn investors_present(prior: &[Loan], current: &[Loan]) -> Vec<Investor> {
         .collect()
 }
 
-fn steps_json(t: &RollforwardTable) -> Value {
-    Value::Array(
-        Step::ALL
-            .iter()
-            .map(|&s| json!({"name": s.name(), "change": t.change(s)}))
-            .collect(),
-    )
-}
-
-fn loans_json(n: &LoanCounts) -> Value {
-    json!({
-        "prior": n.prior,
-        "current": n.current,
-        "removed": n.removed,
-        "added": n.added,
-        "continuing": n.continuing,
-    })
+fn steps(t: &RollforwardTable) -> Vec<RollStep> {
+    Step::ALL
+        .iter()
+        .map(|&s| RollStep {
+            name: s.name().to_string(),
+            change: t.change(s),
+        })
+        .collect()
 }
 
 /// rollforward.json (the schema docs/rollforward.md documents; nothing else
 /// goes in it — provenance is in manifest.json).
+///
+/// # Errors
+/// Internal error when a valuation.as_of is not a date (validated before).
 pub fn document(
     rf: &Rollforward,
     investors: &[Investor],
     prior_config: &Config,
     config: &Config,
-) -> Value {
-    let by_investor: serde_json::Map<String, Value> = investors
-        .iter()
-        .map(|i| {
-            let t = &rf.by_investor[i.index()];
-            (
-                i.code().to_string(),
-                json!({
-                    "beginning_value": t.beginning(),
-                    "ending_value": t.ending(),
-                    "steps": steps_json(t),
-                }),
-            )
-        })
-        .collect();
-    json!({
-        "as_of_prior": prior_config.valuation.as_of,
-        "as_of": config.valuation.as_of,
-        "num_paths": rf.num_paths,
-        "seed": config.valuation.seed,
-        "beginning_value": rf.total.beginning(),
-        "ending_value": rf.total.ending(),
-        "steps": steps_json(&rf.total),
-        "by_investor": by_investor,
-        "loans": loans_json(&rf.loans),
+) -> Result<docs::rollforward::Rollforward> {
+    let n = &rf.loans;
+    Ok(docs::rollforward::Rollforward {
+        as_of_prior: crate::outputs::as_of(prior_config)?,
+        as_of: crate::outputs::as_of(config)?,
+        num_paths: rf.num_paths as u64,
+        seed: config.valuation.seed,
+        beginning_value: rf.total.beginning(),
+        ending_value: rf.total.ending(),
+        steps: steps(&rf.total),
+        by_investor: investors
+            .iter()
+            .map(|i| {
+                let t = &rf.by_investor[i.index()];
+                let group = RollGroup {
+                    beginning_value: t.beginning(),
+                    ending_value: t.ending(),
+                    steps: steps(t),
+                };
+                (i.code().to_string(), group)
+            })
+            .collect(),
+        loans: Some(RollLoans {
+            prior: n.prior as u64,
+            current: n.current as u64,
+            removed: n.removed as u64,
+            added: n.added as u64,
+            continuing: n.continuing as u64,
+        }),
+        oas_table: None,
+        prior_oas_table: None,
     })
 }
 
 /// rollforward.csv: for the total (`ALL`) and then each investor, a
 /// `beginning` row (step 0), the five steps (1–5) and an `ending` row (step 6,
 /// whose change is the whole period's).
-pub fn csv(rf: &Rollforward, investors: &[Investor]) -> String {
-    let mut out = String::from("investor,step,name,change,level_after\n");
+pub fn csv(rf: &Rollforward, investors: &[Investor]) -> Vec<u8> {
     let blocks = std::iter::once((ALL, &rf.total)).chain(
         investors
             .iter()
             .map(|i| (i.code(), &rf.by_investor[i.index()])),
     );
+    let mut rows = Vec::new();
     for (name, t) in blocks {
-        let _ = writeln!(out, "{name},0,beginning,,{}", t.beginning());
+        let row = |step: usize, what: &str, change: Option<f64>, level_after: f64| RollforwardRow {
+            investor: name.to_string(),
+            step: step as u64,
+            name: what.to_string(),
+            change,
+            level_after,
+        };
+        rows.push(row(0, "beginning", None, t.beginning()));
         for (k, s) in Step::ALL.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name},{},{},{},{}",
-                k + 1,
-                s.name(),
-                t.change(*s),
-                t.level_after(*s)
-            );
+            rows.push(row(k + 1, s.name(), Some(t.change(*s)), t.level_after(*s)));
         }
-        let _ = writeln!(
-            out,
-            "{name},{},ending,{},{}",
+        rows.push(row(
             Step::ALL.len() + 1,
-            t.period_change(),
-            t.ending()
-        );
+            "ending",
+            Some(t.period_change()),
+            t.ending(),
+        ));
     }
-    out
+    docs::to_csv(&RollforwardRow::HEADER, &rows)
 }
 
 /// `-1,234,567.89`.
@@ -481,48 +488,82 @@ struct Manifest<'a> {
     rf: &'a Rollforward,
     threads: usize,
     started: SystemTime,
-    timings: Value,
+    timings: RollforwardTimings,
 }
 
 impl Manifest<'_> {
-    fn json(&self) -> Result<Value> {
+    fn document(&self) -> Result<RollforwardManifest> {
         let resolved =
             |c: &Config| serde_json::to_value(c).map_err(|e| CliError::new(Failure::Internal, e));
         let mixed = market_substituted(self.prior_config, self.config);
         let v = &self.config.valuation;
         let a = self.args;
-        Ok(json!({
-            "engine": "msr-engine",
-            "version": env!("CARGO_PKG_VERSION"),
-            "command": std::env::args().collect::<Vec<_>>(),
-            "started_at": timestamp(self.started),
-            "finished_at": timestamp(SystemTime::now()),
-            "inputs": {
-                "prior_loans": {"path": a.prior_loans, "sha256": sha256(&a.prior_loans)?, "rows": self.prior.stats.rows_read, "rejected": self.prior.stats.rejected},
-                "prior_config": {"path": a.prior_config, "sha256": crate::common::config_sha256(&a.prior_config)?},
-                "loans": {"path": a.input.loans, "sha256": sha256(&a.input.loans)?, "rows": self.current.stats.rows_read, "rejected": self.current.stats.rejected},
-                "config": {"path": a.input.config, "sha256": crate::common::config_sha256(&a.input.config)?},
+        let tape = |path: &PathBuf, t: &Tape| -> Result<TapeFile> {
+            Ok(TapeFile {
+                path: path.clone(),
+                sha256: sha256(path)?,
+                rows: t.stats.rows_read,
+                rejected: t.stats.rejected,
+            })
+        };
+        let config_file = |path: &PathBuf| -> Result<InputFile> {
+            Ok(InputFile {
+                path: path.clone(),
+                sha256: crate::common::config_sha256(path)?,
+                rows: None,
+            })
+        };
+        Ok(RollforwardManifest {
+            engine: "msr-engine".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            command: std::env::args().collect(),
+            started_at: timestamp(self.started),
+            finished_at: timestamp(SystemTime::now()),
+            inputs: docs::rollforward::RollforwardInputs {
+                prior_loans: tape(&a.prior_loans, self.prior)?,
+                prior_config: config_file(&a.prior_config)?,
+                loans: tape(&a.input.loans, self.current)?,
+                config: config_file(&a.input.config)?,
             },
-            "rate_paths": {
-                "source": "hull_white",
-                "seed": v.seed,
-                "antithetic": v.antithetic,
-                "path_scheme": v.path_scheme,
-                "num_paths": self.rf.num_paths,
-                "months": MAX_MONTHS,
+            rate_paths: RollforwardPaths {
+                source: "hull_white".into(),
+                seed: v.seed,
+                antithetic: v.antithetic,
+                path_scheme: v
+                    .path_scheme
+                    .parse()
+                    .map_err(|e| CliError::new(Failure::Internal, e))?,
+                num_paths: self.rf.num_paths as u64,
+                months: MAX_MONTHS as u64,
             },
-            "market": ["curve", "mortgage_rate", "hull_white", "valuation.oas", "valuation.as_of"],
-            "non_finite": self.rf.non_finite.iter().map(|nf| json!({
-                "valuation": nf.run.describe(), "loan_id": nf.loan.loan.loan_id, "what": nf.loan.what,
-            })).collect::<Vec<_>>(),
-            "threads": self.threads,
-            "timings": self.timings,
-            "resolved_config": {
-                "prior": resolved(self.prior_config)?,
-                "current": resolved(self.config)?,
-                "market_step": resolved(&mixed)?,
+            market: [
+                "curve",
+                "mortgage_rate",
+                "hull_white",
+                "valuation.oas",
+                "valuation.as_of",
+            ]
+            .map(String::from)
+            .to_vec(),
+            non_finite: self
+                .rf
+                .non_finite
+                .iter()
+                .map(|nf| RollforwardNonFinite {
+                    valuation: nf.run.describe().to_string(),
+                    loan_id: nf.loan.loan.loan_id.clone(),
+                    what: nf.loan.what.clone(),
+                })
+                .collect(),
+            threads: self.threads as u64,
+            timings: self.timings.clone(),
+            resolved_config: ResolvedConfigs {
+                prior: resolved(self.prior_config)?,
+                current: resolved(self.config)?,
+                market_step: resolved(&mixed)?,
             },
-        }))
+            outputs: Default::default(),
+        })
     }
 }
 

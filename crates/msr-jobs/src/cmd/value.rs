@@ -21,6 +21,9 @@ use clap::Args;
 use msr_core::loan::Loan;
 use msr_core::Config;
 use msr_engine::{value_loans_with, Context, Detail, PortfolioAccum};
+use msr_io::docs::run::{InputFile, RunInputs};
+use msr_io::docs::value::{Manifest, ValueTimings};
+use msr_io::docs::write_document;
 use msr_io::partial::{
     ConfigInput, PartialInputs, PartialManifest, ShardBy, ShardPlan, ShardTally, ShardTimings,
     TapeInput, PARTIAL_CF, PARTIAL_FORMAT, PARTIAL_KIND, PARTIAL_MANIFEST, PARTIAL_SUMS,
@@ -30,7 +33,6 @@ use msr_io::{
     Column, ColumnKind, IoError, ParquetOptions, ParquetTableWriter, RejectWriter, TapeReader,
 };
 use msr_model::{Market, ModelParams};
-use serde_json::{json, Value};
 
 use crate::common::{
     init_threads, load_config, progress, resolve_rates, sha256, timestamp, InputArgs, PathArgs,
@@ -399,12 +401,13 @@ impl Whole<'_> {
         }
         let wall = self.clock.elapsed().as_secs_f64();
         let timings = RunTimings {
-            timings: json!({
-                "setup_seconds": t.setup_seconds,
-                "read_seconds": t.read_seconds,
-                "engine_seconds": t.engine_seconds,
-                "wall_seconds": wall,
-            }),
+            timings: ValueTimings {
+                setup_seconds: t.setup_seconds,
+                read_seconds: t.read_seconds,
+                engine_seconds: t.engine_seconds,
+                wall_seconds: wall,
+                merge_seconds: None,
+            },
             engine_seconds: t.engine_seconds,
             threads: self.threads,
         };
@@ -416,11 +419,11 @@ impl Whole<'_> {
                 self.num_paths,
             )?;
         }
-        let settings = SummarySettings::of(self.config, self.num_paths, self.units);
-        let (summary, summary_json) = summary_document(accum, &settings, tally, &timings);
-        msr_io::write_json_pretty(staging.path("summary.json"), &summary_json).map_err(output)?;
-        let manifest = self.manifest_json(tally.rows_read);
-        msr_io::write_json_pretty(staging.path("manifest.json"), &manifest).map_err(output)?;
+        let settings = SummarySettings::of(self.config, self.num_paths, self.units)?;
+        let (summary, summary_doc) = summary_document(accum, &settings, tally, &timings);
+        write_document(staging.path("summary.json"), &summary_doc).map_err(output)?;
+        let manifest = self.manifest(tally.rows_read);
+        write_document(staging.path("manifest.json"), &manifest).map_err(output)?;
         staging.commit("manifest.json")?;
 
         if !self.args.run.quiet {
@@ -498,7 +501,7 @@ impl Whole<'_> {
             seed: self.config.valuation.seed,
             num_paths: self.num_paths,
             oas: self.config.valuation.oas,
-            as_of: self.config.valuation.as_of.clone(),
+            as_of: crate::outputs::as_of(self.config)?,
             antithetic: self.antithetic,
             scrambles: crate::common::scrambles_of(self.units),
             max_reject_share: self.config.tape.max_reject_share,
@@ -531,37 +534,36 @@ impl Whole<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    fn manifest_json(&self, rows: u64) -> Value {
-        let p = &self.prov.paths;
-        let paths = match &p.sha256 {
-            None => json!({
-                "source": p.source, "scheme": p.scheme, "seed": p.seed, "antithetic": p.antithetic, "num_paths": p.num_paths,
-            }),
-            Some(sha) => json!({
-                "source": p.source, "path": p.path, "sha256": sha, "num_paths": p.num_paths,
-            }),
-        };
-        let mut doc = json!({
-            "engine": "msr-engine",
-            "version": env!("CARGO_PKG_VERSION"),
-            "run_id": self.run_id,
-            "command": std::env::args().collect::<Vec<_>>(),
-            "started_at": timestamp(self.started),
-            "finished_at": timestamp(SystemTime::now()),
-            "inputs": {
-                "loans": {"path": self.args.input.loans, "sha256": self.prov.tape_sha, "rows": rows},
-                "config": {"path": self.args.input.config, "sha256": self.prov.config_sha},
+    fn manifest(&self, rows: u64) -> Manifest {
+        Manifest {
+            engine: "msr-engine".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            run_id: self.run_id.to_string(),
+            command: std::env::args().collect(),
+            started_at: Some(timestamp(self.started)),
+            finished_at: Some(timestamp(SystemTime::now())),
+            inputs: RunInputs {
+                loans: InputFile {
+                    path: self.args.input.loans.clone(),
+                    sha256: self.prov.tape_sha.clone(),
+                    rows: Some(rows),
+                },
+                config: InputFile {
+                    path: self.args.input.config.clone(),
+                    sha256: self.prov.config_sha.clone(),
+                    rows: None,
+                },
+                basis: None,
             },
-            "rate_paths": paths,
-            "seed": self.config.valuation.seed,
-            "num_paths": self.num_paths,
-            "oas": self.config.valuation.oas,
-            "threads": self.threads,
-            "resolved_config": self.prov.resolved,
-        });
-        if let Some(spreads) = self.spreads {
-            doc["oas_table"] = spreads.provenance();
+            rate_paths: self.prov.paths.clone(),
+            seed: Some(self.config.valuation.seed),
+            num_paths: Some(self.num_paths as u64),
+            oas: Some(self.config.valuation.oas),
+            threads: Some(self.threads as u64),
+            resolved_config: Some(self.prov.resolved.clone()),
+            oas_table: self.spreads.map(Spreads::provenance),
+            merged_from: None,
+            outputs: Default::default(),
         }
-        doc
     }
 }

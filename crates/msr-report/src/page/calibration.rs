@@ -23,7 +23,7 @@ pub(super) fn calibration_section(p: &mut Page, d: &ReportData) {
             .map(|q| {
                 vec![
                     Num(fmt::number(q.expiry_years, 2)),
-                    Num(fmt::number(q.tenor_years, 0)),
+                    Num(fmt::number(f64::from(q.tenor_years), 0)),
                     Num(fmt::number(q.market_bp, 2)),
                     Num(fmt::number(q.model_bp, 2)),
                     Num(fmt::number(q.model_bp - q.market_bp, 2)),

@@ -12,7 +12,7 @@ fn group_block(
     p: &mut Page,
     key: &str,
     what: &str,
-    groups: &[(String, String, Group)],
+    groups: &[(String, String, GroupTotals)],
     total_upb: f64,
     total_multiple: Option<f64>,
 ) {
@@ -42,14 +42,14 @@ fn group_block(
         .iter()
         .map(|(_, name, g)| group_row(name, g, total_upb))
         .collect();
-    let total = Group {
+    let total = GroupTotals {
         records: groups.iter().map(|(_, _, g)| g.records).sum(),
         upb: groups.iter().map(|(_, _, g)| g.upb).sum(),
         value: groups.iter().map(|(_, _, g)| g.value).sum(),
         value_bps: None,
         multiple: None,
     };
-    let total = Group {
+    let total = GroupTotals {
         value_bps: (total.upb > 0.0).then(|| 1e4 * total.value / total.upb),
         multiple: total_multiple,
         ..total
@@ -78,7 +78,7 @@ fn group_block(
     );
 }
 
-fn group_row(name: &str, g: &Group, total_upb: f64) -> Vec<Cell> {
+fn group_row(name: &str, g: &GroupTotals, total_upb: f64) -> Vec<Cell> {
     vec![
         Text(name.to_string()),
         Num(fmt::count(g.records)),
@@ -97,7 +97,9 @@ fn group_row(name: &str, g: &Group, total_upb: f64) -> Vec<Cell> {
 pub(super) fn composition_section(p: &mut Page, d: &ReportData) {
     let s = &d.summary;
     p.open_section("composition", "Portfolio composition");
-    let by = |m: &BTreeMap<String, Group>, order: Vec<String>| -> Vec<(String, String, Group)> {
+    let by = |m: &BTreeMap<String, GroupTotals>,
+              order: Vec<String>|
+     -> Vec<(String, String, GroupTotals)> {
         order
             .into_iter()
             .filter_map(|k| m.get(&k).map(|g| (k.clone(), k.clone(), g.clone())))
@@ -208,7 +210,7 @@ pub(super) fn composition_section(p: &mut Page, d: &ReportData) {
             unmatched,
         } => {
             // Charts show the lower edge; the table the whole bucket.
-            let g: Vec<(String, String, Group)> = groups
+            let g: Vec<(String, String, GroupTotals)> = groups
                 .iter()
                 .map(|(label, lo, g)| (format!("{lo:.2}%"), label.clone(), g.clone()))
                 .collect();

@@ -3,32 +3,40 @@
 //! their loan-level ranges, and the change in fair value under 10 % and 20 %
 //! adverse changes, for the total and every group.
 
-use serde_json::Value;
-
 use super::*;
+use crate::schema::{Disclosure, DisclosureRow};
+use msr_io::docs::disclose::{Range, Ranged};
 
-fn num(v: &Value) -> Option<f64> {
-    v.as_f64()
+/// A row's figure.
+type Get<'a> = &'a dyn Fn(&DisclosureRow) -> Option<f64>;
+/// A row's loan-level range.
+type GetRange<'a> = &'a dyn Fn(&DisclosureRow) -> Option<(f64, f64)>;
+
+fn range(r: Option<Range>) -> Option<(f64, f64)> {
+    r.map(|r| (r.min, r.max))
 }
 
-/// One table line: the label, the total's figure, its range (the object
-/// with `min` and `max` at the JSON pointer `range` in the total's row),
-/// each group's.
+fn ranged(r: Option<Ranged>) -> Option<(f64, f64)> {
+    r.map(|r| (r.min, r.max))
+}
+
+/// One table line: the label, the total's figure, its range (min and max
+/// in the total's row), each group's.
 fn line(
     label: &str,
-    get: &dyn Fn(&Value) -> Option<f64>,
-    range: Option<&str>,
-    total: &Value,
-    groups: &[Value],
+    get: Get<'_>,
+    range: Option<GetRange<'_>>,
+    total: &DisclosureRow,
+    groups: &[DisclosureRow],
     show: &dyn Fn(f64) -> String,
 ) -> Vec<Cell> {
     let cell = |x: Option<f64>| Num(fmt::opt(x, show));
     let mut row = vec![Text(label.into()), cell(get(total))];
     match range {
-        Some(pointer) => {
-            let r = total.pointer(pointer).unwrap_or(&Value::Null);
-            row.push(cell(num(&r["min"])));
-            row.push(cell(num(&r["max"])));
+        Some(range) => {
+            let r = range(total);
+            row.push(cell(r.map(|r| r.0)));
+            row.push(cell(r.map(|r| r.1)));
         }
         None => row.extend([Text(String::new()), Text(String::new())]),
     }
@@ -36,19 +44,19 @@ fn line(
     row
 }
 
-pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
+pub(super) fn disclosure_section(p: &mut Page, doc: &Disclosure) {
     p.open_section("disclosure", "ASC 820 Level 3 disclosure");
-    let total = &doc["total"];
-    let groups: Vec<Value> = doc["groups"].as_array().cloned().unwrap_or_default();
+    let total = &doc.total;
+    let groups = &doc.groups;
     p.note(&format!(
         "msr disclose as of {}: {} paths, OAS {}; groups by {}. Inputs are weighted averages \
          (UPB-weighted unless docs/accounting.md says otherwise) with the loan-level range where \
          a loan-level figure exists; sensitivities are the change in fair value under an adverse \
          change of the input, on the base run's random numbers.",
-        doc["as_of"].as_str().unwrap_or("?"),
-        doc["paths"].as_u64().map_or("?".into(), fmt::count),
-        fmt::opt(num(&doc["oas"]), |x| fmt::pct(100.0 * x, 2)),
-        doc["group_by"].as_str().unwrap_or("?"),
+        doc.as_of,
+        fmt::count(doc.paths),
+        fmt::pct(100.0 * doc.oas, 2),
+        doc.group_by,
     ));
     let dollars = |x: f64| fmt::dollars(x);
     let pct2 = |x: f64| fmt::pct(100.0 * x, 2);
@@ -56,143 +64,118 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
     let mut rows = vec![
         line(
             "Fair value",
-            &|r| num(&r["fair_value"]),
+            &|r| Some(r.fair_value),
             None,
             total,
-            &groups,
+            groups,
             &dollars,
         ),
-        line("UPB", &|r| num(&r["upb"]), None, total, &groups, &dollars),
+        line("UPB", &|r| Some(r.upb), None, total, groups, &dollars),
         line(
             "Value (bp of UPB)",
-            &|r| num(&r["value_bps"]),
-            Some("/value_bps_range"),
+            &|r| r.value_bps,
+            Some(&|r| range(r.value_bps_range)),
             total,
-            &groups,
+            groups,
             &dec2,
         ),
-        line(
-            "Multiple",
-            &|r| num(&r["multiple"]),
-            None,
-            total,
-            &groups,
-            &dec2,
-        ),
+        line("Multiple", &|r| r.multiple, None, total, groups, &dec2),
         line(
             "Prepayment speed (lifetime CPR)",
-            &|r| num(&r["inputs"]["prepayment_cpr"]),
-            Some("/inputs/prepayment_cpr_range"),
+            &|r| r.inputs.prepayment_cpr,
+            Some(&|r| range(r.inputs.prepayment_cpr_range)),
             total,
-            &groups,
+            groups,
             &pct2,
         ),
         line(
             "Weighted-average life (years)",
-            &|r| num(&r["inputs"]["weighted_average_life_years"]),
-            Some("/inputs/weighted_average_life_years_range"),
+            &|r| r.inputs.weighted_average_life_years,
+            Some(&|r| range(r.inputs.weighted_average_life_years_range)),
             total,
-            &groups,
+            groups,
             &dec2,
         ),
         line(
             "Discount rate",
-            &|r| num(&r["inputs"]["discount_rate"]),
-            Some("/inputs/discount_rate_range"),
+            &|r| r.inputs.discount_rate,
+            Some(&|r| range(r.inputs.discount_rate_range)),
             total,
-            &groups,
+            groups,
             &pct2,
         ),
-        line(
-            "OAS",
-            &|r| num(&r["inputs"]["oas"]),
-            None,
-            total,
-            &groups,
-            &pct2,
-        ),
+        line("OAS", &|r| Some(r.inputs.oas), None, total, groups, &pct2),
         line(
             "Cost to service, performing ($/loan/yr)",
-            &|r| num(&r["inputs"]["cost_to_service_per_loan"]["performing"]),
+            &|r| Some(r.inputs.cost_to_service_per_loan.performing),
             None,
             total,
-            &groups,
+            groups,
             &dollars,
         ),
         line(
             "Cost to service, all, lifetime ($/loan/yr)",
-            &|r| num(&r["inputs"]["cost_to_service_per_loan"]["all_lifetime"]),
+            &|r| r.inputs.cost_to_service_per_loan.all_lifetime,
             None,
             total,
-            &groups,
+            groups,
             &dollars,
         ),
         line(
             "Delinquency 30+ now",
-            &|r| num(&r["inputs"]["delinquency_30plus"]["now"]),
+            &|r| r.inputs.delinquency_30plus.now,
             None,
             total,
-            &groups,
+            groups,
             &pct2,
         ),
         line(
             "Delinquency 30+ lifetime average",
-            &|r| num(&r["inputs"]["delinquency_30plus"]["lifetime_average"]),
-            Some("/inputs/delinquency_30plus/lifetime_average_range"),
+            &|r| r.inputs.delinquency_30plus.lifetime_average,
+            Some(&|r| range(r.inputs.delinquency_30plus.lifetime_average_range)),
             total,
-            &groups,
+            groups,
             &pct2,
         ),
         line(
             "Float earnings (annual, of UPB)",
-            &|r| num(&r["inputs"]["float_earnings"]["annual_rate_on_upb"]),
+            &|r| r.inputs.float_earnings.annual_rate_on_upb,
             None,
             total,
-            &groups,
+            groups,
             &|x| fmt::pct(100.0 * x, 3),
         ),
         line(
             "Note rate",
-            &|r| num(&r["inputs"]["note_rate"]["weighted_average"]),
-            Some("/inputs/note_rate"),
+            &|r| r.inputs.note_rate.map(|x| x.weighted_average),
+            Some(&|r| ranged(r.inputs.note_rate)),
             total,
-            &groups,
+            groups,
             &|x| fmt::pct(100.0 * x, 3),
         ),
         line(
             "Servicing fee",
-            &|r| num(&r["inputs"]["servicing_fee"]["weighted_average"]),
-            Some("/inputs/servicing_fee"),
+            &|r| r.inputs.servicing_fee.map(|x| x.weighted_average),
+            Some(&|r| ranged(r.inputs.servicing_fee)),
             total,
-            &groups,
+            groups,
             &|x| fmt::pct(100.0 * x, 3),
         ),
     ];
-    let sens: Vec<(String, f64)> = total["sensitivities"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| {
-                    Some((
-                        s["input"].as_str()?.to_string(),
-                        s["adverse_change_pct"].as_f64()?,
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let sens: Vec<(String, f64)> = total
+        .sensitivities
+        .iter()
+        .map(|s| (s.input.clone(), s.adverse_change_pct))
+        .collect();
     for (input, pct) in sens {
         let label = format!("{}: {pct} % adverse change ($)", fmt::humanize(&input));
-        let input2 = input.clone();
-        let get = move |r: &Value| {
-            r["sensitivities"].as_array()?.iter().find_map(|s| {
-                (s["input"].as_str() == Some(input2.as_str())
-                    && s["adverse_change_pct"].as_f64() == Some(pct))
-                .then(|| s["change"].as_f64())
-                .flatten()
-            })
+        let get = move |r: &DisclosureRow| {
+            r.sensitivities
+                .iter()
+                .find(|s| s.input == input && s.adverse_change_pct == pct)
+                .map(|s| s.change)
         };
-        rows.push(line(&label, &get, None, total, &groups, &dollars));
+        rows.push(line(&label, &get, None, total, groups, &dollars));
     }
     let mut titles: Vec<String> = vec![
         String::new(),
@@ -200,11 +183,7 @@ pub(super) fn disclosure_section(p: &mut Page, doc: &Value) {
         "Range min".into(),
         "Range max".into(),
     ];
-    titles.extend(
-        groups
-            .iter()
-            .map(|g| g["group"].as_str().unwrap_or("?").to_string()),
-    );
+    titles.extend(groups.iter().map(|g| g.group.clone()));
     let cols: Vec<Col<'_>> = titles
         .iter()
         .enumerate()

@@ -19,7 +19,7 @@ use super::data::{
     ReportData,
 };
 use super::fmt::{self, esc};
-use super::schema::{Bucket, Group, Risk, RollStep, Rollforward, Scenario};
+use super::schema::{Bucket, GroupTotals, Risk, RollStep, Rollforward, Scenario};
 use super::svg::{
     BarChart, BarLayout, LineChart, LineMode, Orientation, Series, Unit, Waterfall, DOWN, FULL,
     HALF, INK, PALETTE, SEQUENTIAL, TOTAL, UP,

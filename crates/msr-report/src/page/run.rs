@@ -10,7 +10,10 @@ pub(super) fn run_section(p: &mut Page, d: &ReportData) {
         p.warn(n);
     }
     let mut rows = vec![
-        vec![Text("Valuation date (as of)".into()), Text(s.as_of.clone())],
+        vec![
+            Text("Valuation date (as of)".into()),
+            Text(s.as_of.to_string()),
+        ],
         vec![
             Text("Option-adjusted spread".into()),
             Text(format!(
@@ -210,11 +213,19 @@ pub(super) fn headline_section(p: &mut Page, d: &ReportData) {
         (
             "Monte Carlo std error",
             fmt::opt(s.std_error, fmt::dollars),
-            format!(
-                "{} over {} paths",
-                fmt::opt(se_bp, fmt::bp),
-                fmt::count(s.paths)
-            ),
+            match s.scrambles {
+                Some(r) => format!(
+                    "{} over {} independent scrambles of {} paths",
+                    fmt::opt(se_bp, fmt::bp),
+                    fmt::count(u64::from(r)),
+                    fmt::count(s.paths / u64::from(r.max(1)))
+                ),
+                None => format!(
+                    "{} over {} paths",
+                    fmt::opt(se_bp, fmt::bp),
+                    fmt::count(s.paths)
+                ),
+            },
         ),
         (
             "Loans valued",
