@@ -896,6 +896,17 @@ impl Drop for Tmpfs {
     }
 }
 
+/// No tmpfs here: a skip, said on stderr; with `MSR_REQUIRE_TMPFS=1` (CI sets
+/// it where a probe mount works) a failure instead, so the tests never pass
+/// silently where they should run.
+fn skip_without_tmpfs() {
+    assert!(
+        std::env::var("MSR_REQUIRE_TMPFS").as_deref() != Ok("1"),
+        "MSR_REQUIRE_TMPFS=1 but a tmpfs cannot be mounted here"
+    );
+    eprintln!("skipped: cannot mount a tmpfs (not root, or no mount here; MSR_REQUIRE_TMPFS=1 makes this fail)");
+}
+
 /// A real full disk (ENOSPC on a 256 KiB tmpfs) while `msr value` writes:
 /// exit 4 naming the file, nothing in place, the staging directory gone.
 /// And `validate --rejects` on it.
@@ -903,7 +914,7 @@ impl Drop for Tmpfs {
 fn a_full_tmpfs_is_an_output_error_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount(&tmp.path().join("small"), "size=256k") else {
-        eprintln!("skipped: cannot mount a tmpfs (not root, or no mount here)");
+        skip_without_tmpfs();
         return;
     };
     let tape = tmp.path().join("tape.parquet");
@@ -954,7 +965,7 @@ fn a_full_tmpfs_is_an_output_error_and_leaves_nothing() {
 fn a_read_only_output_directory_is_an_output_error() {
     let tmp = tempfile::tempdir().unwrap();
     let Some(fs) = Tmpfs::mount(&tmp.path().join("ro"), "ro,size=64k") else {
-        eprintln!("skipped: cannot mount a tmpfs (not root, or no mount here)");
+        skip_without_tmpfs();
         return;
     };
     let tape = corpus("tapes/valid_20.parquet");
