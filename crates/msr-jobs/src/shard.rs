@@ -77,32 +77,7 @@ impl Provenance {
             serde_json::to_value(config).map_err(|e| CliError::new(Failure::Internal, e))?;
         let canonical =
             serde_json::to_vec(&resolved).map_err(|e| CliError::new(Failure::Internal, e))?;
-        let paths = match source {
-            PathSource::Generated { seed, antithetic } => RatePathsInfo {
-                source: "hull_white".into(),
-                seed: Some(*seed),
-                antithetic: Some(*antithetic),
-                scheme: Some(
-                    config
-                        .valuation
-                        .path_scheme
-                        .parse()
-                        .map_err(|e| CliError::new(Failure::Internal, e))?,
-                ),
-                path: None,
-                sha256: None,
-                num_paths,
-            },
-            PathSource::File { path } => RatePathsInfo {
-                source: "file".into(),
-                seed: None,
-                antithetic: None,
-                scheme: None,
-                path: Some(path.clone()),
-                sha256: Some(sha256(path)?),
-                num_paths,
-            },
-        };
+        let paths = rate_paths_info(source, num_paths, config, true)?;
         Ok(Provenance {
             tape_sha: sha256(&input_args.loans)?,
             config_sha: crate::common::config_sha256(&input_args.config)?,
@@ -231,6 +206,47 @@ pub fn read_shard(path: &Path, tape: &Tape, spec: ShardSpec) -> Result<ShardRead
             plan,
             tape_rows: reader.num_rows(),
             tape_row_groups: reader.num_row_groups(),
+        },
+    })
+}
+
+/// The provenance of a run's rate paths (manifests and documents): the
+/// generator's seed, pairing and scheme, or the path file (with its SHA-256
+/// when `hash_file`).
+///
+/// # Errors
+/// Internal error for an unknown scheme (validated before); input error when
+/// the path file cannot be hashed.
+pub(crate) fn rate_paths_info(
+    source: &PathSource,
+    num_paths: usize,
+    config: &Config,
+    hash_file: bool,
+) -> Result<RatePathsInfo> {
+    Ok(match source {
+        PathSource::Generated { seed, antithetic } => RatePathsInfo {
+            source: "hull_white".into(),
+            seed: Some(*seed),
+            antithetic: Some(*antithetic),
+            scheme: Some(
+                config
+                    .valuation
+                    .path_scheme
+                    .parse()
+                    .map_err(|e| CliError::new(Failure::Internal, e))?,
+            ),
+            path: None,
+            sha256: None,
+            num_paths,
+        },
+        PathSource::File { path } => RatePathsInfo {
+            source: "file".into(),
+            seed: None,
+            antithetic: None,
+            scheme: None,
+            path: Some(path.clone()),
+            sha256: if hash_file { Some(sha256(path)?) } else { None },
+            num_paths,
         },
     })
 }

@@ -626,6 +626,30 @@ pub fn run_block_at<const DETAIL: bool>(
     out: &mut BlockAccum,
     detail: Option<BlockDetail<'_>>,
 ) -> bool {
+    let args = block_args(level, terms, p, market, rates, block, scratch, out);
+    crate::simd::run_at(
+        level,
+        RunBlock::<DETAIL>(BlockArgs {
+            detail,
+            components: true,
+            ..args
+        }),
+    )
+}
+
+/// The checks of [`run_block_at`] and the block's arguments (no detail,
+/// components summed), with its SMM column from `scratch`.
+#[allow(clippy::too_many_arguments)]
+fn block_args<'a, 'd>(
+    level: crate::simd::Level,
+    terms: &'a LoanTerms,
+    p: &'a ModelParams,
+    market: &'a Market,
+    rates: Option<&'a RateFactors>,
+    block: usize,
+    scratch: &'a mut BlockScratch,
+    out: &'a mut BlockAccum,
+) -> BlockArgs<'a, 'd> {
     assert!(
         level <= crate::simd::detected(),
         "{} not supported by this CPU",
@@ -637,7 +661,7 @@ pub fn run_block_at<const DETAIL: bool>(
             "rate factors resolved for another note rate or market"
         );
     }
-    let args = BlockArgs {
+    BlockArgs {
         terms,
         p,
         market,
@@ -645,10 +669,9 @@ pub fn run_block_at<const DETAIL: bool>(
         block,
         smm: scratch.column(terms, p, market, block),
         out,
-        detail,
+        detail: None,
         components: true,
-    };
-    crate::simd::run_at(level, RunBlock::<DETAIL>(args))
+    }
 }
 
 /// [`run_block_at`] without detail and without the component PVs: only
@@ -670,29 +693,14 @@ pub fn run_block_net_at(
     scratch: &mut BlockScratch,
     out: &mut BlockAccum,
 ) {
-    assert!(
-        level <= crate::simd::detected(),
-        "{} not supported by this CPU",
-        level.name()
+    let args = block_args(level, terms, p, market, rates, block, scratch, out);
+    crate::simd::run_at(
+        level,
+        RunBlock::<false>(BlockArgs {
+            components: false,
+            ..args
+        }),
     );
-    if let Some(r) = rates {
-        assert!(
-            r.serves(terms, market.num_blocks()),
-            "rate factors resolved for another note rate or market"
-        );
-    }
-    let args = BlockArgs {
-        terms,
-        p,
-        market,
-        rates,
-        block,
-        smm: scratch.column(terms, p, market, block),
-        out,
-        detail: None,
-        components: false,
-    };
-    crate::simd::run_at(level, RunBlock::<false>(args));
 }
 
 /// The arguments of one block, bundled for the dispatch in `crate::simd`.

@@ -24,14 +24,13 @@ use msr_io::docs::{
     self,
     run::{InputFile, RunInputs, RunProvenance},
 };
-use msr_io::partial::RatePathsInfo;
 use msr_io::partial::ShardSpec;
 use msr_io::TapeStats;
 use msr_model::{Market, ModelParams};
 
 use crate::common::{
     init_threads, load_config, progress, resolve_rates, sha256, timestamp, InputArgs, PathArgs,
-    PathSource, Rates, RunArgs, Staging, MAX_MONTHS,
+    Rates, RunArgs, Staging, MAX_MONTHS,
 };
 use crate::exit::{input, output, CliError, Failure};
 use crate::shard::{read_shard, ShardSlice};
@@ -196,33 +195,8 @@ pub(crate) fn provenance(
     started: SystemTime,
 ) -> Result<RunProvenance> {
     let num_paths = loaded.rates.paths.num_paths();
-    let rate_paths = match &loaded.rates.source {
-        PathSource::Generated { seed, antithetic } => RatePathsInfo {
-            source: "hull_white".into(),
-            seed: Some(*seed),
-            antithetic: Some(*antithetic),
-            scheme: Some(
-                loaded
-                    .config
-                    .valuation
-                    .path_scheme
-                    .parse()
-                    .map_err(|e| CliError::new(Failure::Internal, e))?,
-            ),
-            path: None,
-            sha256: None,
-            num_paths,
-        },
-        PathSource::File { path } => RatePathsInfo {
-            source: "file".into(),
-            seed: None,
-            antithetic: None,
-            scheme: None,
-            path: Some(path.clone()),
-            sha256: Some(sha256(path)?),
-            num_paths,
-        },
-    };
+    let rate_paths =
+        crate::shard::rate_paths_info(&loaded.rates.source, num_paths, &loaded.config, true)?;
     Ok(RunProvenance {
         engine: "msr-engine".into(),
         version: env!("CARGO_PKG_VERSION").into(),

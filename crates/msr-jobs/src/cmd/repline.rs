@@ -18,7 +18,6 @@ use msr_io::docs::{
     repline::{ReplinePaths, ReplineSummary},
     run::NonFiniteId,
 };
-use msr_io::partial::RatePathsInfo;
 use msr_io::{Column, ParquetOptions, TapeWriteOptions};
 use msr_model::{Market, ModelParams};
 
@@ -312,32 +311,7 @@ pub fn summary_doc(cmp: &Comparison, seconds_loans: f64, seconds_replines: f64) 
 }
 
 fn paths_doc(source: &PathSource, num_paths: usize, config: &Config) -> Result<ReplinePaths> {
-    let paths = match source {
-        PathSource::Generated { seed, antithetic } => RatePathsInfo {
-            source: "hull_white".into(),
-            seed: Some(*seed),
-            antithetic: Some(*antithetic),
-            scheme: Some(
-                config
-                    .valuation
-                    .path_scheme
-                    .parse()
-                    .map_err(|e| CliError::new(Failure::Internal, e))?,
-            ),
-            path: None,
-            sha256: None,
-            num_paths,
-        },
-        PathSource::File { path } => RatePathsInfo {
-            source: "file".into(),
-            seed: None,
-            antithetic: None,
-            scheme: None,
-            path: Some(path.clone()),
-            sha256: None,
-            num_paths,
-        },
-    };
+    let paths = crate::shard::rate_paths_info(source, num_paths, config, false)?;
     Ok(ReplinePaths {
         paths,
         oas: config.valuation.oas,
