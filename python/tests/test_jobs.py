@@ -3,6 +3,7 @@
 import _thread
 import json
 import pickle
+import signal
 import subprocess
 import threading
 import warnings
@@ -192,6 +193,11 @@ def test_kept_output_directory(tmp_path):
 
 def test_ctrl_c_cancels_and_commits_nothing(tmp_path):
     out = tmp_path / "cancelled"
+    # A process started in the background by a non-interactive shell (a CI
+    # runner's `cmd &`) inherits SIGINT ignored, and then Python installs no
+    # handler and interrupt_main() does nothing: install Python's own for
+    # the test, as an interactive session has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, _thread.interrupt_main)
     timer.start()
     try:
@@ -201,6 +207,7 @@ def test_ctrl_c_cancels_and_commits_nothing(tmp_path):
             msr_engine.value(SAMPLE, num_paths=2000, seed=1, out=out, cashflows=False)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     left = sorted(p.name for p in out.iterdir()) if out.exists() else []
     assert "manifest.json" not in left
     assert not [n for n in left if n not in (".msr-lock",)], left
