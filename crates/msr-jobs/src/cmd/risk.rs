@@ -690,17 +690,21 @@ pub fn risk_csv(report: &RiskReport) -> Vec<u8> {
     let rows: Vec<RiskRow> = report
         .scenarios
         .iter()
-        .map(|s| RiskRow {
-            scenario: s.name.clone(),
-            kind: s.kind.code().to_string(),
-            tenor_years: s.tenor,
-            shock: s.shock,
-            unit: s.kind.unit().to_string(),
-            value: s.value,
-            value_bps: bps(report, s.value),
-            change: s.change,
-            change_pct: s.change_pct,
-            std_error: s.std_error,
+        .map(|s| {
+            // The row is the document's scenario less its non-finite count.
+            let d = scenario_doc(report, s);
+            RiskRow {
+                scenario: d.scenario,
+                kind: d.kind,
+                tenor_years: d.tenor_years,
+                shock: d.shock,
+                unit: d.unit,
+                value: d.value,
+                value_bps: d.value_bps,
+                change: d.change,
+                change_pct: d.change_pct,
+                std_error: d.std_error,
+            }
         })
         .collect();
     docs::to_csv(&RiskRow::HEADER, &rows)
