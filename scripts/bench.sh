@@ -10,9 +10,11 @@
 #   --no-cashflows  time `msr value --no-cashflows` (marks only, same values)
 #   --threads N  worker threads (default: all cores)
 #   --no-build   use the existing release binary
-#   --risk       also time `msr value` and `msr risk` (the default grid) on a
-#                --risk-loans book (default 20000) with --risk-paths paths
-#                (default 64) and print the risk/value ratio
+#   --risk       also time `msr value`, `msr risk` (the default grid) and
+#                `msr risk --derivatives tangent` on a --risk-loans book
+#                (default 20000) with --risk-paths paths (default 64), print
+#                the risk/value ratios and the two methods' durations side
+#                by side
 #
 # Builds the release CLI, generates the books once under data/bench/ (fixed
 # seeds; gitignored), times `msr value` on each and prints a table: wall time,
@@ -170,4 +172,21 @@ if [ "$risk" = 1 ]; then
     echo
     echo "msr risk: $risk_loans loans x $risk_paths paths, $scenarios scenarios, MSR_SIMD=${MSR_SIMD:-auto}, clock: $(clock)"
     python3 -c "print(f'value {$value_s:.2f} s, risk {$risk_s:.2f} s: risk/value = {$risk_s / $value_s:.1f}x')"
+    rm -rf "$out_root/risk_tangent"
+    tangent_s=$(timed risk --derivatives tangent --out "$out_root/risk_tangent")
+    python3 - "$out_root/risk_risk/risk.json" "$out_root/risk_tangent/risk.json" "$value_s" "$tangent_s" <<'PY'
+import json, sys
+bump, tan = (json.load(open(f)) for f in sys.argv[1:3])
+value_s, tangent_s = float(sys.argv[3]), float(sys.argv[4])
+print(f"risk --derivatives tangent {tangent_s:.2f} s, {tan['scenarios']} scenarios: "
+      f"risk/value = {tangent_s / value_s:.1f}x")
+rows = [("duration", bump["effective_duration"], tan["effective_duration"],
+         tan["effective_duration_std_error"])]
+rows += [(f"KRD {b['tenor_years']:g}y", b["duration"], t["duration"], t["std_error"])
+         for b, t in zip(bump["key_rate_durations"], tan["key_rate_durations"])]
+print(f"{'':<10} {'bump':>9} {'tangent':>9} {'SE':>7} {'diff':>8}  within max(1 %, 2 SE)")
+for name, b, t, se in rows:
+    ok = abs(t - b) <= max(0.01 * abs(b), 2 * se)
+    print(f"{name:<10} {b:9.4f} {t:9.4f} {se:7.4f} {t - b:8.4f}  {'yes' if ok else 'NO'}")
+PY
 fi

@@ -104,6 +104,7 @@ fn engine(c: &mut Criterion) {
         market: &setup.market,
         config: &setup.config,
         units: msr_engine::SeUnits::of(&setup.config.valuation),
+        tangent: None,
     };
     let mut group = c.benchmark_group("value_loans");
     group

@@ -33,6 +33,7 @@ pub fn value_book(
         market: &market,
         config,
         units: units.into(),
+        tangent: None,
     };
     value_loans(&ctx, loans, detail)
 }

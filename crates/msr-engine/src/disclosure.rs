@@ -169,6 +169,7 @@ pub fn value_groups(
         market: &market,
         config: inputs.config,
         units: inputs.units,
+        tangent: None,
     };
     Ok(value_each(
         inputs.loans,
@@ -504,6 +505,7 @@ pub fn disclose(
                 market: &market,
                 config: &config,
                 units: inputs.units,
+                tangent: None,
             };
             let vals = value_each(
                 inputs.loans,

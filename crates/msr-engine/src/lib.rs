@@ -23,8 +23,8 @@ pub use replines::{
     build_replines, compare, BucketCompare, Bucketing, Comparison, RepLine, RepLines, ReplineError,
 };
 pub use risk::{
-    assemble_risk, risk_partial, run_risk, KeyRateDuration, RiskError, RiskInputs, RiskPartial,
-    RiskProgress, RiskReport, RiskSpec, Scenario, ScenarioKind,
+    assemble_risk, risk_partial, run_risk, Derivatives, KeyRateDuration, RiskError, RiskInputs,
+    RiskPartial, RiskProgress, RiskReport, RiskSpec, Scenario, ScenarioKind,
 };
 pub use rollforward::{
     rollforward, Rollforward, RollforwardError, RollforwardInputs, RollforwardProgress,

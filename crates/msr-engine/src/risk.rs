@@ -19,7 +19,7 @@
 //! report is bit-identical for any thread count.
 
 use msr_core::{Config, Loan};
-use msr_model::{Market, ModelParams};
+use msr_model::{Market, MarketTangent, ModelParams};
 use msr_rates::{Normals, PathSet, RateModel, KEY_RATE_TENORS};
 
 use crate::cohorts::{value_loans_grouped, LoanSpreads};
@@ -49,7 +49,49 @@ pub struct RiskSpec {
     pub roll_stresses_pct: Vec<f64>,
     /// OAS stresses, basis points added to the base OAS.
     pub oas_stresses_bp: Vec<f64>,
+    /// How effective duration and the key-rate durations are computed.
+    pub derivatives: Derivatives,
 }
+
+/// How `msr risk` computes effective duration and the key-rate durations
+/// (docs/risk.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Derivatives {
+    /// Central differences of revaluations at ±δ (§J): twelve key-rate
+    /// runs. The default.
+    #[default]
+    Bump,
+    /// Pathwise derivatives carried forward through the kernel in the base
+    /// run ([`msr_model::tangent`]): no key-rate runs; effective duration
+    /// is the sum of the six key-rate derivatives (the tents sum to one).
+    /// Convexity stays the ±δ difference of the parallel runs, which the
+    /// shock grid holds anyway.
+    Tangent,
+}
+
+impl Derivatives {
+    /// The name in configurations and outputs: `bump` or `tangent`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Derivatives::Bump => "bump",
+            Derivatives::Tangent => "tangent",
+        }
+    }
+
+    /// The method named `code`.
+    pub fn from_code(code: &str) -> Option<Derivatives> {
+        match code {
+            "bump" => Some(Derivatives::Bump),
+            "tangent" => Some(Derivatives::Tangent),
+            _ => None,
+        }
+    }
+}
+
+/// The step of the central differences of the rate paths behind the
+/// tangents (1 bp): the paths are affine in the curve, so any step gives the
+/// derivative up to rounding.
+const TANGENT_PATH_STEP: f64 = 1e-4;
 
 impl Default for RiskSpec {
     fn default() -> Self {
@@ -63,6 +105,7 @@ impl Default for RiskSpec {
             prepay_stresses_pct: pct.clone(),
             roll_stresses_pct: pct,
             oas_stresses_bp: vec![-100.0, 100.0],
+            derivatives: Derivatives::Bump,
         }
     }
 }
@@ -175,10 +218,14 @@ pub struct KeyRateDuration {
     pub tenor: f64,
     /// `(V₋ₖ − V₊ₖ)/(2·V₀·δ)`; `None` when `V₀ = 0`.
     pub duration: Option<f64>,
-    /// Value with the key rate down by δ.
-    pub value_down: f64,
-    /// Value with the key rate up by δ.
-    pub value_up: f64,
+    /// Value with the key rate down by δ (bumped only).
+    pub value_down: Option<f64>,
+    /// Value with the key rate up by δ (bumped only).
+    pub value_up: Option<f64>,
+    /// Standard error of `duration` over the paths' own durations
+    /// (the same units as the values' standard errors); `None` when
+    /// `V₀ = 0` or with fewer than two units.
+    pub std_error: Option<f64>,
 }
 
 /// Everything `msr risk` reports.
@@ -200,8 +247,14 @@ pub struct RiskReport {
     pub base_std_error: Option<f64>,
     /// δ of duration, convexity and key rates, in basis points.
     pub shock_bp: f64,
-    /// `(V₋ − V₊)/(2·V₀·δ)`; `None` when `V₀ = 0`.
+    /// How duration and key-rate durations were computed.
+    pub derivatives: Derivatives,
+    /// `(V₋ − V₊)/(2·V₀·δ)`, or with [`Derivatives::Tangent`] `−(∂V/∂z)/V₀`;
+    /// `None` when `V₀ = 0`.
     pub effective_duration: Option<f64>,
+    /// Standard error of `effective_duration` over the paths' own
+    /// durations.
+    pub duration_std_error: Option<f64>,
     /// `(V₊ + V₋ − 2V₀)/(V₀·δ²)`; `None` when `V₀ = 0`.
     pub effective_convexity: Option<f64>,
     /// One per [`KEY_RATE_TENORS`].
@@ -302,6 +355,7 @@ pub struct RiskInputs<'a> {
 /// One valuation with each loan at its spread (`inputs.spreads`) moved by
 /// `shift`: one market per distinct OAS on `paths`, the loans valued by
 /// group in chunks for progress.
+#[allow(clippy::too_many_arguments)]
 fn value_spreads(
     inputs: &RiskInputs<'_>,
     spreads: &LoanSpreads,
@@ -309,6 +363,7 @@ fn value_spreads(
     paths: &PathSet,
     shift: f64,
     detail: Detail,
+    tangent: Option<&MarketTangent>,
     report: &mut dyn FnMut(usize),
 ) -> PortfolioAccum {
     let months = inputs.months;
@@ -323,6 +378,7 @@ fn value_spreads(
         market: &markets[0],
         config: inputs.config,
         units: inputs.units,
+        tangent,
     };
     let mut accum = PortfolioAccum::new(markets[0].num_paths(), months, detail);
     let mut done = 0;
@@ -348,6 +404,7 @@ fn value_chunked(
     params: &ModelParams,
     market: &Market,
     detail: Detail,
+    tangent: Option<&MarketTangent>,
     report: &mut dyn FnMut(usize),
 ) -> PortfolioAccum {
     let ctx = Context {
@@ -355,6 +412,7 @@ fn value_chunked(
         market,
         config: inputs.config,
         units: inputs.units,
+        tangent,
     };
     let mut accum = PortfolioAccum::new(market.num_paths(), market.months(), detail);
     let mut done = 0;
@@ -366,6 +424,27 @@ fn value_chunked(
         report(done);
     }
     accum
+}
+
+/// The tangents of the six key-rate directions (per unit of shock) of the
+/// base paths, from paths on curves moved by ±[`TANGENT_PATH_STEP`] with the
+/// same normals.
+fn key_rate_tangent(
+    model: &RateModel,
+    normals: &Normals,
+    base: &PathSet,
+    months: usize,
+) -> MarketTangent {
+    let h = TANGENT_PATH_STEP;
+    let (up, down): (Vec<PathSet>, Vec<PathSet>) = (0..KEY_RATE_TENORS.len())
+        .map(|k| {
+            (
+                model.shocked_key_rate(k, h).paths(normals, months),
+                model.shocked_key_rate(k, -h).paths(normals, months),
+            )
+        })
+        .unzip();
+    MarketTangent::from_differences(base, &up, &down, h, months)
 }
 
 /// `+25`, `-300`, `+12.5`: a signed shock for scenario names.
@@ -475,7 +554,11 @@ fn plan(inputs: &RiskInputs<'_>, spec: &RiskSpec) -> Vec<Planned> {
             Plan::Curve(base_model.shocked_parallel(bp / 1e4)),
         ));
     }
-    for (k, &tenor) in KEY_RATE_TENORS.iter().enumerate() {
+    let key_rates: &[f64] = match spec.derivatives {
+        Derivatives::Bump => &KEY_RATE_TENORS,
+        Derivatives::Tangent => &[],
+    };
+    for (k, &tenor) in key_rates.iter().enumerate() {
         for bp in [-spec.shock_bp, spec.shock_bp] {
             plan.push(planned(
                 format!("key_rate_{tenor}y_{}bp", signed(bp)),
@@ -604,6 +687,8 @@ pub fn risk_partial(
     let base_params = ModelParams::from_config(inputs.config);
     let base_paths = base_model.paths(inputs.normals, months);
     let base_market = Market::new(&base_paths, &base_params, oas, months);
+    let tangent = (spec.derivatives == Derivatives::Tangent)
+        .then(|| key_rate_tangent(base_model, inputs.normals, &base_paths, months));
 
     let mut scenarios = Vec::with_capacity(total);
     for (i, p) in plan.into_iter().enumerate() {
@@ -663,6 +748,11 @@ pub fn risk_partial(
                 paths.as_ref().unwrap_or(&base_paths),
                 shift,
                 detail,
+                if matches!(p.what, Plan::Base) {
+                    tangent.as_ref()
+                } else {
+                    None
+                },
                 &mut report,
             );
             scenarios.push((p.name, acc));
@@ -674,17 +764,32 @@ pub fn risk_partial(
                 &base_params,
                 &base_market,
                 Detail::Risk,
+                tangent.as_ref(),
                 &mut report,
             ),
             Plan::Static => {
                 let paths = base_model.static_path(months);
                 let market = Market::new(&paths, &base_params, oas, months);
-                value_chunked(inputs, &base_params, &market, Detail::Net, &mut report)
+                value_chunked(
+                    inputs,
+                    &base_params,
+                    &market,
+                    Detail::Net,
+                    None,
+                    &mut report,
+                )
             }
             Plan::Curve(model) => {
                 let paths: PathSet = model.paths(inputs.normals, months);
                 let market = Market::new(&paths, &base_params, oas, months);
-                value_chunked(inputs, &base_params, &market, Detail::Net, &mut report)
+                value_chunked(
+                    inputs,
+                    &base_params,
+                    &market,
+                    Detail::Net,
+                    None,
+                    &mut report,
+                )
             }
             Plan::Assumption(config) => {
                 let params = ModelParams::from_config(config);
@@ -696,7 +801,14 @@ pub fn risk_partial(
                         && params.burnout == base_params.burnout
                 );
                 let ctx_inputs = RiskInputs { config, ..*inputs };
-                value_chunked(&ctx_inputs, &params, &base_market, Detail::Net, &mut report)
+                value_chunked(
+                    &ctx_inputs,
+                    &params,
+                    &base_market,
+                    Detail::Net,
+                    None,
+                    &mut report,
+                )
             }
             Plan::Oas(_) => {
                 report(0);
@@ -809,21 +921,86 @@ pub fn assemble_risk(
         find(ScenarioKind::Parallel, None, -spec.shock_bp).value,
         find(ScenarioKind::Parallel, None, spec.shock_bp).value,
     );
-    let effective_duration = per_v0((v_dn - v_up) / (2.0 * delta));
     let effective_convexity = per_v0((v_up + v_dn - 2.0 * v0) / (delta * delta));
-    let key_rate_durations = KEY_RATE_TENORS
-        .iter()
-        .map(|&tenor| {
-            let value_down = find(ScenarioKind::KeyRate, Some(tenor), -spec.shock_bp).value;
-            let value_up = find(ScenarioKind::KeyRate, Some(tenor), spec.shock_bp).value;
-            KeyRateDuration {
-                tenor,
-                duration: per_v0((value_down - value_up) / (2.0 * delta)),
-                value_down,
-                value_up,
+    // Each path's duration: −∂V_p/∂z / V₀, by difference or by tangent.
+    let path_durations = |dn: &PortfolioAccum, up: &PortfolioAccum| -> Vec<f64> {
+        (0..dn.num_paths)
+            .map(|p| (dn.path_value(p) - up.path_value(p)) / (2.0 * delta * v0))
+            .collect()
+    };
+    let se = |paths: &[f64]| {
+        if v0 == 0.0 {
+            None
+        } else {
+            std_error(paths, inputs.units)
+        }
+    };
+    let (effective_duration, duration_std_error, key_rate_durations) = match spec.derivatives {
+        Derivatives::Bump => {
+            let run = |kind, tenor, bp| -> Result<&PortfolioAccum, RiskError> {
+                let name = &find(kind, tenor, bp).name;
+                partial
+                    .scenarios
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, acc)| acc)
+                    .ok_or_else(|| RiskError::Partial(format!("no run of `{name}`")))
+            };
+            let parallel = path_durations(
+                run(ScenarioKind::Parallel, None, -spec.shock_bp)?,
+                run(ScenarioKind::Parallel, None, spec.shock_bp)?,
+            );
+            let mut krds = Vec::with_capacity(KEY_RATE_TENORS.len());
+            for &tenor in &KEY_RATE_TENORS {
+                let value_down = find(ScenarioKind::KeyRate, Some(tenor), -spec.shock_bp).value;
+                let value_up = find(ScenarioKind::KeyRate, Some(tenor), spec.shock_bp).value;
+                let paths = path_durations(
+                    run(ScenarioKind::KeyRate, Some(tenor), -spec.shock_bp)?,
+                    run(ScenarioKind::KeyRate, Some(tenor), spec.shock_bp)?,
+                );
+                krds.push(KeyRateDuration {
+                    tenor,
+                    duration: per_v0((value_down - value_up) / (2.0 * delta)),
+                    value_down: Some(value_down),
+                    value_up: Some(value_up),
+                    std_error: se(&paths),
+                });
             }
-        })
-        .collect();
+            (per_v0((v_dn - v_up) / (2.0 * delta)), se(&parallel), krds)
+        }
+        Derivatives::Tangent => {
+            let np = base_acc.num_paths;
+            let dirs = KEY_RATE_TENORS.len();
+            if base_acc.path_tangents.len() != dirs * np {
+                return Err(RiskError::Partial(format!(
+                    "the base scenario kept {} rate derivatives, not {dirs} per path",
+                    base_acc.path_tangents.len()
+                )));
+            }
+            let tangent = |k: usize, p: usize| base_acc.path_tangents[k * np + p].value();
+            let mut sum = vec![0.0; np];
+            let mut krds = Vec::with_capacity(dirs);
+            for (k, &tenor) in KEY_RATE_TENORS.iter().enumerate() {
+                let paths: Vec<f64> = (0..np).map(|p| -tangent(k, p) / v0).collect();
+                for (a, x) in sum.iter_mut().zip(&paths) {
+                    *a += x;
+                }
+                let dv = (0..np).map(|p| tangent(k, p)).sum::<f64>() / np as f64;
+                krds.push(KeyRateDuration {
+                    tenor,
+                    duration: per_v0(-dv),
+                    value_down: None,
+                    value_up: None,
+                    std_error: se(&paths),
+                });
+            }
+            let dv: f64 = (0..dirs)
+                .map(|k| (0..np).map(|p| tangent(k, p)).sum::<f64>())
+                .sum::<f64>()
+                / np as f64;
+            (per_v0(-dv), se(&sum), krds)
+        }
+    };
     let rate_shocks = spec
         .rate_shocks_bp
         .iter()
@@ -852,7 +1029,9 @@ pub fn assemble_risk(
         base_value: v0,
         base_std_error: scenarios[0].std_error,
         shock_bp: spec.shock_bp,
+        derivatives: spec.derivatives,
         effective_duration,
+        duration_std_error,
         effective_convexity,
         key_rate_durations,
         rate_shocks,
@@ -930,6 +1109,7 @@ pub fn static_value(
         market: &market,
         config,
         units: SeUnits::Paths,
+        tangent: None,
     };
     let (_, acc) = value_loans(&ctx, loans, Detail::Net);
     acc.total.value.value()

@@ -379,6 +379,7 @@ impl Valuer<'_> {
             market,
             config,
             units: self.inputs.units,
+            tangent: None,
         };
         let index = RollforwardRun::ALL
             .iter()
@@ -449,6 +450,7 @@ impl Valuer<'_> {
             market,
             config,
             units: self.inputs.units,
+            tangent: None,
         };
         let mut values = Vec::with_capacity(loans.len());
         (self.progress)(&RollforwardProgress {

@@ -38,8 +38,9 @@ use msr_model::fastmath::{
     add_monthly_fixed, split_fixed, MonthlyFixed, FIXED_SPLIT_LIMIT_UNSCALED, MONTHLY_VECTORS,
 };
 use msr_model::{
-    run_block_at, run_block_net_at, BlockAccum, BlockDetail, BlockScratch, LoanTerms, Market,
-    ModelParams, MonthlyLanes, NetCells, RateFactors, LANES, NUM_COMPONENTS, NUM_MONTHLY,
+    run_block_at, run_block_net_at, run_block_tangent_at, BlockAccum, BlockDetail, BlockScratch,
+    LoanTerms, Market, MarketTangent, ModelParams, MonthlyLanes, NetCells, RateFactors,
+    TangentRows, LANES, MAX_DIRECTIONS, NUM_COMPONENTS, NUM_MONTHLY,
 };
 use rayon::prelude::*;
 
@@ -57,6 +58,11 @@ pub struct Context<'a> {
     pub config: &'a Config,
     /// The independent units of a standard error over paths.
     pub units: SeUnits,
+    /// With tangents of the market ([`MarketTangent`], built for a market of
+    /// this shape), each loan's path values are also differentiated along
+    /// its directions in the same pass ([`PortfolioAccum::path_tangents`]):
+    /// `msr risk`'s key-rate durations without bumps.
+    pub tangent: Option<&'a MarketTangent>,
 }
 
 /// What a standard error over paths treats as independent units (MODEL.md
@@ -297,6 +303,10 @@ pub struct PortfolioAccum {
     /// Σ over loans of the path's PV of the servicing cost, per path. Empty
     /// without [`Detail::Risk`].
     pub path_costs: Vec<ExactSum>,
+    /// Σ over loans of the derivative of the path value along each direction
+    /// of [`Context::tangent`], direction-major `[k·P + p]`. Empty without
+    /// tangents.
+    pub path_tangents: Vec<ExactSum>,
     /// Σ over loans and paths of the monthly fields, month-major `[t][field]`
     /// (divide by the path count for expectations). Empty with
     /// [`Detail::Values`].
@@ -326,6 +336,7 @@ impl PortfolioAccum {
             } else {
                 Vec::new()
             },
+            path_tangents: Vec::new(),
             monthly: if detail.monthly() {
                 vec![[ExactSum::ZERO; NUM_MONTHLY]; months]
             } else {
@@ -361,6 +372,13 @@ impl PortfolioAccum {
             self.path_costs.resize(o.path_costs.len(), ExactSum::ZERO);
         }
         for (a, b) in self.path_costs.iter_mut().zip(&o.path_costs) {
+            a.merge(*b);
+        }
+        if self.path_tangents.len() < o.path_tangents.len() {
+            self.path_tangents
+                .resize(o.path_tangents.len(), ExactSum::ZERO);
+        }
+        for (a, b) in self.path_tangents.iter_mut().zip(&o.path_tangents) {
             a.merge(*b);
         }
         if self.monthly.len() < o.monthly.len() {
@@ -406,6 +424,7 @@ impl PortfolioAccum {
             .chain(self.pv)
             .chain(self.path_values.iter().copied())
             .chain(self.path_costs.iter().copied())
+            .chain(self.path_tangents.iter().copied())
             .chain(self.monthly.iter().flatten().copied())
             .any(ExactSum::overflowed)
             || self.cf.contains(&OVERFLOWED)
@@ -558,6 +577,9 @@ struct Slot {
     path_value: Vec<f64>,
     /// Each path's PV of the servicing cost ([`Detail::Risk`] only).
     path_cost: Vec<f64>,
+    /// Each path's value's derivative along each tangent direction,
+    /// `[k·P + p]` (with [`Context::tangent`] only).
+    path_tangent: Vec<f64>,
     pv: [f64; NUM_COMPONENTS],
     /// Blocks whose CF cells need [`CfSums::fix_block`].
     big_blocks: Vec<usize>,
@@ -583,6 +605,8 @@ struct Worker {
     powers: RatePowers,
     /// Whether the kernel sums the component PVs (all but [`Detail::Net`]).
     components: bool,
+    /// One block's tangents, by direction and lane.
+    tangent_rows: TangentRows,
 }
 
 /// Where [`Worker::run`] puts a block's net cash flows (with its sums).
@@ -613,6 +637,7 @@ impl Worker {
             rate_months: None,
             powers: RatePowers::default(),
             components: detail != Detail::Net,
+            tangent_rows: [[0.0; LANES]; MAX_DIRECTIONS],
         }
     }
 
@@ -742,6 +767,10 @@ impl Worker {
             if detail.path_costs() {
                 slot.path_cost.resize(num_paths, 0.0);
             }
+            slot.path_tangent.clear();
+            if let Some(t) = ctx.tangent {
+                slot.path_tangent.resize(t.directions() * num_paths, 0.0);
+            }
             slot.pv = [0.0; NUM_COMPONENTS];
             slot.big_blocks.clear();
             if let Some(n) = self.rate_months {
@@ -772,6 +801,22 @@ impl Worker {
                 }
                 if !fits {
                     slot.big_blocks.push(b);
+                }
+                if let Some(t) = ctx.tangent {
+                    // The same loan and block while both are in cache.
+                    run_block_tangent_at(
+                        msr_model::simd::level(),
+                        &slot.terms,
+                        ctx.params,
+                        market,
+                        t,
+                        b,
+                        &mut self.tangent_rows,
+                    );
+                    for (j, row) in self.tangent_rows[..t.directions()].iter().enumerate() {
+                        let at = j * num_paths + b * LANES;
+                        slot.path_tangent[at..at + active].copy_from_slice(&row[..active]);
+                    }
                 }
             }
         }
@@ -829,6 +874,13 @@ impl Worker {
             a.add(v);
         }
         for (a, &v) in acc.path_costs.iter_mut().zip(&slot.path_cost) {
+            a.add(v);
+        }
+        if acc.path_tangents.len() < slot.path_tangent.len() {
+            acc.path_tangents
+                .resize(slot.path_tangent.len(), ExactSum::ZERO);
+        }
+        for (a, &v) in acc.path_tangents.iter_mut().zip(&slot.path_tangent) {
             a.add(v);
         }
         if monthly {
@@ -911,6 +963,24 @@ impl Worker {
             return Some(beyond(
                 &format!("the cost PV on path {p}"),
                 slot.path_cost[p],
+            ));
+        }
+        // Empty without tangents.
+        if let Some(i) = slot.path_tangent.iter().position(|v| !v.is_finite()) {
+            return Some(format!(
+                "the rate derivative on path {} (direction {})",
+                i % ctx.market.num_paths(),
+                i / ctx.market.num_paths() + 1
+            ));
+        }
+        if let Some(i) = slot.path_tangent.iter().position(|&v| unsummable(v)) {
+            return Some(beyond(
+                &format!(
+                    "the rate derivative on path {} (direction {})",
+                    i % ctx.market.num_paths(),
+                    i / ctx.market.num_paths() + 1
+                ),
+                slot.path_tangent[i],
             ));
         }
         if !monthly {

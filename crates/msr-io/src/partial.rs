@@ -282,6 +282,9 @@ pub struct PartialSums {
     /// Raw Σ over loans of each path's cost PV (risk's base run only; else
     /// empty).
     pub path_costs: Vec<i128>,
+    /// Raw Σ over loans of each path's rate derivatives, direction-major
+    /// (risk's base run with tangent derivatives only; else empty).
+    pub path_tangents: Vec<i128>,
     /// Raw monthly sums, `[t][field]` (empty without full detail).
     pub monthly: Vec<Vec<i128>>,
     /// Raw `CF[p,t]`, month-major `[t·P + p]` (empty without full detail).
@@ -311,6 +314,10 @@ struct WireSums {
     /// Absent (empty) except in a risk shard's base run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     path_costs: Vec<String>,
+    /// Absent (empty) except in the base run of a risk shard with tangent
+    /// derivatives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    path_tangents: Vec<String>,
     monthly: Vec<Vec<String>>,
     cf_cells: usize,
     non_finite: Vec<WireNonFinite>,
@@ -499,6 +506,7 @@ pub fn write_partial_sums(
         by_status: sums.by_status.iter().map(group_to_wire).collect(),
         path_values: sums.path_values.iter().map(i128::to_string).collect(),
         path_costs: sums.path_costs.iter().map(i128::to_string).collect(),
+        path_tangents: sums.path_tangents.iter().map(i128::to_string).collect(),
         monthly: sums
             .monthly
             .iter()
@@ -580,6 +588,7 @@ pub fn read_partial_sums(
             .collect::<Result<_, _>>()?,
         path_values: d.ints("path_values", &wire.path_values)?,
         path_costs: d.ints("path_costs", &wire.path_costs)?,
+        path_tangents: d.ints("path_tangents", &wire.path_tangents)?,
         monthly: wire
             .monthly
             .iter()
@@ -752,6 +761,10 @@ pub struct RiskSpecRecord {
     pub roll_stresses_pct: Vec<f64>,
     /// Shock of the durations (bp).
     pub shock_bp: f64,
+    /// `tangent` when durations are carried by tangents; absent for bumps
+    /// (the default, and every partial written before the option).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivatives: Option<String>,
 }
 
 /// `risk_partial.json`: what a shard of `msr risk` computed — the months
@@ -1365,6 +1378,7 @@ mod tests {
             by_status: vec![RawGroup::default(); 6],
             path_values: vec![1, -1],
             path_costs: vec![-(1 << 100), 5],
+            path_tangents: vec![3, -(1 << 95), 0, 1],
             monthly: vec![big.to_vec(); 3],
             cf: big.iter().copied().cycle().take(6).collect(),
             non_finite: vec![NonFiniteLoan {

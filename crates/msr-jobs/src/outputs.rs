@@ -584,6 +584,7 @@ pub fn accum_to_partial(acc: &PortfolioAccum, tally: ShardTally) -> PartialSums 
         by_status,
         path_values,
         path_costs,
+        path_tangents,
         monthly,
         cf,
         non_finite,
@@ -598,6 +599,7 @@ pub fn accum_to_partial(acc: &PortfolioAccum, tally: ShardTally) -> PartialSums 
         by_status: by_status.iter().map(raw_group).collect(),
         path_values: path_values.iter().map(|s| s.raw()).collect(),
         path_costs: path_costs.iter().map(|s| s.raw()).collect(),
+        path_tangents: path_tangents.iter().map(|s| s.raw()).collect(),
         monthly: monthly
             .iter()
             .map(|row| row.iter().map(|s| s.raw()).collect())
@@ -648,6 +650,13 @@ pub fn partial_to_accum(p: PartialSums, file: &Path) -> Result<PortfolioAccum> {
             p.num_paths
         )));
     }
+    if !p.path_tangents.len().is_multiple_of(p.num_paths.max(1)) {
+        return Err(bad(format!(
+            "{} path derivative sums for {} paths",
+            p.path_tangents.len(),
+            p.num_paths
+        )));
+    }
     let mut monthly = Vec::with_capacity(p.monthly.len());
     for row in &p.monthly {
         let row: [ExactSum; NUM_MONTHLY] = array(
@@ -686,6 +695,11 @@ pub fn partial_to_accum(p: PartialSums, file: &Path) -> Result<PortfolioAccum> {
             .collect(),
         path_costs: p
             .path_costs
+            .iter()
+            .map(|&r| ExactSum::from_raw(r))
+            .collect(),
+        path_tangents: p
+            .path_tangents
             .iter()
             .map(|&r| ExactSum::from_raw(r))
             .collect(),

@@ -34,7 +34,7 @@ use crate::fastmath::{
     smm_lanes, smm_lanes_capped, split_fixed_lanes, FIXED_SPLIT_LIMIT_UNSCALED, SMM_CAPPED_MAX_CPR,
 };
 pub use crate::lanes::{HalfRows, LaneRows, HALF, LANES};
-use crate::loan_terms::LoanTerms;
+use crate::loan_terms::{LoanTerms, MonthCoefs};
 use crate::market::{CashLanes, Market, PrepayLanes};
 use crate::params::ModelParams;
 use crate::rate_factors::{RateFactors, RateLanes};
@@ -971,7 +971,7 @@ fn store_smm<const CAPPED: bool, S: Lanes>(s: S, cpr: S::F, smm_t: &mut [f64; LA
 /// A loan's advance rules (§E.2–E.3) as vectors of `S`: the one definition
 /// the kernel runs per lane and [`MonthlyLanes::months`] on sums over paths.
 #[derive(Clone, Copy)]
-struct AdvanceRules<F> {
+pub(crate) struct AdvanceRules<F> {
     /// Advances that stay in D30..FC for a month.
     stay: [F; 5],
     roll30: F,
@@ -990,7 +990,7 @@ struct AdvanceRules<F> {
 
 impl<F: Copy> AdvanceRules<F> {
     #[inline(always)]
-    fn new<S: Math<F = F>>(s: S, terms: &LoanTerms, p: &ModelParams) -> Self {
+    pub(crate) fn new<S: Math<F = F>>(s: S, terms: &LoanTerms, p: &ModelParams) -> Self {
         let k = |x: f64| s.splat(x);
         let (h, inv) = (terms.h, &terms.inv);
         AdvanceRules {
@@ -1009,7 +1009,7 @@ impl<F: Copy> AdvanceRules<F> {
     /// The month's liquidation losses from its start-of-month masses `pi` and
     /// advances `a`.
     #[inline(always)]
-    fn liq_loss<S: Math<F = F>>(&self, s: S, pi: &[F; 6], a: &[F; 5]) -> F {
+    pub(crate) fn liq_loss<S: Math<F = F>>(&self, s: S, pi: &[F; 6], a: &[F; 5]) -> F {
         s.mul_add(
             pi[5],
             self.liq_fc,
@@ -1024,7 +1024,13 @@ impl<F: Copy> AdvanceRules<F> {
     /// Month-end advances from the start-of-month ones `a`, the month-end
     /// masses `pi` and the new advance per unit of mass by state (D30..FC).
     #[inline(always)]
-    fn step<S: Math<F = F>>(&self, s: S, a: &[F; 5], pi: &[F; 6], adv_new: &[f64; 5]) -> [F; 5] {
+    pub(crate) fn step<S: Math<F = F>>(
+        &self,
+        s: S,
+        a: &[F; 5],
+        pi: &[F; 6],
+        adv_new: &[f64; 5],
+    ) -> [F; 5] {
         let k = |x: f64| s.splat(x);
         let [_, p30, p60, p90, p120, pfc] = *pi;
         [
@@ -1051,6 +1057,102 @@ impl<F: Copy> AdvanceRules<F> {
             ),
         ]
     }
+}
+
+/// A loan's constant factors of the components (§E.3), hoisted out of the
+/// month loop.
+#[derive(Clone, Copy)]
+pub(crate) struct LoanFlowConsts<F> {
+    /// `escrow·escrow_hold_months/12` (escrow float per unit of C mass and
+    /// of `max(r,0)`).
+    escrow_float: F,
+    /// `N·ancillary_annual/12` (per unit of live mass).
+    ancillary: F,
+}
+
+impl<F: Copy> LoanFlowConsts<F> {
+    #[inline(always)]
+    pub(crate) fn new<S: Math<F = F>>(s: S, terms: &LoanTerms, p: &ModelParams) -> Self {
+        LoanFlowConsts {
+            escrow_float: s.splat(terms.escrow * p.escrow_hold_months / 12.0),
+            ancillary: s.splat(terms.count * p.ancillary_annual / 12.0),
+        }
+    }
+}
+
+/// The ten components of one month (§E.3), in [`COMPONENTS`] order, from
+/// the month-end masses `pi`, the payoff mass `pp`, the month's liquidation
+/// losses, the month-end advance balance and the rates `r = max(r,0)` and
+/// `r_adv`. For given rates every component is linear in the masses and
+/// advances; for given masses the rate terms (P&I and escrow float, advance
+/// financing) are linear in the rates: the tangent pass
+/// (`crate::tangent`) uses both readings of this one definition.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn month_components<S: Math>(
+    s: S,
+    c: &MonthCoefs,
+    loan: &LoanFlowConsts<S::F>,
+    pi: &[S::F; 6],
+    pp: S::F,
+    liq_loss: S::F,
+    adv_bal: S::F,
+    r: S::F,
+    r_adv: S::F,
+) -> [S::F; NUM_COMPONENTS] {
+    let k = |x: f64| s.splat(x);
+    let [pc, p30, p60, p90, p120, pfc] = *pi;
+    let alive = s.add(s.add(s.add(pc, p30), s.add(p60, p90)), s.add(p120, pfc));
+    let fee = s.mul(k(c.fee), pc);
+    let float_pi = s.mul(s.mul_add(pc, k(c.float_pmt), s.mul(pp, k(c.float_bal))), r);
+    let float_escrow = s.mul(s.mul(pc, r), loan.escrow_float);
+    let late_fee = s.mul(k(c.late), p30);
+    let ancillary = s.mul(loan.ancillary, alive);
+    let recapture = s.mul(k(c.recapture), pp);
+    let cost = s.mul_add(
+        pfc,
+        k(c.cost[5]),
+        s.mul_add(
+            p120,
+            k(c.cost[4]),
+            s.mul_add(
+                p90,
+                k(c.cost[3]),
+                s.mul_add(
+                    p60,
+                    k(c.cost[2]),
+                    s.mul_add(pc, k(c.cost[0]), s.mul(p30, k(c.cost[1]))),
+                ),
+            ),
+        ),
+    );
+    let adv_finance = s.mul(adv_bal, r_adv);
+    let comp_int = s.mul(k(c.comp_int), pp);
+    [
+        fee,
+        float_pi,
+        float_escrow,
+        late_fee,
+        ancillary,
+        recapture,
+        cost,
+        adv_finance,
+        comp_int,
+        liq_loss,
+    ]
+}
+
+/// A month's net cash flow: income less costs of [`month_components`].
+#[inline(always)]
+pub(crate) fn net_of<S: Math>(s: S, v: &[S::F; NUM_COMPONENTS]) -> S::F {
+    let [fee, float_pi, float_escrow, late_fee, ancillary, recapture, cost, adv_finance, comp_int, liq_loss] =
+        *v;
+    let income = s.add(
+        s.add(s.add(fee, float_pi), s.add(float_escrow, late_fee)),
+        s.add(ancillary, recapture),
+    );
+    let costs = s.add(s.add(cost, adv_finance), s.add(comp_int, liq_loss));
+    s.sub(income, costs)
 }
 
 /// Pass 2: the chain, advances and components of every month (§D.3, §E).
@@ -1110,8 +1212,7 @@ fn cash_flow_pass<
     let mut pv_cost = zero;
 
     // Loan constants hoisted out of the month loop.
-    let escrow_float = k(terms.escrow * p.escrow_hold_months / 12.0);
-    let ancillary_k = k(terms.count * p.ancillary_annual / 12.0);
+    let loan_k = LoanFlowConsts::new(s, terms, p);
     let rules = AdvanceRules::new(s, terms, p);
 
     for t in 0..n {
@@ -1122,7 +1223,6 @@ fn cash_flow_pass<
         // §D.3 transitions.
         let smm_t = s.load(&smm[t][0]);
         let st = step_lanes(s, &pi, smm_t, c.roll, c.keep, &terms.chain);
-        let [pc, p30, p60, p90, p120, pfc] = st.pi;
 
         // §E.2 advances: carry with the mass, release, add new.
         let liq_loss = rules.liq_loss(s, &pi, &adv);
@@ -1133,57 +1233,16 @@ fn cash_flow_pass<
         pi = st.pi;
 
         // §E.3 components.
-        let pp = st.pp_mass;
-        let alive = s.add(s.add(s.add(pc, p30), s.add(p60, p90)), s.add(p120, pfc));
-        let fee = s.mul(k(c.fee), pc);
-        let float_pi = s.mul(s.mul_add(pc, k(c.float_pmt), s.mul(pp, k(c.float_bal))), r);
-        let float_escrow = s.mul(s.mul(pc, r), escrow_float);
-        let late_fee = s.mul(k(c.late), p30);
-        let ancillary = s.mul(ancillary_k, alive);
-        let recapture = s.mul(k(c.recapture), pp);
-        let cost = s.mul_add(
-            pfc,
-            k(c.cost[5]),
-            s.mul_add(
-                p120,
-                k(c.cost[4]),
-                s.mul_add(
-                    p90,
-                    k(c.cost[3]),
-                    s.mul_add(
-                        p60,
-                        k(c.cost[2]),
-                        s.mul_add(pc, k(c.cost[0]), s.mul(p30, k(c.cost[1]))),
-                    ),
-                ),
-            ),
+        let vals = month_components(
+            s, c, &loan_k, &st.pi, st.pp_mass, liq_loss, adv_bal, r, r_adv,
         );
-        let adv_finance = s.mul(adv_bal, r_adv);
-        let comp_int = s.mul(k(c.comp_int), pp);
-
-        let vals = [
-            fee,
-            float_pi,
-            float_escrow,
-            late_fee,
-            ancillary,
-            recapture,
-            cost,
-            adv_finance,
-            comp_int,
-            liq_loss,
-        ];
+        let [_, float_pi, float_escrow, _, _, _, cost, adv_finance, _, _] = vals;
         if PV {
             for (acc, v) in pv.iter_mut().zip(vals) {
                 *acc = s.fold_mul_add(v, d, *acc);
             }
         }
-        let income = s.add(
-            s.add(s.add(fee, float_pi), s.add(float_escrow, late_fee)),
-            s.add(ancillary, recapture),
-        );
-        let costs = s.add(s.add(cost, adv_finance), s.add(comp_int, liq_loss));
-        let month_net = s.sub(income, costs);
+        let month_net = net_of(s, &vals);
         pv_net = s.mul_add(month_net, d, pv_net);
 
         if DETAIL {

@@ -15,6 +15,9 @@
 //! * [`kernel::run_block`]: one loan over one block of [`LANES`] paths for all its
 //!   months — the hot loop, allocation-free and branch-light so the lane loops
 //!   vectorise.
+//! * [`tangent`]: the same block with the derivatives of its path values
+//!   along a few curve moves carried forward (key-rate durations without
+//!   bumps).
 //! * [`chain`]: the delinquency transition of §D.3 for one mass vector, shared
 //!   with note pricing so the two never disagree about a loan's credit.
 //! * [`fastmath`]: the vectorisable SMM and fixed-point split the hot loops use
@@ -31,6 +34,7 @@ pub mod market;
 pub mod params;
 pub mod rate_factors;
 pub mod simd;
+pub mod tangent;
 
 pub use kernel::{
     add_fixed_lanes, run_block, run_block_at, run_block_net_at, BlockAccum, BlockDetail,
@@ -41,3 +45,4 @@ pub use loan_terms::LoanTerms;
 pub use market::Market;
 pub use params::ModelParams;
 pub use rate_factors::RateFactors;
+pub use tangent::{run_block_tangent_at, MarketTangent, TangentRows, MAX_DIRECTIONS};

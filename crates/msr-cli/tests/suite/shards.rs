@@ -650,6 +650,57 @@ fn merged_risk_shards_are_bit_identical_to_the_unsharded_run() {
     }
 }
 
+/// `--derivatives tangent`: the shards carry each path's rate derivatives in
+/// the base partial, the merge takes the method from them, and the merged
+/// outputs are the unsharded run's; a bump shard does not merge with a
+/// tangent one.
+#[test]
+fn tangent_risk_shards_merge_into_the_unsharded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let a = tape(root, "a.parquet", 30, 10, 41);
+    let flags = ["--derivatives", "tangent"];
+    let whole = root.join("whole");
+    ok(&risk(&a, &whole, &flags));
+    let doc = json(&whole.join("risk.json"));
+    assert_eq!(doc["derivatives"], "tangent");
+    assert!(doc["effective_duration_std_error"].as_f64().unwrap() > 0.0);
+    for k in doc["key_rate_durations"].as_array().unwrap() {
+        assert!(k["value_down"].is_null() && k["value_up"].is_null(), "{k}");
+        assert!(k["duration"].as_f64().unwrap().is_finite());
+        assert!(k["std_error"].as_f64().unwrap() > 0.0);
+    }
+    let csv = std::fs::read_to_string(whole.join("risk.csv")).unwrap();
+    assert!(!csv.contains("key_rate"), "{csv}");
+    let parts: Vec<PathBuf> = (0..2)
+        .map(|k| {
+            let dir = root.join(format!("t{k}"));
+            let spec = format!("{k}/2");
+            let mut f = vec!["--shard", spec.as_str()];
+            f.extend(flags);
+            ok(&risk(&a, &dir, &f));
+            dir
+        })
+        .collect();
+    let merged = root.join("merged");
+    ok(&msr(&[
+        "merge",
+        "--quiet",
+        "--out",
+        s(&merged),
+        s(&parts[1]),
+        s(&parts[0]),
+    ]));
+    assert_eq!(risk_without_run(&whole), risk_without_run(&merged));
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(merged.join("risk.csv")).unwrap()
+    );
+    let bump = root.join("b1");
+    ok(&risk(&a, &bump, &["--shard", "1/2"]));
+    refused(&[&parts[0], &bump], &root.join("mixed"), "risk spec");
+}
+
 #[test]
 fn merge_refuses_mixed_or_incomplete_risk_partials() {
     let tmp = tempfile::tempdir().unwrap();

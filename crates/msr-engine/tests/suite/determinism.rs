@@ -53,6 +53,7 @@ fn run(
         market: &s.market,
         config: &s.config,
         units: true.into(),
+        tangent: None,
     };
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

@@ -479,6 +479,7 @@ fn a_non_finite_loan_is_reported_and_left_out_of_every_total() {
         market: &market,
         config: &c,
         units: false.into(),
+        tangent: None,
     };
     let (res, acc) = value_loans(&ctx, &loans, Detail::Full);
     assert!(res[0].is_finite());

@@ -32,6 +32,7 @@ fn value_on(
         market: &market,
         config: &config,
         units: antithetic.into(),
+        tangent: None,
     };
     value_loans(&ctx, loans, Detail::Full)
 }

@@ -518,6 +518,7 @@ fn the_chain_agrees_with_the_msr_engine_on_events() {
             market: &market,
             config: &config,
             units: false.into(),
+            tangent: None,
         };
         let (_, accum) = value_loans(&mctx, &[loan], Detail::Full);
         let events = Summary::from_accum(&accum, false).expected_events.unwrap();

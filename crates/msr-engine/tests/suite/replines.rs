@@ -58,6 +58,7 @@ fn value_on_paths_8(loans: &[Loan]) -> Vec<LoanResult> {
         market: &market,
         config: &config,
         units: true.into(),
+        tangent: None,
     };
     let (results, accum) = value_loans(&ctx, loans, Detail::Values);
     assert!(accum.non_finite.is_empty());

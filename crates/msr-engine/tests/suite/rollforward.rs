@@ -78,6 +78,7 @@ fn values(loans: &[Loan], config: &Config, months: usize) -> Vec<f64> {
         market: &market,
         config,
         units: true.into(),
+        tangent: None,
     };
     let (results, _) = value_loans(&ctx, loans, Detail::Values);
     results.iter().map(|r| r.value).collect()

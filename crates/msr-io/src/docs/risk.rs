@@ -48,12 +48,16 @@ pub struct KeyRate {
     pub tenor_years: f64,
     /// Duration.
     pub duration: Option<f64>,
-    /// Value with the key rate down.
+    /// Value with the key rate down (null with tangent derivatives: no
+    /// run).
     #[serde(default)]
-    pub value_down: f64,
-    /// Value with the key rate up.
+    pub value_down: Option<f64>,
+    /// Value with the key rate up (null with tangent derivatives).
     #[serde(default)]
-    pub value_up: f64,
+    pub value_up: Option<f64>,
+    /// Standard error of the duration over the paths' own durations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std_error: Option<f64>,
 }
 
 /// How long a risk run took (reported, never compared).
@@ -105,8 +109,14 @@ pub struct Risk {
     pub std_error: Option<f64>,
     /// Shock of the durations (bp).
     pub shock_bp: f64,
+    /// How durations were computed: `bump` or `tangent`.
+    #[serde(default)]
+    pub derivatives: String,
     /// Effective duration.
     pub effective_duration: Option<f64>,
+    /// Its standard error over the paths' own durations.
+    #[serde(default)]
+    pub effective_duration_std_error: Option<f64>,
     /// Effective convexity.
     pub effective_convexity: Option<f64>,
     /// Key-rate durations.

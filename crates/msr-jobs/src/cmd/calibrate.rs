@@ -288,6 +288,7 @@ pub fn run_oas(args: &OasGridArgs) -> Result<ExitCode> {
         market: &market,
         config,
         units: loaded.rates.units,
+        tangent: None,
     };
     let markets = vec![&market; table.cohorts.len()];
     let bar = progress(loaded.loans.len() as u64, "valuing loans", args.run.quiet);

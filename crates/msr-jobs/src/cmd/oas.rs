@@ -263,6 +263,7 @@ fn value_base(
         market,
         config: &loaded.config,
         units: loaded.rates.units,
+        tangent: None,
     };
     let bar = progress(loaded.loans.len() as u64, "valuing loans", quiet);
     // One call for the whole book: loans far apart share prepayment work.

@@ -104,6 +104,7 @@ pub fn run(args: &ReplineArgs) -> Result<ExitCode> {
         market: &market,
         config: &config,
         units: rates.units,
+        tangent: None,
     };
 
     let build_clock = Instant::now();

@@ -26,8 +26,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use msr_core::Config;
 use msr_engine::{
-    assemble_risk, risk_partial, RiskInputs, RiskPartial, RiskProgress, RiskReport, RiskSpec,
-    Scenario,
+    assemble_risk, risk_partial, Derivatives, RiskInputs, RiskPartial, RiskProgress, RiskReport,
+    RiskSpec, Scenario,
 };
 use msr_io::docs::risk::{RiskRow, RiskTimings};
 use msr_io::docs::run::{InputFile, NonFiniteId, RunInputs, RunProvenance};
@@ -72,6 +72,12 @@ pub struct RiskArgs {
     /// spread (the OAS stresses move every spread), not with --shard.
     #[command(flatten)]
     pub oas_table: OasTableArgs,
+    /// How effective duration and the key-rate durations are computed:
+    /// `bump` (revaluations at ±25 bp, the default) or `tangent` (pathwise
+    /// derivatives carried through the base run: no key-rate runs;
+    /// docs/risk.md, "Durations without bumps").
+    #[arg(long, value_name = "METHOD", default_value = "bump", value_parser = ["bump", "tangent"])]
+    pub derivatives: String,
 }
 
 /// Progress: a bar on a terminal; one line per scenario on stderr otherwise
@@ -200,7 +206,15 @@ pub fn run(args: &RiskArgs) -> Result<ExitCode> {
         started,
         "|risk",
     );
-    let spec = RiskSpec::default();
+    let spec = RiskSpec {
+        derivatives: Derivatives::from_code(&args.derivatives).ok_or_else(|| {
+            CliError::new(
+                Failure::Usage,
+                format!("--derivatives {}", args.derivatives),
+            )
+        })?,
+        ..RiskSpec::default()
+    };
     let engine_clock = Instant::now();
     let mut progress = Progress::new(args.run.quiet);
     let partial = risk_partial(&inputs, &spec, &mut |p| progress.update(p))
@@ -273,6 +287,8 @@ fn spec_record(spec: &RiskSpec) -> RiskSpecRecord {
         prepay_stresses_pct: spec.prepay_stresses_pct.clone(),
         roll_stresses_pct: spec.roll_stresses_pct.clone(),
         oas_stresses_bp: spec.oas_stresses_bp.clone(),
+        derivatives: (spec.derivatives != Derivatives::Bump)
+            .then(|| spec.derivatives.code().to_string()),
     }
 }
 
@@ -423,7 +439,21 @@ pub fn merge(
     clock: Instant,
 ) -> Result<ExitCode> {
     let first = &parts[0].manifest;
-    let spec = RiskSpec::default();
+    // The method of the derivatives is the run's choice (the shards
+    // recorded it); everything else is this build's spec.
+    let first_index = read_risk_index(parts[0].file(RISK_PARTIAL_INDEX)).map_err(input)?;
+    let spec = RiskSpec {
+        derivatives: match first_index.spec.derivatives.as_deref() {
+            None => Derivatives::Bump,
+            Some(code) => Derivatives::from_code(code).ok_or_else(|| {
+                input(format!(
+                    "{}: unknown derivatives `{code}`",
+                    parts[0].file(RISK_PARTIAL_INDEX).display()
+                ))
+            })?,
+        },
+        ..RiskSpec::default()
+    };
     let mut total: Option<RiskPartial> = None;
     let mut tally = ShardTally::default();
     for p in parts {
@@ -648,7 +678,9 @@ pub fn risk_doc(report: &RiskReport, config: &msr_core::Config) -> Result<docs::
         multiple: (report.fee_base > 0.0).then(|| report.base_value / report.fee_base),
         std_error: report.base_std_error,
         shock_bp: report.shock_bp,
+        derivatives: report.derivatives.code().to_string(),
         effective_duration: report.effective_duration,
+        effective_duration_std_error: report.duration_std_error,
         effective_convexity: report.effective_convexity,
         key_rate_durations: report
             .key_rate_durations
@@ -658,6 +690,7 @@ pub fn risk_doc(report: &RiskReport, config: &msr_core::Config) -> Result<docs::
                 duration: k.duration,
                 value_down: k.value_down,
                 value_up: k.value_up,
+                std_error: k.std_error,
             })
             .collect(),
         rate_shocks: report

@@ -205,6 +205,7 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
         market: &market,
         config: &config,
         units: rates.units,
+        tangent: None,
     };
     let num_paths = market.num_paths();
     let prov = Provenance::new(&args.input, &config, &rates.source, num_paths)?;
