@@ -434,7 +434,7 @@ fn key_rate_tangent(
     normals: &Normals,
     base: &PathSet,
     months: usize,
-) -> MarketTangent {
+) -> Result<MarketTangent, RiskError> {
     let h = TANGENT_PATH_STEP;
     let (up, down): (Vec<PathSet>, Vec<PathSet>) = (0..KEY_RATE_TENORS.len())
         .map(|k| {
@@ -445,6 +445,7 @@ fn key_rate_tangent(
         })
         .unzip();
     MarketTangent::from_differences(base, &up, &down, h, months)
+        .map_err(|e| RiskError::Spec(format!("tangent derivatives: {e}")))
 }
 
 /// `+25`, `-300`, `+12.5`: a signed shock for scenario names.
@@ -688,7 +689,8 @@ pub fn risk_partial(
     let base_paths = base_model.paths(inputs.normals, months);
     let base_market = Market::new(&base_paths, &base_params, oas, months);
     let tangent = (spec.derivatives == Derivatives::Tangent)
-        .then(|| key_rate_tangent(base_model, inputs.normals, &base_paths, months));
+        .then(|| key_rate_tangent(base_model, inputs.normals, &base_paths, months))
+        .transpose()?;
 
     let mut scenarios = Vec::with_capacity(total);
     for (i, p) in plan.into_iter().enumerate() {

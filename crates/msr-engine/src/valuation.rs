@@ -40,7 +40,7 @@ use msr_model::fastmath::{
 use msr_model::{
     run_block_at, run_block_net_at, run_block_tangent_at, BlockAccum, BlockDetail, BlockScratch,
     LoanTerms, Market, MarketTangent, ModelParams, MonthlyLanes, NetCells, RateFactors,
-    TangentRows, LANES, MAX_DIRECTIONS, NUM_COMPONENTS, NUM_MONTHLY,
+    TangentRows, TangentScratch, LANES, MAX_DIRECTIONS, NUM_COMPONENTS, NUM_MONTHLY,
 };
 use rayon::prelude::*;
 
@@ -607,6 +607,7 @@ struct Worker {
     components: bool,
     /// One block's tangents, by direction and lane.
     tangent_rows: TangentRows,
+    tangent_scratch: TangentScratch,
 }
 
 /// Where [`Worker::run`] puts a block's net cash flows (with its sums).
@@ -638,6 +639,7 @@ impl Worker {
             powers: RatePowers::default(),
             components: detail != Detail::Net,
             tangent_rows: [[0.0; LANES]; MAX_DIRECTIONS],
+            tangent_scratch: TangentScratch::default(),
         }
     }
 
@@ -811,6 +813,7 @@ impl Worker {
                         market,
                         t,
                         b,
+                        &mut self.tangent_scratch,
                         &mut self.tangent_rows,
                     );
                     for (j, row) in self.tangent_rows[..t.directions()].iter().enumerate() {

@@ -973,19 +973,19 @@ fn store_smm<const CAPPED: bool, S: Lanes>(s: S, cpr: S::F, smm_t: &mut [f64; LA
 #[derive(Clone, Copy)]
 pub(crate) struct AdvanceRules<F> {
     /// Advances that stay in D30..FC for a month.
-    stay: [F; 5],
-    roll30: F,
-    roll60: F,
-    roll90: F,
-    fc120: F,
+    pub(crate) stay: [F; 5],
+    pub(crate) roll30: F,
+    pub(crate) roll60: F,
+    pub(crate) roll90: F,
+    pub(crate) fc120: F,
     /// Liquidation losses per unit of the previous month's FC and D120 mass
     /// and advances (§E.3: liquidations are `h·FC`, deeds in lieu
     /// `dil120·D120`, and the advances they release are lost at
     /// `adv_loss_share`).
-    liq_fc: F,
-    liq_d120: F,
-    loss_adv120: F,
-    loss_adv_fc: F,
+    pub(crate) liq_fc: F,
+    pub(crate) liq_d120: F,
+    pub(crate) loss_adv120: F,
+    pub(crate) loss_adv_fc: F,
 }
 
 impl<F: Copy> AdvanceRules<F> {
@@ -1065,9 +1065,9 @@ impl<F: Copy> AdvanceRules<F> {
 pub(crate) struct LoanFlowConsts<F> {
     /// `escrow·escrow_hold_months/12` (escrow float per unit of C mass and
     /// of `max(r,0)`).
-    escrow_float: F,
+    pub(crate) escrow_float: F,
     /// `N·ancillary_annual/12` (per unit of live mass).
-    ancillary: F,
+    pub(crate) ancillary: F,
 }
 
 impl<F: Copy> LoanFlowConsts<F> {

@@ -45,4 +45,6 @@ pub use loan_terms::LoanTerms;
 pub use market::Market;
 pub use params::ModelParams;
 pub use rate_factors::RateFactors;
-pub use tangent::{run_block_tangent_at, MarketTangent, TangentRows, MAX_DIRECTIONS};
+pub use tangent::{
+    run_block_tangent_at, MarketTangent, TangentError, TangentRows, TangentScratch, MAX_DIRECTIONS,
+};

@@ -1,20 +1,17 @@
 //! Pathwise derivatives of a loan's path values with respect to moves of the
-//! rate curve, by forward-mode (tangent) differentiation of the kernel in
-//! one pass: the option `risk.derivatives = "tangent"` of `msr risk`
-//! (docs/risk.md, "Durations without bumps").
+//! rate curve, in the base run: the option `--derivatives tangent` of
+//! `msr risk` (docs/risk.md, "Durations without bumps").
 //!
 //! A curve move in direction `k` (a key-rate tent, or the parallel shift)
 //! moves each path's mortgage rate `m[p,t]`, short rate `r[p,t]` and discount
 //! factor `D[p,t]`, the normals held fixed. [`MarketTangent`] holds those
-//! moves per unit of shock, `(∂m, ∂max(r,0), ∂ln D)`, in the market's
-//! block-major layout; they are loan-independent and built once per run.
-//! [`run_block_tangent_at`] then carries, alongside one block's value, the
-//! derivative of every quantity the kernel forms — CPR, SMM, the burnout
-//! memory, the six state masses, the five advance balances, the ten
-//! components — for every direction at once, and returns each lane's
-//! `∂PV/∂shock`.
+//! moves per unit of shock, `(∂m, ∂r, ∂ln D)`: under Hull–White they are the
+//! same on every path (checked when built), so one row per month serves
+//! every path and loan, and `∂max(r,0) = ∂r·[r > 0]` is formed per lane.
 //!
-//! The derivative rules, per month (ι the incentive, all as in MODEL.md §D.1):
+//! The derivative of a path value along a move is its tangent: every quantity
+//! the kernel forms, differentiated by these rules per month (ι the
+//! incentive, as in MODEL.md §D.1):
 //! * lock-in `min(1, lock_c·e^{−100·lockin·m})`: `−100·lockin·lockin_t·∂m`
 //!   where the cap does not bind, else 0, and half of it on the kink
 //!   (`c = m` to rounding: the symmetric derivative, which central
@@ -26,23 +23,29 @@
 //!   bind (half on the kink, as for the lock-in);
 //! * `CPR = min(cap, mult·(turnover·lockin + refi·L·burn))`: 0 where the cap
 //!   binds; `SMM = 1 − (1 − CPR)^{1/12}`: `∂SMM = (1 − SMM)/(12·(1 − CPR))·∂CPR`;
-//! * the chain, the advances and every component are linear in the masses
-//!   for given SMM and rates ([`crate::chain::transitions`],
-//!   `AdvanceRules`, [`crate::kernel::month_components`] — the same
-//!   functions, applied to the tangents), the SMM enters the chain through
-//!   `π(C)·SMM`, and the rates enter three components linearly (P&I and
-//!   escrow float, advance financing: the same function with the rates'
-//!   tangents and the base masses);
+//! * the chain (§D.3), the advances (§E.2) and every component (§E.3) are
+//!   linear in the masses for given SMM and rates; the SMM enters the chain
+//!   through `π(C)·SMM`, and the rates enter three components linearly (P&I
+//!   and escrow float, advance financing);
 //! * `∂(CF·D) = ∂CF·D + CF·D·∂ln D`.
 //!
 //! At the other kinks (the CPR cap binding exactly, `r = 0`: no loan sits
-//! there systematically) the one-sided rule above is taken. The tangent pass recomputes the block's value with the same
-//! operations as the kernel (so the same SMMs and masses) and adds the
-//! tangents; it does not change the kernel's own runs.
+//! there systematically) the one-sided rule is taken.
+//!
+//! [`run_block_tangent_at`] evaluates these derivatives in reverse (adjoint)
+//! order rather than carrying one tangent per direction forward: a forward
+//! sweep runs the block with the kernel's own operations (so the same SMMs
+//! and masses) and keeps ten lane vectors per month; a backward sweep carries
+//! the adjoints of the masses, advances and burnout memory (the transposes
+//! of the chain and advance steps) and yields `∂PV/∂m_t`, `∂PV/∂r_t` and
+//! `∂PV/∂ln D_t` per lane and month, which each direction weighs by its
+//! moves. Six key rates then cost about two runs of the block, not six
+//! tangents. The two orders give the same derivative up to rounding; the
+//! tests hold it to central differences of the kernel itself.
 
 use msr_rates::PathSet;
 
-use crate::chain::{step_lanes, transitions};
+use crate::chain::step_lanes;
 use crate::fastmath::{smm_lanes, smm_lanes_capped, SMM_CAPPED_MAX_CPR};
 use crate::kernel::{month_components, net_of, AdvanceRules, LoanFlowConsts};
 use crate::lanes::{LaneRows, LANES};
@@ -54,25 +57,68 @@ use crate::simd::{Lanes, WithLanes};
 /// Directions one tangent pass carries at most.
 pub const MAX_DIRECTIONS: usize = 8;
 
-/// The per-unit moves of every path's market inputs under a few curve moves
-/// ("directions"), `[∂m, ∂max(r,0), ∂ln D]` per path and month, in the
-/// market's block-major layout: row `(block·months + t)·directions + k`.
+/// How far (absolute, per unit of shock) one path's move may be from the
+/// first path's before the moves count as path-dependent: the central
+/// differences of affine paths agree to about 1e-11 (`ln D` at 30 years over
+/// a 2 bp step).
+const PATH_INDEPENDENCE_TOLERANCE: f64 = 1e-8;
+
+/// The per-unit moves of the market inputs under a few curve moves
+/// ("directions"): `[∂m, ∂r, ∂ln D]` per month and direction, row
+/// `t·directions + k`.
+///
+/// Under Hull–White with the curve fitted exactly, a curve move shifts the
+/// short rate by a deterministic function of time (`r = x + α(t)`, only `α`
+/// depends on the curve), and the mortgage rate and `ln D` with it: the moves
+/// are the same on every path. So they are kept once per month (a few kB,
+/// in cache for every loan), not per path, and the only path-dependent part,
+/// `∂max(r,0) = ∂r·[r > 0]`, is formed in the kernel from the market's own
+/// `max(r,0)`. [`MarketTangent::from_differences`] checks the independence
+/// rather than assuming it.
 #[derive(Debug, Clone)]
 pub struct MarketTangent {
     directions: usize,
     months: usize,
     paths: usize,
-    rows: Vec<LaneRows<3>>,
+    rows: Vec<[f64; 3]>,
+}
+
+/// Why tangents could not be formed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TangentError {
+    /// A curve move moved some path's inputs differently from the first
+    /// path's: these paths do not come from a model whose moves are
+    /// deterministic, and the compact tangents would be wrong.
+    #[error(
+        "direction {direction}, month {month}: path {path} moves {what} by {got} per unit, \
+         path 0 by {want}: the tangents need moves that are the same on every path"
+    )]
+    PathDependent {
+        /// 0-based direction.
+        direction: usize,
+        /// 1-based month.
+        month: usize,
+        /// The path.
+        path: usize,
+        /// `m`, `r` or `ln D`.
+        what: &'static str,
+        /// Its move.
+        got: f64,
+        /// Path 0's move.
+        want: f64,
+    },
 }
 
 impl MarketTangent {
     /// The tangents of `base` from central differences of paths generated
     /// from the same normals on curves moved by `±h` in each direction:
     /// `up[k]`, `down[k]`. The Hull–White paths are affine in the curve's
-    /// zero rates (the short rate and `ln P(t, t+10)` move by deterministic
-    /// functions of the curve), so the quotient is the derivative up to
-    /// rounding. `∂max(r,0)` is `∂r` where the base short rate is positive
-    /// and 0 elsewhere (the one-sided rule at the kink).
+    /// zero rates, so the quotient is the derivative up to rounding.
+    ///
+    /// # Errors
+    /// [`TangentError::PathDependent`] when some path moves differently from
+    /// the first (beyond rounding).
     ///
     /// # Panics
     /// If `up` and `down` differ in length or hold more than
@@ -84,7 +130,7 @@ impl MarketTangent {
         down: &[PathSet],
         h: f64,
         months: usize,
-    ) -> MarketTangent {
+    ) -> Result<MarketTangent, TangentError> {
         let directions = up.len();
         assert!(
             down.len() == directions && directions <= MAX_DIRECTIONS,
@@ -101,35 +147,42 @@ impl MarketTangent {
                 "shocked paths differ in shape from the base"
             );
         }
-        let padded = num_paths.div_ceil(LANES) * LANES;
-        let blocks = padded / LANES;
-        let mut rows = vec![LaneRows::<3>::default(); blocks * months * directions];
         let inv = 1.0 / (2.0 * h);
+        let mut rows = vec![[0.0; 3]; months * directions];
         for (k, (u, d)) in up.iter().zip(down).enumerate() {
+            let moves = |p: usize, t: usize| {
+                [
+                    (u.mortgage_rate[[p, t]] - d.mortgage_rate[[p, t]]) * inv,
+                    (u.short_rate[[p, t]] - d.short_rate[[p, t]]) * inv,
+                    (u.discount[[p, t]].ln() - d.discount[[p, t]].ln()) * inv,
+                ]
+            };
             for t in 0..months {
-                for q in 0..padded {
-                    let p = q.min(num_paths - 1);
-                    let (b, l) = (q / LANES, q % LANES);
-                    let row = &mut rows[(b * months + t) * directions + k].0;
-                    let dm = (u.mortgage_rate[[p, t]] - d.mortgage_rate[[p, t]]) * inv;
-                    let dr = (u.short_rate[[p, t]] - d.short_rate[[p, t]]) * inv;
-                    let dlnd = (u.discount[[p, t]].ln() - d.discount[[p, t]].ln()) * inv;
-                    row[0][l] = dm;
-                    row[1][l] = if base.short_rate[[p, t]] > 0.0 {
-                        dr
-                    } else {
-                        0.0
-                    };
-                    row[2][l] = dlnd;
+                let want = moves(0, t);
+                for p in 1..num_paths {
+                    let got = moves(p, t);
+                    for (i, what) in ["m", "r", "ln D"].into_iter().enumerate() {
+                        if (got[i] - want[i]).abs() > PATH_INDEPENDENCE_TOLERANCE {
+                            return Err(TangentError::PathDependent {
+                                direction: k,
+                                month: t + 1,
+                                path: p,
+                                what,
+                                got: got[i],
+                                want: want[i],
+                            });
+                        }
+                    }
                 }
+                rows[t * directions + k] = want;
             }
         }
-        MarketTangent {
+        Ok(MarketTangent {
             directions,
             months,
             paths: num_paths,
             rows,
-        }
+        })
     }
 
     /// Directions carried.
@@ -142,13 +195,6 @@ impl MarketTangent {
         self.months
     }
 
-    /// The tangent rows of `block` for months `0..n`, direction innermost.
-    #[inline(always)]
-    fn block(&self, block: usize, n: usize) -> &[LaneRows<3>] {
-        let start = block * self.months * self.directions;
-        &self.rows[start..start + n * self.directions]
-    }
-
     /// Whether these tangents belong to a market of this shape.
     fn fits(&self, market: &Market) -> bool {
         self.months == market.months() && self.paths == market.num_paths()
@@ -159,13 +205,59 @@ impl MarketTangent {
 /// (`[k][lane]`; rows past [`MarketTangent::directions`] untouched).
 pub type TangentRows = [[f64; LANES]; MAX_DIRECTIONS];
 
+/// What the forward sweep keeps of each month for the backward one, per
+/// lane (see [`Tape`]).
+const TAPE_FIELDS: usize = 10;
+
+/// Reused memory of [`run_block_tangent_at`]: one block's forward sweep,
+/// a row of [`TAPE_FIELDS`] lane vectors per month. Nothing allocates per
+/// call once it has grown to the longest loan.
+#[derive(Debug, Clone, Default)]
+pub struct TangentScratch {
+    tape: Vec<LaneRows<TAPE_FIELDS>>,
+}
+
+/// The fields of a month's tape row.
+#[repr(usize)]
+enum Tape {
+    /// Start-of-month C mass `π_t(C)`.
+    C,
+    Smm,
+    /// Voluntary payoff mass.
+    Pp,
+    /// Month-end C mass.
+    CEnd,
+    /// Month-end advance balance.
+    AdvBal,
+    /// The month's discounted net cash flow `CF·D`.
+    NetD,
+    /// `∂SMM/∂m_t` through the month's own lock-in and S-curve.
+    SmmM,
+    /// `∂SMM/∂burn_t`.
+    SmmBurn,
+    /// `∂burn_{t+1}/∂m_t`.
+    BurnM,
+    /// `∂burn_{t+1}/∂burn_t` (the month's burnout step).
+    BurnStep,
+}
+
 /// The derivatives `∂PV/∂shock` of one loan's path values on block `block`
 /// of `market`, for every direction of `tangent`, into `out[k]` (lane by
 /// lane; padding lanes 0). `terms` prepared as for the kernel.
 ///
+/// Computed in reverse (adjoint) mode: a forward sweep over the months (the
+/// kernel's own operations, so the same SMMs and masses) keeps what the
+/// backward sweep needs; the backward sweep carries the adjoints of the
+/// masses, advances and burnout memory and yields each month's
+/// `∂PV/∂m_t`, `∂PV/∂r_t` and `∂PV/∂ln D_t` per lane, which every direction
+/// then weighs by its moves — so the cost hardly depends on the number of
+/// directions. The derivatives are those of the forward-mode rules in the
+/// module documentation, summed in another order.
+///
 /// # Panics
 /// If this CPU lacks `level`, if `tangent` was built for another shape of
 /// market, or if `terms` was not prepared for the market's months.
+#[allow(clippy::too_many_arguments)]
 pub fn run_block_tangent_at(
     level: crate::simd::Level,
     terms: &LoanTerms,
@@ -173,6 +265,7 @@ pub fn run_block_tangent_at(
     market: &Market,
     tangent: &MarketTangent,
     block: usize,
+    scratch: &mut TangentScratch,
     out: &mut TangentRows,
 ) {
     assert!(tangent.fits(market), "tangents built for another market");
@@ -180,6 +273,9 @@ pub fn run_block_tangent_at(
         terms.n <= market.months() && terms.coefs.len() >= terms.n,
         "loan terms not prepared"
     );
+    if scratch.tape.len() < terms.n {
+        scratch.tape.resize(terms.n, LaneRows::default());
+    }
     crate::simd::run_at(
         level,
         TangentBlock {
@@ -188,6 +284,7 @@ pub fn run_block_tangent_at(
             market,
             tangent,
             block,
+            tape: &mut scratch.tape[..terms.n],
             out,
         },
     );
@@ -200,6 +297,7 @@ struct TangentBlock<'a> {
     market: &'a Market,
     tangent: &'a MarketTangent,
     block: usize,
+    tape: &'a mut [LaneRows<TAPE_FIELDS>],
     out: &'a mut TangentRows,
 }
 
@@ -207,26 +305,34 @@ impl WithLanes for TangentBlock<'_> {
     type Output = ();
     #[inline(always)]
     fn with_lanes<S: Lanes>(self, s: S) {
-        tangent_body(s, self);
+        let TangentBlock {
+            terms,
+            p,
+            market,
+            tangent,
+            block,
+            tape,
+            out,
+        } = self;
+        forward_sweep(s, terms, p, market, block, tape);
+        backward_sweep(s, terms, p, market, tangent, block, tape, out);
     }
 }
 
-/// The tangent pass of one block, compiled once per instruction set.
+/// The block's months as the kernel runs them, keeping each month's
+/// [`Tape`] row.
 #[inline(always)]
-fn tangent_body<S: Lanes>(s: S, a: TangentBlock<'_>) {
-    let TangentBlock {
-        terms,
-        p,
-        market,
-        tangent,
-        block,
-        out,
-    } = a;
+fn forward_sweep<S: Lanes>(
+    s: S,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    market: &Market,
+    block: usize,
+    tape: &mut [LaneRows<TAPE_FIELDS>],
+) {
     let n = terms.n;
-    let dirs = tangent.directions;
     let prepay = market.prepay_block(block, n);
     let cash = market.cash_block(block, n);
-    let tan = tangent.block(block, n);
     let k = |x: f64| s.splat(x);
     let (zero, one) = (k(0.0), k(1.0));
     let capped = p.cpr_cap <= SMM_CAPPED_MAX_CPR;
@@ -244,26 +350,19 @@ fn tangent_body<S: Lanes>(s: S, a: TangentBlock<'_>) {
     let loan_k = LoanFlowConsts::new(s, terms, p);
     let rules = AdvanceRules::new(s, terms, p);
     let chain = &terms.chain;
-
-    // Tangent state per direction: masses, advances, burnout, PV.
-    let mut dpi = [[zero; 6]; MAX_DIRECTIONS];
-    let mut dadv = [[zero; 5]; MAX_DIRECTIONS];
-    let mut dburn = [zero; MAX_DIRECTIONS];
-    let mut dpv = [zero; MAX_DIRECTIONS];
-
     // ∂/∂m of the prepayment factors' exponents.
     let k_lock = k(-100.0 * p.lockin);
     let k_slope = k(-100.0 * p.refi_slope);
     let k_burn = k(100.0 * p.burnout);
     let (mult, cap) = (k(p.cpr_multiplier), k(p.cpr_cap));
-    let twelfth = k(1.0 / 12.0);
 
-    for t in 0..n {
+    for (t, row) in tape.iter_mut().enumerate() {
         let c = &terms.coefs[t];
         // §D.1, as the kernel's prepayment pass forms it.
         let [lock_m, refi_m, burn_m] = &prepay[t].0;
+        let (lock_m, refi_m, burn_m) = (s.load(lock_m), s.load(refi_m), s.load(burn_m));
         let bases = terms.bases(t, false);
-        let (lockin, logistic) = terms.rate_factors_lanes(s, s.load(lock_m), s.load(refi_m));
+        let (lockin, logistic) = terms.rate_factors_lanes(s, lock_m, refi_m);
         let refi_factor = s.mul(logistic, burn);
         let cpr = terms.cpr_from_factors_lanes(s, bases, lockin, refi_factor, p);
         let smm = if capped {
@@ -271,8 +370,8 @@ fn tangent_body<S: Lanes>(s: S, a: TangentBlock<'_>) {
         } else {
             smm_lanes(s, cpr)
         };
-        let step = terms.burn_step_lanes(s, s.load(burn_m));
-        // Derivative factors shared by the directions.
+        let step = terms.burn_step_lanes(s, burn_m);
+        // The local derivatives of the month's prepayment.
         let (turnover_base, refi_base) = bases;
         let raw = s.mul(
             mult,
@@ -281,24 +380,34 @@ fn tangent_body<S: Lanes>(s: S, a: TangentBlock<'_>) {
                 s.mul(k(refi_base), refi_factor),
             ),
         );
-        // ∂SMM/∂CPR where the cap does not bind.
-        let g = s.select_lt(
+        // ∂SMM/∂CPR·mult where the cap does not bind.
+        let gm = s.select_lt(
             raw,
             cap,
-            s.div(s.sub(one, smm), s.mul(k(12.0), s.sub(one, cpr))),
+            s.div(
+                s.mul(s.sub(one, smm), mult),
+                s.mul(k(12.0), s.sub(one, cpr)),
+            ),
             zero,
         );
         // The lock-in and burnout caps bind from ι = 0 on: the kink.
-        let lock_raw = s.mul(k(terms.lock_c), s.load(lock_m));
+        let lock_raw = s.mul(k(terms.lock_c), lock_m);
         let dlock_dm = s.mul(s.mul(k_lock, lock_raw), kink_weight(s, lock_raw));
         // ∂L/∂m = −100·slope·L·(1 − L).
         let dlogistic_dm = s.mul(k_slope, s.mul(logistic, s.sub(one, logistic)));
-        let step_raw = s.mul(k(terms.burn_c), s.load(burn_m));
+        let step_raw = s.mul(k(terms.burn_c), burn_m);
         let dstep_dm = s.mul(s.mul(k_burn, step_raw), kink_weight(s, step_raw));
-        let g_turn = s.mul(g, s.mul(mult, k(turnover_base)));
-        let g_refi = s.mul(g, s.mul(mult, k(refi_base)));
+        let smm_m = s.mul(
+            gm,
+            s.mul_add(
+                k(turnover_base),
+                dlock_dm,
+                s.mul(k(refi_base), s.mul(burn, dlogistic_dm)),
+            ),
+        );
+        let smm_burn = s.mul(gm, s.mul(k(refi_base), logistic));
 
-        // The base month (§D.3, §E).
+        // The month (§D.3, §E).
         let [r_pos, r_adv, df] = &cash[t].0;
         let (r, r_adv, d) = (s.load(r_pos), s.load(r_adv), s.load(df));
         let st = step_lanes(s, &pi, smm, c.roll, c.keep, chain);
@@ -308,53 +417,180 @@ fn tangent_body<S: Lanes>(s: S, a: TangentBlock<'_>) {
         let vals = month_components(
             s, c, &loan_k, &st.pi, st.pp_mass, liq_loss, adv_bal, r, r_adv,
         );
-        let net_d = s.mul(net_of(s, &vals), d);
-
-        let rows = &tan[t * dirs..(t + 1) * dirs];
-        for (j, row) in rows.iter().enumerate() {
-            let [dm, dr, dlnd] = &row.0;
-            let (dm, dr, dlnd) = (s.load(dm), s.load(dr), s.load(dlnd));
-            // ∂CPR·g = ∂SMM.
-            let d_refi_factor = s.mul_add(s.mul(dlogistic_dm, dm), burn, s.mul(logistic, dburn[j]));
-            let dsmm = s.mul_add(g_turn, s.mul(dlock_dm, dm), s.mul(g_refi, d_refi_factor));
-            // Chain: c_stay = π(C)(1 − SMM), pp = π(C)·SMM + π(D30)·pp30.
-            let (c0, dc0) = (pi[0], dpi[j][0]);
-            let dc_stay = s.sub(s.mul(dc0, s.sub(one, smm)), s.mul(c0, dsmm));
-            let dpp = s.mul_add(
-                dc0,
-                smm,
-                s.mul_add(c0, dsmm, s.mul(dpi[j][1], k(chain.pp30))),
-            );
-            let dst = transitions(s, &dpi[j], dc_stay, dpp, c.roll, c.keep, chain);
-            let dliq = rules.liq_loss(s, &dpi[j], &dadv[j]);
-            let dadv_next = rules.step(s, &dadv[j], &dst.pi, &c.adv_new);
-            let dadv_bal = sum5(s, &dadv_next);
-            // Linear in the masses at the base rates, plus the rate terms at
-            // the base masses.
-            let dvals = month_components(s, c, &loan_k, &dst.pi, dpp, dliq, dadv_bal, r, r_adv);
-            let rate = month_components(
-                s,
-                c,
-                &loan_k,
-                &st.pi,
-                st.pp_mass,
-                zero,
-                adv_bal,
-                dr,
-                s.mul(dr, twelfth),
-            );
-            let rate_net = s.sub(s.add(rate[1], rate[2]), rate[7]);
-            let dnet = s.add(net_of(s, &dvals), rate_net);
-            dpv[j] = s.mul_add(dnet, d, s.mul_add(net_d, dlnd, dpv[j]));
-            dburn[j] = s.mul_add(dburn[j], step, s.mul(burn, s.mul(dstep_dm, dm)));
-            dpi[j] = dst.pi;
-            dadv[j] = dadv_next;
+        let fields = [
+            pi[0],
+            smm,
+            st.pp_mass,
+            st.pi[0],
+            adv_bal,
+            s.mul(net_of(s, &vals), d),
+            smm_m,
+            smm_burn,
+            s.mul(burn, dstep_dm),
+            step,
+        ];
+        for (slot, v) in row.0.iter_mut().zip(fields) {
+            s.store(slot, v);
         }
         pi = st.pi;
         adv = adv_next;
         burn = s.mul(burn, step);
     }
-    for (o, v) in out.iter_mut().zip(dpv).take(dirs) {
+}
+
+/// The months backwards: the adjoints of the month-end masses, advances and
+/// burnout memory, each month's `∂PV/∂(m, r, ln D)` per lane, and their
+/// weighing by every direction's moves into `out`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_sweep<S: Lanes>(
+    s: S,
+    terms: &LoanTerms,
+    p: &ModelParams,
+    market: &Market,
+    tangent: &MarketTangent,
+    block: usize,
+    tape: &[LaneRows<TAPE_FIELDS>],
+    out: &mut TangentRows,
+) {
+    let n = terms.n;
+    let dirs = tangent.directions;
+    let cash = market.cash_block(block, n);
+    let k = |x: f64| s.splat(x);
+    let zero = k(0.0);
+    let loan_k = LoanFlowConsts::new(s, terms, p);
+    let rules = AdvanceRules::new(s, terms, p);
+    let chain = &terms.chain;
+    let twelfth = k(1.0 / 12.0);
+
+    // Adjoints of the month-end masses, advances and burnout memory.
+    let mut bar_pi = [zero; 6];
+    let mut bar_adv = [zero; 5];
+    let mut bar_burn = zero;
+    let mut acc = [zero; MAX_DIRECTIONS];
+
+    for t in (0..n).rev() {
+        let c = &terms.coefs[t];
+        let row = &tape[t].0;
+        let f = |i: Tape| s.load(&row[i as usize]);
+        let [r_pos, r_adv, df] = &cash[t].0;
+        let (r, r_adv, d) = (s.load(r_pos), s.load(r_adv), s.load(df));
+        // PV = Σ CF_t·D_t: ∂PV/∂CF_t = D_t.
+        let bar_net = d;
+        // §E.3 components: ∂CF/∂(month-end masses, payoffs, advances, rates).
+        let alive = s.mul(bar_net, loan_k.ancillary);
+        let float_c = s.mul_add(k(c.float_pmt), r, s.mul(r, loan_k.escrow_float));
+        bar_pi[0] = s.add(
+            bar_pi[0],
+            s.mul_add(bar_net, s.add(k(c.fee - c.cost[0]), float_c), alive),
+        );
+        bar_pi[1] = s.add(bar_pi[1], s.mul_add(bar_net, k(c.late - c.cost[1]), alive));
+        for i in 2..6 {
+            bar_pi[i] = s.add(bar_pi[i], s.mul_add(bar_net, k(-c.cost[i]), alive));
+        }
+        let bar_pp = s.mul(
+            bar_net,
+            s.mul_add(k(c.float_bal), r, k(c.recapture - c.comp_int)),
+        );
+        let bar_liq = s.neg(bar_net);
+        let bar_adv_bal = s.neg(s.mul(bar_net, r_adv));
+        for a in &mut bar_adv {
+            *a = s.add(*a, bar_adv_bal);
+        }
+        // ∂CF/∂max(r,0): P&I and escrow float, advance financing (r_adv =
+        // (max(r,0) + spread)/12); ∂max(r,0)/∂r = [r > 0].
+        let c_end = f(Tape::CEnd);
+        let dcf_dr = s.sub(
+            s.mul_add(
+                c_end,
+                s.add(k(c.float_pmt), loan_k.escrow_float),
+                s.mul(f(Tape::Pp), k(c.float_bal)),
+            ),
+            s.mul(f(Tape::AdvBal), twelfth),
+        );
+        let bar_r = s.select_lt(zero, r, s.mul(bar_net, dcf_dr), zero);
+
+        // §E.2 advances: adv' = R(adv, π').
+        for j in 0..5 {
+            bar_pi[j + 1] = s.mul_add(bar_adv[j], k(c.adv_new[j]), bar_pi[j + 1]);
+        }
+        let mut start_adv = [
+            s.mul_add(bar_adv[1], rules.roll30, s.mul(bar_adv[0], rules.stay[0])),
+            s.mul_add(bar_adv[2], rules.roll60, s.mul(bar_adv[1], rules.stay[1])),
+            s.mul_add(bar_adv[3], rules.roll90, s.mul(bar_adv[2], rules.stay[2])),
+            s.mul_add(bar_adv[4], rules.fc120, s.mul(bar_adv[3], rules.stay[3])),
+            s.mul(bar_adv[4], rules.stay[4]),
+        ];
+        // Liquidation losses from the start-of-month masses and advances.
+        start_adv[3] = s.mul_add(bar_liq, rules.loss_adv120, start_adv[3]);
+        start_adv[4] = s.mul_add(bar_liq, rules.loss_adv_fc, start_adv[4]);
+
+        // §D.3 chain: π' = T(π, c_stay, pp), c_stay = π(C)(1 − SMM),
+        // pp = π(C)·SMM + π(D30)·pp30.
+        let [n_c, n_30, n_60, n_90, n_120, n_fc] = bar_pi;
+        let bar_c_stay = s.mul_add(n_c, k(c.keep), s.mul(n_30, k(c.roll)));
+        let smm = f(Tape::Smm);
+        let cur = f(Tape::C);
+        let start_pi = [
+            s.mul_add(bar_c_stay, s.sub(k(1.0), smm), s.mul(bar_pp, smm)),
+            s.mul_add(
+                n_c,
+                k(chain.cure30),
+                s.mul_add(
+                    n_30,
+                    k(chain.stay[0]),
+                    s.mul_add(n_60, k(chain.roll30), s.mul(bar_pp, k(chain.pp30))),
+                ),
+            ),
+            s.mul_add(
+                n_c,
+                k(chain.cure60),
+                s.mul_add(n_60, k(chain.stay[1]), s.mul(n_90, k(chain.roll60))),
+            ),
+            s.mul_add(
+                n_c,
+                k(chain.cure90),
+                s.mul_add(n_90, k(chain.stay[2]), s.mul(n_120, k(chain.roll90))),
+            ),
+            s.mul_add(
+                n_c,
+                k(chain.cure120_mod),
+                s.mul_add(
+                    n_120,
+                    k(chain.stay[3]),
+                    s.mul_add(n_fc, k(chain.fc120), s.mul(bar_liq, rules.liq_d120)),
+                ),
+            ),
+            s.mul_add(
+                n_c,
+                k(chain.reinstate),
+                s.mul_add(n_fc, k(chain.stay[4]), s.mul(bar_liq, rules.liq_fc)),
+            ),
+        ];
+        let bar_smm = s.mul(cur, s.sub(bar_pp, bar_c_stay));
+
+        // §D.1: the month's SMM through m_t and burn_t; burn_{t+1} = burn_t·step_t.
+        let bar_m = s.mul_add(bar_smm, f(Tape::SmmM), s.mul(bar_burn, f(Tape::BurnM)));
+        bar_burn = s.mul_add(
+            bar_burn,
+            f(Tape::BurnStep),
+            s.mul(bar_smm, f(Tape::SmmBurn)),
+        );
+
+        // Weigh by every direction's moves of the month.
+        let bar_lnd = f(Tape::NetD);
+        let moves = &tangent.rows[t * dirs..(t + 1) * dirs];
+        for (a, &[dm, dr, dlnd]) in acc.iter_mut().zip(moves) {
+            *a = s.mul_add(
+                bar_m,
+                k(dm),
+                s.mul_add(bar_r, k(dr), s.mul_add(bar_lnd, k(dlnd), *a)),
+            );
+        }
+        bar_pi = start_pi;
+        bar_adv = start_adv;
+    }
+    for (o, v) in out.iter_mut().zip(acc).take(dirs) {
         s.store(o, v);
     }
 }
@@ -442,6 +678,7 @@ mod tests {
             .map(|(u, d)| (u.paths(normals, MONTHS), d.paths(normals, MONTHS)))
             .unzip();
         MarketTangent::from_differences(&model.paths(normals, MONTHS), &up, &down, h, MONTHS)
+            .unwrap()
     }
 
     /// Each lane's path value on `market`.
@@ -504,6 +741,7 @@ mod tests {
                     &base,
                     &tangent,
                     block,
+                    &mut TangentScratch::default(),
                     &mut rows,
                 );
                 let scale = values(&terms, &params, &base, block)
@@ -540,7 +778,17 @@ mod tests {
         let mut terms = LoanTerms::default();
         terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
         let mut rows = [[0.0; LANES]; MAX_DIRECTIONS];
-        run_block_tangent_at(detected(), &terms, &params, &base, &tangent, 0, &mut rows);
+        let mut scratch = TangentScratch::default();
+        run_block_tangent_at(
+            detected(),
+            &terms,
+            &params,
+            &base,
+            &tangent,
+            0,
+            &mut scratch,
+            &mut rows,
+        );
         for l in 0..LANES {
             let sum: f64 = rows[..6].iter().map(|r| r[l]).sum();
             assert!(rows[6][l] != 0.0);
@@ -550,6 +798,28 @@ mod tests {
                 rows[6][l]
             );
         }
+    }
+
+    /// Moves that differ between paths (not a curve move of Hull–White
+    /// paths) are refused, naming where.
+    #[test]
+    fn path_dependent_moves_are_refused() {
+        let (_, _, model, normals) = setup(4);
+        let base = model.paths(&normals, MONTHS);
+        let up = model.shocked_parallel(1e-4).paths(&normals, MONTHS);
+        let mut down = model.shocked_parallel(-1e-4).paths(&normals, MONTHS);
+        down.mortgage_rate[[2, 40]] += 1e-9;
+        let err = MarketTangent::from_differences(&base, &[up], &[down], 1e-4, MONTHS).unwrap_err();
+        assert!(matches!(
+            err,
+            TangentError::PathDependent {
+                direction: 0,
+                month: 41,
+                path: 2,
+                what: "m",
+                ..
+            }
+        ));
     }
 
     /// Every instruction-set copy gives the same bits.
@@ -564,7 +834,17 @@ mod tests {
         for block in 0..base.num_blocks() {
             let run = |level| {
                 let mut rows = [[0.0; LANES]; MAX_DIRECTIONS];
-                run_block_tangent_at(level, &terms, &params, &base, &tangent, block, &mut rows);
+                let mut scratch = TangentScratch::default();
+                run_block_tangent_at(
+                    level,
+                    &terms,
+                    &params,
+                    &base,
+                    &tangent,
+                    block,
+                    &mut scratch,
+                    &mut rows,
+                );
                 rows.map(|r| r.map(f64::to_bits))
             };
             let reference = run(Level::Portable);
