@@ -488,13 +488,16 @@ def risk(
     path_scheme: Optional[str] = None,
     oas: Optional[float] = None,
     oas_table: Optional[PathLike] = None,
+    derivatives: Optional[str] = None,
     threads: Optional[int] = None,
     out: Optional[PathLike] = None,
 ) -> Result:
     """Durations, convexity, key rates, the shock grid and stresses (``msr risk``).
 
     ``.documents["risk"]`` is risk.json; ``.tables["risk"]`` is risk.csv (one
-    row per scenario).
+    row per scenario). ``derivatives="tangent"`` computes the durations and
+    key-rate durations from pathwise derivatives in the base run instead of
+    ±25 bp revaluations (``msr risk --derivatives``, docs/risk.md).
     """
     with _Scratch() as scratch:
         argv = _flags(
@@ -503,6 +506,7 @@ def risk(
                 ("--config", _config(config, scratch)),
                 *_path_flags(rate_paths, num_paths, seed, path_scheme, oas),
                 ("--oas-table", _path_arg("oas_table", oas_table)),
+                ("--derivatives", derivatives),
                 ("--quiet", True),
             ]
         )
