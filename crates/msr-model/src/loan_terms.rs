@@ -294,6 +294,7 @@ impl LoanTerms {
         // The ramp `min(age, ramp_months)/ramp_months`; past the ramp the
         // minimum is `ramp_months` itself, so the quotient is the same bits
         // as `ramp_months/ramp_months`, formed once.
+        #[allow(clippy::eq_op)] // the ramp's quotient at its cap, as formed before
         let complete = p.ramp_months / p.ramp_months;
         let ramp = |t: usize| {
             if t > in_ramp {
@@ -425,6 +426,97 @@ mod tests {
                 let want = p.roll(fico, ltv, terms.factors[t - 1], t as u32);
                 assert_eq!(terms.roll[t - 1].to_bits(), want.to_bits(), "{fico} {t}");
             }
+        }
+    }
+
+    /// The month arrays and coefficients equal the month-by-month formulas
+    /// bit for bit (loans in, across and past the prepayment ramp).
+    #[test]
+    fn month_arrays_match_the_formulas() {
+        let p = ModelParams::from_config(&Config::default());
+        for (age, term, rate) in [
+            (0u32, 360u32, 0.065),
+            (12, 300, 0.03),
+            (29, 30, 0.0),
+            (200, 160, 0.08),
+        ] {
+            let loan = Loan {
+                loan_id: "M".into(),
+                upb: 180_000.0,
+                note_rate: rate,
+                servicing_fee: 0.0025,
+                remaining_term: term,
+                loan_age: age,
+                fico: 690,
+                ltv: 85.0,
+                investor: Investor::Fnma,
+                dq_status: DqState::C,
+                property_state: *b"CA",
+                escrow_monthly: 250.0,
+                loan_count: 2,
+                advance_balance: 0.0,
+            };
+            let mut terms = LoanTerms::default();
+            terms.prepare(&loan, &p, 1.0 / 24.0);
+            let fico_factor = (p.refi_fico * (loan.fico as f64 - 700.0) / 100.0).exp();
+            let (b0, i, c, s) = (loan.upb, rate / 12.0, rate, loan.servicing_fee);
+            let inv = p.investors[loan.investor.index()];
+            let mut in_ramp = 0;
+            for t in 1..=term as usize {
+                let a = (age as f64 + t as f64).min(p.ramp_months);
+                let ramp = a / p.ramp_months;
+                let turnover = p.turnover_cpr * ramp * p.seasonal(t as u32);
+                let refi = p.refi_max_cpr * ramp * fico_factor;
+                assert_eq!(
+                    terms.turnover_base[t - 1].to_bits(),
+                    turnover.to_bits(),
+                    "{age} {t}"
+                );
+                assert_eq!(
+                    terms.refi_base[t - 1].to_bits(),
+                    refi.to_bits(),
+                    "{age} {t}"
+                );
+                if a < p.ramp_months {
+                    in_ramp += 1;
+                    let [tb, rb] = terms.seasoned_base[t - 1];
+                    assert_eq!(
+                        tb.to_bits(),
+                        (p.turnover_cpr * 1.0 * p.seasonal(t as u32)).to_bits()
+                    );
+                    assert_eq!(rb.to_bits(), (p.refi_max_cpr * 1.0 * fico_factor).to_bits());
+                }
+                let (b_prev, b_t) = (terms.factors[t - 1], terms.factors[t]);
+                let bal = b0 * b_prev;
+                let sched_prin = b0 * (b_prev - b_t);
+                let pmt = bal * i + sched_prin;
+                let new_adv = bal * (c - s) / 12.0 + sched_prin;
+                let k = &terms.coefs[t - 1];
+                let want = [
+                    (k.fee, s / 12.0 * bal),
+                    (k.float_pmt, pmt * (p.float_days / 365.0)),
+                    (k.late, p.late_fee_rate * p.late_fee_collect * pmt),
+                    (
+                        k.comp_int,
+                        inv.comp_int_share * ((c - s) / 12.0) * 0.5 * bal,
+                    ),
+                    (
+                        k.adv_new[2],
+                        inv.pi_advance[3] * new_adv + loan.escrow_monthly,
+                    ),
+                    (
+                        k.cost[1],
+                        2.0 * p.cost_index[t - 1] * (p.cost_annual[1] / 12.0),
+                    ),
+                    (k.bal_end, b0 * b_t),
+                    (k.keep, 1.0 - terms.roll[t - 1]),
+                ];
+                for (j, (got, want)) in want.into_iter().enumerate() {
+                    assert_eq!(got.to_bits(), want.to_bits(), "{age} {t} {j}");
+                }
+            }
+            assert_eq!(terms.in_ramp, in_ramp);
+            assert_eq!(terms.seasoned_base.len(), in_ramp);
         }
     }
 }
