@@ -35,7 +35,8 @@ use msr_core::loan::{Loan, NUM_INVESTORS, NUM_STATES};
 use msr_core::schedule::RatePowers;
 use msr_core::{Config, ExactSum};
 use msr_model::fastmath::{
-    add_monthly_fixed, split_fixed, MonthlyFixed, FIXED_SPLIT_LIMIT_UNSCALED, MONTHLY_VECTORS,
+    add_fitting_monthly_fixed, monthly_fixed_fits, split_fixed, MonthlyFixed,
+    FIXED_SPLIT_LIMIT_UNSCALED, MONTHLY_FIXED_LIMIT, MONTHLY_VECTORS,
 };
 use msr_model::{
     run_block_at, run_block_net_at, run_block_tangent_at, BlockAccum, BlockDetail, BlockScratch,
@@ -844,11 +845,16 @@ impl Worker {
             summed: true,
         };
         let n = slot.terms.n;
+        // Whether the monthly fields all fit the split fixed-point sums: then
+        // they are within the exact sums' range too, and the guard need not
+        // look at them again.
+        let mut fits = false;
         if monthly {
             // Read the monthly fields once: screened below, then summed.
             slot.monthly.months(&slot.terms, ctx.params, &mut self.rows);
+            fits = monthly_fixed_fits(&self.rows);
         }
-        if let Some(what) = self.screen(ctx, k, loan, &result, monthly) {
+        if let Some(what) = self.screen(ctx, k, loan, &result, monthly, fits) {
             result.summed = false;
             self.accum.non_finite.push(NonFinite {
                 loan: loan.clone(),
@@ -888,7 +894,9 @@ impl Worker {
         }
         if monthly {
             let (hi, lo) = (&mut self.cf.monthly_hi, &mut self.cf.monthly_lo);
-            if !add_monthly_fixed(&self.rows, hi, lo) {
+            if fits {
+                add_fitting_monthly_fixed(&self.rows, hi, lo);
+            } else {
                 // A field beyond the split's range: add the loan's exactly.
                 for (sums, row) in acc.monthly.iter_mut().zip(&self.rows) {
                     for (a, &x) in sums.iter_mut().zip(row) {
@@ -923,9 +931,10 @@ impl Worker {
     /// The guard: `None` if the loan may be summed, else what stops it —
     /// the first output that is not finite, or the first amount the totals
     /// would add that is beyond [`MAX_TERM`]. With `monthly`, `self.rows`
-    /// holds the loan's monthly fields; with the CF matrix, blocks whose `CF`
-    /// cells were too large for the fast split are re-run to look at those
-    /// cells.
+    /// holds the loan's monthly fields, and `fits` says that they all fit
+    /// the split sums (below [`MONTHLY_FIXED_LIMIT`], so below
+    /// [`MAX_TERM`]); with the CF matrix, blocks whose `CF` cells were too
+    /// large for the fast split are re-run to look at those cells.
     fn screen(
         &mut self,
         ctx: &Context<'_>,
@@ -933,6 +942,7 @@ impl Worker {
         loan: &Loan,
         result: &LoanResult,
         monthly: bool,
+        fits: bool,
     ) -> Option<String> {
         let name = |c: usize| format!("pv_{}", msr_model::COMPONENTS[c].1);
         if !result.value.is_finite() {
@@ -989,13 +999,16 @@ impl Worker {
         if !monthly {
             return None;
         }
-        // One pass without early exits (it vectorises), then the search for
-        // the message only when something is out of range.
-        let all_summable = self
-            .rows
-            .as_flattened()
-            .iter()
-            .fold(true, |ok, &x| ok & (x.abs() < MAX_TERM));
+        // Rows that fit the split sums are in range; otherwise one pass
+        // without early exits (it vectorises), then the search for the
+        // message only when something is out of range.
+        const { assert!(MONTHLY_FIXED_LIMIT < MAX_TERM) };
+        let all_summable = fits
+            || self
+                .rows
+                .as_flattened()
+                .iter()
+                .fold(true, |ok, &x| ok & (x.abs() < MAX_TERM));
         if !all_summable {
             for (t, row) in self.rows.iter().enumerate() {
                 if let Some(f) = row.iter().position(|&x| unsummable(x)) {

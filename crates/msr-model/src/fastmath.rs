@@ -390,11 +390,73 @@ pub fn add_monthly_fixed_at(
     hi: &mut [MonthlyFixed],
     lo: &mut [MonthlyFixed],
 ) -> bool {
+    if !monthly_fixed_fits_at(level, rows) {
+        return false;
+    }
+    add_fitting_monthly_fixed_at(level, rows, hi, lo);
+    true
+}
+
+/// Whether [`add_monthly_fixed`] takes `rows`: every field finite and of
+/// magnitude below [`MONTHLY_FIXED_LIMIT`]. A caller that needs the check
+/// for itself too (the engine's guard: the limit is below the exact sums'
+/// range) makes it once, then adds with [`add_fitting_monthly_fixed`].
+pub fn monthly_fixed_fits(rows: &[[f64; crate::NUM_MONTHLY]]) -> bool {
+    monthly_fixed_fits_at(crate::simd::level(), rows)
+}
+
+/// [`monthly_fixed_fits`] at a given instruction-set level.
+///
+/// # Panics
+/// If this CPU lacks `level`.
+pub fn monthly_fixed_fits_at(
+    level: crate::simd::Level,
+    rows: &[[f64; crate::NUM_MONTHLY]],
+) -> bool {
+    crate::simd::run_at(level, MonthlyFixedFits { rows })
+}
+
+/// [`add_monthly_fixed`] for rows that [`monthly_fixed_fits`] took: the
+/// same sums, without the check (rows that do not fit would wrap).
+///
+/// # Panics
+/// If `hi` or `lo` is shorter than `rows`.
+pub fn add_fitting_monthly_fixed(
+    rows: &[[f64; crate::NUM_MONTHLY]],
+    hi: &mut [MonthlyFixed],
+    lo: &mut [MonthlyFixed],
+) {
+    add_fitting_monthly_fixed_at(crate::simd::level(), rows, hi, lo);
+}
+
+/// [`add_fitting_monthly_fixed`] at a given instruction-set level.
+///
+/// # Panics
+/// As [`add_fitting_monthly_fixed`], and if this CPU lacks `level`.
+pub fn add_fitting_monthly_fixed_at(
+    level: crate::simd::Level,
+    rows: &[[f64; crate::NUM_MONTHLY]],
+    hi: &mut [MonthlyFixed],
+    lo: &mut [MonthlyFixed],
+) {
     assert!(
         hi.len() >= rows.len() && lo.len() >= rows.len(),
         "monthly fixed-point sums shorter than the rows"
     );
-    crate::simd::run_at(level, AddMonthlyFixed { rows, hi, lo })
+    crate::simd::run_at(level, AddMonthlyFixed { rows, hi, lo });
+}
+
+/// [`monthly_fixed_fits_body`]'s argument, dispatched by `crate::simd::run_at`.
+struct MonthlyFixedFits<'a> {
+    rows: &'a [[f64; crate::NUM_MONTHLY]],
+}
+
+impl crate::simd::WithLanes for MonthlyFixedFits<'_> {
+    type Output = bool;
+    #[inline(always)]
+    fn with_lanes<S: crate::simd::Lanes>(self, s: S) -> bool {
+        monthly_fixed_fits_body(s, self.rows)
+    }
 }
 
 /// [`add_monthly_fixed_body`]'s arguments, dispatched by `crate::simd::run_at`.
@@ -405,9 +467,9 @@ struct AddMonthlyFixed<'a> {
 }
 
 impl crate::simd::WithLanes for AddMonthlyFixed<'_> {
-    type Output = bool;
+    type Output = ();
     #[inline(always)]
-    fn with_lanes<S: crate::simd::Lanes>(self, s: S) -> bool {
+    fn with_lanes<S: crate::simd::Lanes>(self, s: S) {
         add_monthly_fixed_body(s, self.rows, self.hi, self.lo)
     }
 }
@@ -422,15 +484,13 @@ fn padded_row(row: &[f64; crate::NUM_MONTHLY]) -> [[f64; crate::LANES]; MONTHLY_
     v
 }
 
-/// The body of [`add_monthly_fixed`], compiled once per instruction set.
+/// The body of [`monthly_fixed_fits`], compiled once per instruction set.
 #[inline(always)]
-pub(crate) fn add_monthly_fixed_body<S: crate::simd::Lanes>(
+pub(crate) fn monthly_fixed_fits_body<S: crate::simd::Lanes>(
     s: S,
     rows: &[[f64; crate::NUM_MONTHLY]],
-    hi: &mut [MonthlyFixed],
-    lo: &mut [MonthlyFixed],
 ) -> bool {
-    // Range first (NaN fails the comparison), so nothing is half added.
+    // NaN fails the comparison.
     let limit = s.splat(MONTHLY_FIXED_LIMIT);
     let mut ok = s.splat(1.0);
     for row in rows {
@@ -440,9 +500,18 @@ pub(crate) fn add_monthly_fixed_body<S: crate::simd::Lanes>(
     }
     let mut flags = [0.0; crate::LANES];
     s.store(&mut flags, ok);
-    if flags.iter().any(|&f| f != 1.0) {
-        return false;
-    }
+    flags.iter().all(|&f| f == 1.0)
+}
+
+/// The body of [`add_fitting_monthly_fixed`], compiled once per instruction
+/// set.
+#[inline(always)]
+pub(crate) fn add_monthly_fixed_body<S: crate::simd::Lanes>(
+    s: S,
+    rows: &[[f64; crate::NUM_MONTHLY]],
+    hi: &mut [MonthlyFixed],
+    lo: &mut [MonthlyFixed],
+) {
     let (up, frac_scale) = (s.splat(65_536.0), s.splat(4_294_967_296.0));
     for ((row, h), l) in rows.iter().zip(hi.iter_mut()).zip(lo.iter_mut()) {
         for ((v, h), l) in padded_row(row).iter().zip(h.iter_mut()).zip(l.iter_mut()) {
@@ -456,7 +525,6 @@ pub(crate) fn add_monthly_fixed_body<S: crate::simd::Lanes>(
             s.store_u(l, s.add_u(s.load_u(l), b));
         }
     }
-    true
 }
 
 #[cfg(test)]

@@ -199,10 +199,13 @@ impl Default for MonthlyLanes {
 
 impl MonthlyLanes {
     /// Zero sums for `months` months (reusing the allocation). Nothing is
-    /// written: the next block writes its months instead of adding to them.
+    /// written: the next block writes its months instead of adding to them
+    /// (so the buffer only grows, never cleared: a longer loan after a
+    /// shorter one costs no fill of rows it overwrites anyway).
     pub fn reset(&mut self, months: usize) {
-        self.rows.truncate(months);
-        self.rows.resize(months, HalfRows::default());
+        if self.rows.len() < months {
+            self.rows.resize(months, HalfRows::default());
+        }
         self.paths = 0.0;
         self.fresh = true;
     }

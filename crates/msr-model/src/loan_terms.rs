@@ -48,14 +48,6 @@ pub struct LoanTerms {
     pub refi_c: f64,
     /// `e^{−100·burnout·c}`.
     pub burn_c: f64,
-    /// Scheduled balance at the start of month t, `Bal = B0·b_{t-1}`.
-    pub bal: Vec<f64>,
-    /// Scheduled principal of month t.
-    pub sched_prin: Vec<f64>,
-    /// Scheduled payment of month t, `Bal·i + sched_prin`.
-    pub pmt: Vec<f64>,
-    /// Scheduled balance at the end of month t, `B0·b_t`.
-    pub bal_end: Vec<f64>,
     /// Roll rate C → D30 in month t.
     pub roll: Vec<f64>,
     /// `turnover_cpr · ramp · seas` of month t (0 when `cpr_multiplier` is 0).
@@ -63,8 +55,6 @@ pub struct LoanTerms {
     /// `refi_max_cpr · ramp · e^{refi_fico·(fico−700)/100}` of month t (0 when
     /// `cpr_multiplier` is 0).
     pub refi_base: Vec<f64>,
-    /// New advance per unit of mass in a P&I-advancing state, `Bal·(c−s)/12 + sched_prin`.
-    pub pi_advance: Vec<f64>,
     /// Months at the start whose prepayment ramp is still below 1 (the
     /// loan's age plus the month is under `ramp_months`).
     pub in_ramp: usize,
@@ -281,59 +271,66 @@ impl LoanTerms {
         let seasoned = 1.0;
 
         powers.fill_balance_factors(c, loan.remaining_term, &mut self.factors);
+        // Each array filled by one `extend` of a known length (no per-month
+        // capacity checks), the libm calls (the roll's CLTV factor) in a loop
+        // of their own; every value is formed by the same operations in the
+        // same order as month by month, so the same bits (tested below).
+        let factors = &self.factors[..=n];
         // `ModelParams::roll` with its loan-constant FICO factor hoisted: the
         // same operations in the same order, so the same bits (tested below).
         let roll_fico = p.roll_fico(loan.fico);
-        self.coefs.clear();
-        for v in [
-            &mut self.bal,
-            &mut self.sched_prin,
-            &mut self.pmt,
-            &mut self.bal_end,
-            &mut self.roll,
-            &mut self.turnover_base,
-            &mut self.refi_base,
-            &mut self.pi_advance,
-        ] {
-            v.clear();
-        }
-        self.seasoned_base.clear();
-        for t in 1..=n {
-            let b_prev = self.factors[t - 1];
-            let b_t = self.factors[t];
-            let bal = b0 * b_prev;
-            let sched_prin = b0 * (b_prev - b_t);
-            let age = (loan.loan_age as f64 + t as f64).min(p.ramp_months);
-            let ramp = age / p.ramp_months;
-            self.bal.push(bal);
-            self.sched_prin.push(sched_prin);
-            self.pmt.push(bal * i + sched_prin);
-            self.bal_end.push(b0 * b_t);
-            let cltv = loan.ltv * b_prev / p.hpi[t - 1];
-            self.roll.push(p.roll_at(roll_fico, loan.fico, cltv));
-            let in_ramp = age < p.ramp_months;
-            if in_ramp && self.seasoned_base.len() == t - 1 {
-                self.seasoned_base.push(if cpr_off {
-                    [0.0; 2]
-                } else {
-                    [
-                        p.turnover_cpr * seasoned * p.seasonal(t as u32),
-                        p.refi_max_cpr * seasoned * fico_factor,
-                    ]
-                });
-            }
-            if cpr_off {
-                self.turnover_base.push(0.0);
-                self.refi_base.push(0.0);
+        self.roll.clear();
+        self.roll.extend(
+            factors[..n]
+                .iter()
+                .zip(&p.hpi[..n])
+                .map(|(&b_prev, &hpi)| p.roll_at(roll_fico, loan.fico, loan.ltv * b_prev / hpi)),
+        );
+        let age0 = loan.loan_age as f64;
+        // The months still in the prepayment ramp: a prefix, as the age grows.
+        let in_ramp = (1..=n)
+            .take_while(|&t| (age0 + t as f64).min(p.ramp_months) < p.ramp_months)
+            .count();
+        // The ramp `min(age, ramp_months)/ramp_months`; past the ramp the
+        // minimum is `ramp_months` itself, so the quotient is the same bits
+        // as `ramp_months/ramp_months`, formed once.
+        #[allow(clippy::eq_op)] // the ramp's quotient at its cap, as formed before
+        let complete = p.ramp_months / p.ramp_months;
+        let ramp = |t: usize| {
+            if t > in_ramp {
+                complete
             } else {
-                self.turnover_base
-                    .push(p.turnover_cpr * ramp * p.seasonal(t as u32));
-                self.refi_base.push(p.refi_max_cpr * ramp * fico_factor);
+                (age0 + t as f64).min(p.ramp_months) / p.ramp_months
             }
-            self.pi_advance.push(bal * (c - s) / 12.0 + sched_prin);
+        };
+        // `ModelParams::seasonal` of months 1..=12, read cyclically.
+        let season: [f64; 12] = std::array::from_fn(|k| p.seasonal(k as u32 + 1));
+        self.turnover_base.clear();
+        self.refi_base.clear();
+        self.seasoned_base.clear();
+        if cpr_off {
+            self.turnover_base.resize(n, 0.0);
+            self.refi_base.resize(n, 0.0);
+        } else {
+            self.turnover_base.extend((1..=n).map(|t| {
+                let seasonal = season[(t - 1) % 12];
+                p.turnover_cpr * ramp(t) * seasonal
+            }));
+            self.refi_base
+                .extend((1..=n).map(|t| p.refi_max_cpr * ramp(t) * fico_factor));
         }
-        self.in_ramp = self.seasoned_base.len();
-        self.fill_coefs(p);
+        self.seasoned_base.extend((1..=in_ramp).map(|t| {
+            if cpr_off {
+                [0.0; 2]
+            } else {
+                [
+                    p.turnover_cpr * seasoned * season[(t - 1) % 12],
+                    p.refi_max_cpr * seasoned * fico_factor,
+                ]
+            }
+        }));
+        self.in_ramp = in_ramp;
+        self.fill_coefs(p, b0, i);
     }
 
     /// Month `t`'s turnover and refinancing bases, with the ramp complete
@@ -348,27 +345,40 @@ impl LoanTerms {
         }
     }
 
-    /// Hoist the kernel's path-independent products (one row per month).
-    fn fill_coefs(&mut self, p: &ModelParams) {
+    /// Hoist the kernel's path-independent products (one row per month)
+    /// from the schedule (balance `B0`, monthly rate `i`, the balance
+    /// factors) and the roll rates.
+    fn fill_coefs(&mut self, p: &ModelParams, b0: f64, i: f64) {
         let inv = &self.inv;
+        let (c, s, count, escrow) = (self.c, self.s, self.count, self.escrow);
         let float_k = p.float_days / 365.0;
-        let fee_rate = self.s / 12.0;
+        let fee_rate = s / 12.0;
         let late_k = p.late_fee_rate * p.late_fee_collect;
         let recap_k = p.recapture_rate * p.recapture_value;
-        let comp_k = inv.comp_int_share * ((self.c - self.s) / 12.0) * 0.5;
+        let comp_k = inv.comp_int_share * ((c - s) / 12.0) * 0.5;
         let cost_month = p.cost_annual.map(|c| c / 12.0);
-        for t in 0..self.n {
-            let bal = self.bal[t];
-            let pmt = self.pmt[t];
-            let new_adv = self.pi_advance[t];
-            let cost_k = self.count * p.cost_index[t];
-            let mut adv_new = [0.0; 5];
-            for (k, a) in adv_new.iter_mut().enumerate() {
-                *a = inv.pi_advance[k + 1] * new_adv + self.escrow;
-            }
-            self.coefs.push(MonthCoefs {
-                roll: self.roll[t],
-                keep: 1.0 - self.roll[t],
+        let n = self.n;
+        let factors = &self.factors[..=n];
+        let months = factors
+            .windows(2)
+            .zip(&self.roll[..n])
+            .zip(&p.cost_index[..n]);
+        self.coefs.clear();
+        self.coefs.extend(months.map(|((b, &roll), &cost_index)| {
+            let (b_prev, b_t) = (b[0], b[1]);
+            // Scheduled balance at the start of the month, principal,
+            // payment, and the new advance per unit of mass in a
+            // P&I-advancing state, `Bal·(c−s)/12 + sched_prin`.
+            let bal = b0 * b_prev;
+            let sched_prin = b0 * (b_prev - b_t);
+            let pmt = bal * i + sched_prin;
+            let new_adv = bal * (c - s) / 12.0 + sched_prin;
+            let cost_k = count * cost_index;
+            let adv_new: [f64; 5] =
+                std::array::from_fn(|k| inv.pi_advance[k + 1] * new_adv + escrow);
+            MonthCoefs {
+                roll,
+                keep: 1.0 - roll,
                 adv_new,
                 fee: fee_rate * bal,
                 float_pmt: pmt * float_k,
@@ -377,9 +387,9 @@ impl LoanTerms {
                 recapture: recap_k * bal,
                 comp_int: comp_k * bal,
                 cost: cost_month.map(|c| cost_k * c),
-                bal_end: self.bal_end[t],
-            });
-        }
+                bal_end: b0 * b_t,
+            }
+        }));
     }
 }
 
@@ -416,6 +426,97 @@ mod tests {
                 let want = p.roll(fico, ltv, terms.factors[t - 1], t as u32);
                 assert_eq!(terms.roll[t - 1].to_bits(), want.to_bits(), "{fico} {t}");
             }
+        }
+    }
+
+    /// The month arrays and coefficients equal the month-by-month formulas
+    /// bit for bit (loans in, across and past the prepayment ramp).
+    #[test]
+    fn month_arrays_match_the_formulas() {
+        let p = ModelParams::from_config(&Config::default());
+        for (age, term, rate) in [
+            (0u32, 360u32, 0.065),
+            (12, 300, 0.03),
+            (29, 30, 0.0),
+            (200, 160, 0.08),
+        ] {
+            let loan = Loan {
+                loan_id: "M".into(),
+                upb: 180_000.0,
+                note_rate: rate,
+                servicing_fee: 0.0025,
+                remaining_term: term,
+                loan_age: age,
+                fico: 690,
+                ltv: 85.0,
+                investor: Investor::Fnma,
+                dq_status: DqState::C,
+                property_state: *b"CA",
+                escrow_monthly: 250.0,
+                loan_count: 2,
+                advance_balance: 0.0,
+            };
+            let mut terms = LoanTerms::default();
+            terms.prepare(&loan, &p, 1.0 / 24.0);
+            let fico_factor = (p.refi_fico * (loan.fico as f64 - 700.0) / 100.0).exp();
+            let (b0, i, c, s) = (loan.upb, rate / 12.0, rate, loan.servicing_fee);
+            let inv = p.investors[loan.investor.index()];
+            let mut in_ramp = 0;
+            for t in 1..=term as usize {
+                let a = (age as f64 + t as f64).min(p.ramp_months);
+                let ramp = a / p.ramp_months;
+                let turnover = p.turnover_cpr * ramp * p.seasonal(t as u32);
+                let refi = p.refi_max_cpr * ramp * fico_factor;
+                assert_eq!(
+                    terms.turnover_base[t - 1].to_bits(),
+                    turnover.to_bits(),
+                    "{age} {t}"
+                );
+                assert_eq!(
+                    terms.refi_base[t - 1].to_bits(),
+                    refi.to_bits(),
+                    "{age} {t}"
+                );
+                if a < p.ramp_months {
+                    in_ramp += 1;
+                    let [tb, rb] = terms.seasoned_base[t - 1];
+                    assert_eq!(
+                        tb.to_bits(),
+                        (p.turnover_cpr * 1.0 * p.seasonal(t as u32)).to_bits()
+                    );
+                    assert_eq!(rb.to_bits(), (p.refi_max_cpr * 1.0 * fico_factor).to_bits());
+                }
+                let (b_prev, b_t) = (terms.factors[t - 1], terms.factors[t]);
+                let bal = b0 * b_prev;
+                let sched_prin = b0 * (b_prev - b_t);
+                let pmt = bal * i + sched_prin;
+                let new_adv = bal * (c - s) / 12.0 + sched_prin;
+                let k = &terms.coefs[t - 1];
+                let want = [
+                    (k.fee, s / 12.0 * bal),
+                    (k.float_pmt, pmt * (p.float_days / 365.0)),
+                    (k.late, p.late_fee_rate * p.late_fee_collect * pmt),
+                    (
+                        k.comp_int,
+                        inv.comp_int_share * ((c - s) / 12.0) * 0.5 * bal,
+                    ),
+                    (
+                        k.adv_new[2],
+                        inv.pi_advance[3] * new_adv + loan.escrow_monthly,
+                    ),
+                    (
+                        k.cost[1],
+                        2.0 * p.cost_index[t - 1] * (p.cost_annual[1] / 12.0),
+                    ),
+                    (k.bal_end, b0 * b_t),
+                    (k.keep, 1.0 - terms.roll[t - 1]),
+                ];
+                for (j, (got, want)) in want.into_iter().enumerate() {
+                    assert_eq!(got.to_bits(), want.to_bits(), "{age} {t} {j}");
+                }
+            }
+            assert_eq!(terms.in_ramp, in_ramp);
+            assert_eq!(terms.seasoned_base.len(), in_ramp);
         }
     }
 }

@@ -314,16 +314,25 @@ pub fn run(args: &ValueArgs) -> Result<ExitCode> {
             tally.valid += n as u64;
             tally.rejected += batch.rejects.len() as u64;
             tally.rows_read += (n + batch.rejects.len()) as u64;
-            let mut rows = loan_value_rows(loans, results);
-            if let Some(g) = group_column {
-                let labels = batch.extra.iter().map(|v| v.label().into_owned()).collect();
-                rows.push(Column::utf8(g.clone(), labels));
-            }
-            values.write(rows).map_err(output)?;
-            match &spreads {
-                None => marks.write(loans, results)?,
-                Some(spreads) => marks.write_at(loans, results, &spreads.oas_of(loans)?)?,
-            }
+            // loan_values.parquet and marks.csv are written side by side
+            // (each file in its own order, so the same bytes): with few
+            // paths, writing the rows is a large part of a run.
+            let (parquet, csv) = rayon::join(
+                || {
+                    let mut rows = loan_value_rows(loans, results);
+                    if let Some(g) = group_column {
+                        let labels = batch.extra.iter().map(|v| v.label().into_owned()).collect();
+                        rows.push(Column::utf8(g.clone(), labels));
+                    }
+                    values.write(rows).map_err(output)
+                },
+                || match &spreads {
+                    None => marks.write(loans, results),
+                    Some(spreads) => marks.write_at(loans, results, &spreads.oas_of(loans)?),
+                },
+            );
+            parquet?;
+            csv?;
             if let Some(groups) = groups.as_mut() {
                 groups.add(loans, results, &batch.extra);
             }
