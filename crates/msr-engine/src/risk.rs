@@ -33,7 +33,9 @@ use crate::valuation::{
 /// of one call (`value_loans`).
 const LOAN_CHUNK: usize = 1 << 18;
 
-/// The scenarios to run. [`RiskSpec::default`] is the set of `msr risk`.
+/// The scenarios to run. [`RiskSpec::default`] is the full bumped grid of
+/// `msr risk --derivatives bump`; `msr risk` itself runs it with
+/// [`Derivatives::Tangent`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RiskSpec {
     /// Size of the parallel shock behind effective duration and convexity, and
@@ -58,14 +60,14 @@ pub struct RiskSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Derivatives {
     /// Central differences of revaluations at ±δ (§J): twelve key-rate
-    /// runs. The default.
+    /// runs. The library's default (`msr risk --derivatives bump`).
     #[default]
     Bump,
-    /// Pathwise derivatives carried forward through the kernel in the base
-    /// run ([`msr_model::tangent`]): no key-rate runs; effective duration
-    /// is the sum of the six key-rate derivatives (the tents sum to one).
+    /// Pathwise derivatives of the path values in the base run
+    /// ([`msr_model::tangent`]): no key-rate runs; effective duration is
+    /// the sum of the six key-rate derivatives (the tents sum to one).
     /// Convexity stays the ±δ difference of the parallel runs, which the
-    /// shock grid holds anyway.
+    /// shock grid holds anyway. What `msr risk` runs by default.
     Tangent,
 }
 
@@ -436,16 +438,21 @@ fn key_rate_tangent(
     months: usize,
 ) -> Result<MarketTangent, RiskError> {
     let h = TANGENT_PATH_STEP;
-    let (up, down): (Vec<PathSet>, Vec<PathSet>) = (0..KEY_RATE_TENORS.len())
-        .map(|k| {
+    // One direction's pair of path sets at a time: the memory of one
+    // scenario's paths, not twelve.
+    MarketTangent::from_differences(
+        base,
+        KEY_RATE_TENORS.len(),
+        |k| {
             (
                 model.shocked_key_rate(k, h).paths(normals, months),
                 model.shocked_key_rate(k, -h).paths(normals, months),
             )
-        })
-        .unzip();
-    MarketTangent::from_differences(base, &up, &down, h, months)
-        .map_err(|e| RiskError::Spec(format!("tangent derivatives: {e}")))
+        },
+        h,
+        months,
+    )
+    .map_err(|e| RiskError::Spec(format!("tangent derivatives: {e}")))
 }
 
 /// `+25`, `-300`, `+12.5`: a signed shock for scenario names.

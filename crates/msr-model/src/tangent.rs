@@ -112,44 +112,44 @@ pub enum TangentError {
 
 impl MarketTangent {
     /// The tangents of `base` from central differences of paths generated
-    /// from the same normals on curves moved by `±h` in each direction:
-    /// `up[k]`, `down[k]`. The Hull–White paths are affine in the curve's
-    /// zero rates, so the quotient is the derivative up to rounding.
+    /// from the same normals on curves moved by `±h` in each of
+    /// `directions` directions: `moved(k)` gives direction `k`'s
+    /// `(up, down)` path sets, asked for one direction at a time so that only
+    /// one pair is held. The Hull–White paths are affine in the curve's zero
+    /// rates, so the quotient is the derivative up to rounding.
     ///
     /// # Errors
     /// [`TangentError::PathDependent`] when some path moves differently from
     /// the first (beyond rounding).
     ///
     /// # Panics
-    /// If `up` and `down` differ in length or hold more than
-    /// [`MAX_DIRECTIONS`] directions, if a path set's shape differs from
-    /// `base`'s, if `months` exceeds the paths' months, or `h ≤ 0`.
+    /// If `directions` exceeds [`MAX_DIRECTIONS`], if a path set's shape
+    /// differs from `base`'s, if `months` exceeds the paths' months, or
+    /// `h ≤ 0`.
     pub fn from_differences(
         base: &PathSet,
-        up: &[PathSet],
-        down: &[PathSet],
+        directions: usize,
+        mut moved: impl FnMut(usize) -> (PathSet, PathSet),
         h: f64,
         months: usize,
     ) -> Result<MarketTangent, TangentError> {
-        let directions = up.len();
         assert!(
-            down.len() == directions && directions <= MAX_DIRECTIONS,
-            "tangent directions: {} up, {} down (at most {MAX_DIRECTIONS})",
-            up.len(),
-            down.len()
+            directions <= MAX_DIRECTIONS,
+            "{directions} tangent directions (at most {MAX_DIRECTIONS})"
         );
         assert!(h > 0.0, "difference step must be positive");
         assert!(months <= base.months(), "paths too short");
         let num_paths = base.num_paths();
-        for p in up.iter().chain(down) {
-            assert!(
-                p.num_paths() == num_paths && p.months() == base.months(),
-                "shocked paths differ in shape from the base"
-            );
-        }
         let inv = 1.0 / (2.0 * h);
         let mut rows = vec![[0.0; 3]; months * directions];
-        for (k, (u, d)) in up.iter().zip(down).enumerate() {
+        for k in 0..directions {
+            let (u, d) = moved(k);
+            for p in [&u, &d] {
+                assert!(
+                    p.num_paths() == num_paths && p.months() == base.months(),
+                    "shocked paths differ in shape from the base"
+                );
+            }
             let moves = |p: usize, t: usize| {
                 [
                     (u.mortgage_rate[[p, t]] - d.mortgage_rate[[p, t]]) * inv,
@@ -485,8 +485,8 @@ fn backward_sweep<S: Lanes>(
             s.mul_add(bar_net, s.add(k(c.fee - c.cost[0]), float_c), alive),
         );
         bar_pi[1] = s.add(bar_pi[1], s.mul_add(bar_net, k(c.late - c.cost[1]), alive));
-        for i in 2..6 {
-            bar_pi[i] = s.add(bar_pi[i], s.mul_add(bar_net, k(-c.cost[i]), alive));
+        for (b, &cost) in bar_pi.iter_mut().zip(&c.cost).skip(2) {
+            *b = s.add(*b, s.mul_add(bar_net, k(-cost), alive));
         }
         let bar_pp = s.mul(
             bar_net,
@@ -511,8 +511,8 @@ fn backward_sweep<S: Lanes>(
         let bar_r = s.select_lt(zero, r, s.mul(bar_net, dcf_dr), zero);
 
         // §E.2 advances: adv' = R(adv, π').
-        for j in 0..5 {
-            bar_pi[j + 1] = s.mul_add(bar_adv[j], k(c.adv_new[j]), bar_pi[j + 1]);
+        for ((b, &a), &new) in bar_pi[1..].iter_mut().zip(&bar_adv).zip(&c.adv_new) {
+            *b = s.mul_add(a, k(new), *b);
         }
         let mut start_adv = [
             s.mul_add(bar_adv[1], rules.roll30, s.mul(bar_adv[0], rules.stay[0])),
@@ -673,12 +673,18 @@ mod tests {
 
     fn tangent_of(model: &RateModel, normals: &Normals) -> MarketTangent {
         let h = 1e-4;
-        let (up, down): (Vec<_>, Vec<_>) = moved(model, h)
-            .iter()
-            .map(|(u, d)| (u.paths(normals, MONTHS), d.paths(normals, MONTHS)))
-            .unzip();
-        MarketTangent::from_differences(&model.paths(normals, MONTHS), &up, &down, h, MONTHS)
-            .unwrap()
+        let models = moved(model, h);
+        MarketTangent::from_differences(
+            &model.paths(normals, MONTHS),
+            models.len(),
+            |k| {
+                let (u, d) = &models[k];
+                (u.paths(normals, MONTHS), d.paths(normals, MONTHS))
+            },
+            h,
+            MONTHS,
+        )
+        .unwrap()
     }
 
     /// Each lane's path value on `market`.
@@ -809,7 +815,9 @@ mod tests {
         let up = model.shocked_parallel(1e-4).paths(&normals, MONTHS);
         let mut down = model.shocked_parallel(-1e-4).paths(&normals, MONTHS);
         down.mortgage_rate[[2, 40]] += 1e-9;
-        let err = MarketTangent::from_differences(&base, &[up], &[down], 1e-4, MONTHS).unwrap_err();
+        let mut pair = Some((up, down));
+        let err = MarketTangent::from_differences(&base, 1, |_| pair.take().unwrap(), 1e-4, MONTHS)
+            .unwrap_err();
         assert!(matches!(
             err,
             TangentError::PathDependent {

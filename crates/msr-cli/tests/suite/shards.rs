@@ -697,7 +697,11 @@ fn tangent_risk_shards_merge_into_the_unsharded_run() {
         std::fs::read_to_string(merged.join("risk.csv")).unwrap()
     );
     let bump = root.join("b1");
-    ok(&risk(&a, &bump, &["--shard", "1/2"]));
+    ok(&risk(
+        &a,
+        &bump,
+        &["--shard", "1/2", "--derivatives", "bump"],
+    ));
     refused(&[&parts[0], &bump], &root.join("mixed"), "risk spec");
 }
 

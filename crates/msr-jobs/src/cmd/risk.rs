@@ -73,10 +73,11 @@ pub struct RiskArgs {
     #[command(flatten)]
     pub oas_table: OasTableArgs,
     /// How effective duration and the key-rate durations are computed:
-    /// `bump` (revaluations at ±25 bp, the default) or `tangent` (pathwise
-    /// derivatives carried through the base run: no key-rate runs;
-    /// docs/risk.md, "Durations without bumps").
-    #[arg(long, value_name = "METHOD", default_value = "bump", value_parser = ["bump", "tangent"])]
+    /// `tangent` (the default: pathwise derivatives in the base run, no
+    /// key-rate runs) or `bump` (revaluations at ±25 bp: twelve more runs,
+    /// and the key-rate scenarios in risk.csv); docs/risk.md, "Durations
+    /// without bumps".
+    #[arg(long, value_name = "METHOD", default_value = "tangent", value_parser = ["bump", "tangent"])]
     pub derivatives: String,
 }
 
