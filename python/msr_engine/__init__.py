@@ -495,10 +495,11 @@ def risk(
     """Durations, convexity, key rates, the shock grid and stresses (``msr risk``).
 
     ``.documents["risk"]`` is risk.json; ``.tables["risk"]`` is risk.csv (one
-    row per scenario). The durations and key-rate durations come from
-    pathwise derivatives in the base run (``derivatives="tangent"``, the
-    default) or from ±25 bp revaluations (``derivatives="bump"``, twelve more
-    runs); ``msr risk --derivatives``, docs/risk.md.
+    row per scenario). The durations and key-rate durations come from ±25 bp
+    revaluations (``derivatives="bump"``, the default, as MODEL.md defines
+    them) or from pathwise derivatives in the base run
+    (``derivatives="tangent"``: twelve runs fewer); ``msr risk
+    --derivatives``, docs/risk.md.
     """
     with _Scratch() as scratch:
         argv = _flags(

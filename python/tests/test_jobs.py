@@ -160,10 +160,10 @@ def test_other_jobs_run_and_match_the_cli(tmp_path):
     out = tmp_path / "risk"
     cli("risk", "--loans", str(SAMPLE), "--num-paths", "4", "--seed", "2", "--out", str(out), "-q")
     assert rk.tables["risk"].column("value").equals(pa.csv.read_csv(out / "risk.csv").column("value"))
-    assert rk.documents["risk"]["derivatives"] == "tangent"
-    bumps = msr_engine.risk(SAMPLE, num_paths=4, seed=2, derivatives="bump")
-    assert bumps.documents["risk"]["derivatives"] == "bump"
-    assert bumps.tables["risk"].num_rows == rk.tables["risk"].num_rows + 12
+    assert rk.documents["risk"]["derivatives"] == "bump"
+    tangent = msr_engine.risk(SAMPLE, num_paths=4, seed=2, derivatives="tangent")
+    assert tangent.documents["risk"]["derivatives"] == "tangent"
+    assert tangent.tables["risk"].num_rows == rk.tables["risk"].num_rows - 12
 
     base = msr_engine.value(SAMPLE, num_paths=4, seed=2, cashflows=False)
     target = base.summary["value_bps"] - 10.0

@@ -983,7 +983,7 @@ impl Worker {
             return Some(format!(
                 "the rate derivative on path {} (direction {})",
                 i % ctx.market.num_paths(),
-                i / ctx.market.num_paths() + 1
+                i / ctx.market.num_paths()
             ));
         }
         if let Some(i) = slot.path_tangent.iter().position(|&v| unsummable(v)) {
@@ -991,7 +991,7 @@ impl Worker {
                 &format!(
                     "the rate derivative on path {} (direction {})",
                     i % ctx.market.num_paths(),
-                    i / ctx.market.num_paths() + 1
+                    i / ctx.market.num_paths()
                 ),
                 slot.path_tangent[i],
             ));

@@ -171,6 +171,60 @@ pub(crate) fn transitions<S: Math>(
     }
 }
 
+/// The transpose of [`step_lanes`] for the adjoint sweep
+/// (`crate::tangent`): given the adjoints `bar` of the month-end masses and
+/// `bar_pp` of the payoff mass, the adjoints of the start-of-month masses
+/// and of the month's SMM. `c` is the start-of-month C mass. Every term of
+/// [`transitions`] and of `c_stay = π(C)·(1 − SMM)`,
+/// `pp = π(C)·SMM + π(D30)·pp30` appears once, transposed: a change to the
+/// one must change the other (the tangent tests compare both with central
+/// differences of the kernel).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn step_lanes_adjoint<S: Math>(
+    s: S,
+    c: S::F,
+    smm: S::F,
+    bar: &[S::F; 6],
+    bar_pp: S::F,
+    roll: f64,
+    keep: f64,
+    r: &ChainRates,
+) -> ([S::F; 6], S::F) {
+    let k = |x: f64| s.splat(x);
+    let [n_c, n_30, n_60, n_90, n_120, n_fc] = *bar;
+    let bar_c_stay = s.mul_add(n_c, k(keep), s.mul(n_30, k(roll)));
+    let start = [
+        s.mul_add(bar_c_stay, s.sub(k(1.0), smm), s.mul(bar_pp, smm)),
+        s.mul_add(
+            n_c,
+            k(r.cure30),
+            s.mul_add(
+                n_30,
+                k(r.stay[0]),
+                s.mul_add(n_60, k(r.roll30), s.mul(bar_pp, k(r.pp30))),
+            ),
+        ),
+        s.mul_add(
+            n_c,
+            k(r.cure60),
+            s.mul_add(n_60, k(r.stay[1]), s.mul(n_90, k(r.roll60))),
+        ),
+        s.mul_add(
+            n_c,
+            k(r.cure90),
+            s.mul_add(n_90, k(r.stay[2]), s.mul(n_120, k(r.roll90))),
+        ),
+        s.mul_add(
+            n_c,
+            k(r.cure120_mod),
+            s.mul_add(n_120, k(r.stay[3]), s.mul(n_fc, k(r.fc120))),
+        ),
+        s.mul_add(n_c, k(r.reinstate), s.mul(n_fc, k(r.stay[4]))),
+    ];
+    (start, s.mul(c, s.sub(bar_pp, bar_c_stay)))
+}
+
 /// Single monthly mortality from an annual CPR: `1 − (1 − CPR)^(1/12)`.
 ///
 /// Computed by [`crate::fastmath::smm_from_cpr`] (tables and a polynomial,

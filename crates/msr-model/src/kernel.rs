@@ -1024,6 +1024,46 @@ impl<F: Copy> AdvanceRules<F> {
         )
     }
 
+    /// The transpose of [`AdvanceRules::liq_loss`] for the adjoint sweep
+    /// (`crate::tangent`): adds the shares of the losses' adjoint `bar` to
+    /// the start-of-month masses' and advances' adjoints.
+    #[inline(always)]
+    pub(crate) fn liq_loss_adjoint<S: Math<F = F>>(
+        &self,
+        s: S,
+        bar: F,
+        bar_pi: &mut [F; 6],
+        bar_a: &mut [F; 5],
+    ) {
+        bar_pi[5] = s.mul_add(bar, self.liq_fc, bar_pi[5]);
+        bar_pi[4] = s.mul_add(bar, self.liq_d120, bar_pi[4]);
+        bar_a[3] = s.mul_add(bar, self.loss_adv120, bar_a[3]);
+        bar_a[4] = s.mul_add(bar, self.loss_adv_fc, bar_a[4]);
+    }
+
+    /// The transpose of [`AdvanceRules::step`]: from the month-end
+    /// advances' adjoints `bar`, adds their share to the month-end masses'
+    /// adjoints `bar_pi` and returns the start-of-month advances' adjoints.
+    #[inline(always)]
+    pub(crate) fn step_adjoint<S: Math<F = F>>(
+        &self,
+        s: S,
+        bar: &[F; 5],
+        bar_pi: &mut [F; 6],
+        adv_new: &[f64; 5],
+    ) -> [F; 5] {
+        for ((b, &a), &new) in bar_pi[1..].iter_mut().zip(bar).zip(adv_new) {
+            *b = s.mul_add(a, s.splat(new), *b);
+        }
+        [
+            s.mul_add(bar[1], self.roll30, s.mul(bar[0], self.stay[0])),
+            s.mul_add(bar[2], self.roll60, s.mul(bar[1], self.stay[1])),
+            s.mul_add(bar[3], self.roll90, s.mul(bar[2], self.stay[2])),
+            s.mul_add(bar[4], self.fc120, s.mul(bar[3], self.stay[3])),
+            s.mul(bar[4], self.stay[4]),
+        ]
+    }
+
     /// Month-end advances from the start-of-month ones `a`, the month-end
     /// masses `pi` and the new advance per unit of mass by state (D30..FC).
     #[inline(always)]
@@ -1145,6 +1185,13 @@ pub(crate) fn month_components<S: Math>(
     ]
 }
 
+/// The advance balance: the sum of the five states' advances, in one fixed
+/// order.
+#[inline(always)]
+pub(crate) fn advance_balance<S: Math>(s: S, a: &[S::F; 5]) -> S::F {
+    s.add(s.add(s.add(a[0], a[1]), s.add(a[2], a[3])), a[4])
+}
+
 /// A month's net cash flow: income less costs of [`month_components`].
 #[inline(always)]
 pub(crate) fn net_of<S: Math>(s: S, v: &[S::F; NUM_COMPONENTS]) -> S::F {
@@ -1230,7 +1277,7 @@ fn cash_flow_pass<
         // §E.2 advances: carry with the mass, release, add new.
         let liq_loss = rules.liq_loss(s, &pi, &adv);
         adv = rules.step(s, &adv, &st.pi, &c.adv_new);
-        let adv_bal = s.add(s.add(s.add(adv[0], adv[1]), s.add(adv[2], adv[3])), adv[4]);
+        let adv_bal = advance_balance(s, &adv);
         // Payoffs from C (the monthly sums rebuild the masses from them).
         let paid = if DETAIL { s.mul(pi[0], smm_t) } else { zero };
         pi = st.pi;

@@ -15,9 +15,9 @@
 //! * [`kernel::run_block`]: one loan over one block of [`LANES`] paths for all its
 //!   months — the hot loop, allocation-free and branch-light so the lane loops
 //!   vectorise.
-//! * [`tangent`]: the same block with the derivatives of its path values
-//!   along a few curve moves carried forward (key-rate durations without
-//!   bumps).
+//! * [`tangent`]: the derivatives of a block's path values along a few
+//!   curve moves, by an adjoint sweep over its months (key-rate durations
+//!   without bumps).
 //! * [`chain`]: the delinquency transition of §D.3 for one mass vector, shared
 //!   with note pricing so the two never disagree about a loan's credit.
 //! * [`fastmath`]: the vectorisable SMM and fixed-point split the hot loops use

@@ -45,9 +45,9 @@
 
 use msr_rates::PathSet;
 
-use crate::chain::step_lanes;
+use crate::chain::{step_lanes, step_lanes_adjoint};
 use crate::fastmath::{smm_lanes, smm_lanes_capped, SMM_CAPPED_MAX_CPR};
-use crate::kernel::{month_components, net_of, AdvanceRules, LoanFlowConsts};
+use crate::kernel::{advance_balance, month_components, net_of, AdvanceRules, LoanFlowConsts};
 use crate::lanes::{LaneRows, LANES};
 use crate::loan_terms::LoanTerms;
 use crate::market::Market;
@@ -373,16 +373,10 @@ fn forward_sweep<S: Lanes>(
         let step = terms.burn_step_lanes(s, burn_m);
         // The local derivatives of the month's prepayment.
         let (turnover_base, refi_base) = bases;
-        let raw = s.mul(
-            mult,
-            s.add(
-                s.mul(k(turnover_base), lockin),
-                s.mul(k(refi_base), refi_factor),
-            ),
-        );
-        // ∂SMM/∂CPR·mult where the cap does not bind.
+        // ∂SMM/∂CPR·mult where the cap does not bind (`cpr = min(cap, raw)`
+        // is below the cap exactly where `raw` is).
         let gm = s.select_lt(
-            raw,
+            cpr,
             cap,
             s.div(
                 s.mul(s.sub(one, smm), mult),
@@ -390,13 +384,16 @@ fn forward_sweep<S: Lanes>(
             ),
             zero,
         );
-        // The lock-in and burnout caps bind from ι = 0 on: the kink.
+        // The lock-in and burnout caps bind from ι = 0 on: the kink. The
+        // capped factor stands for the raw one where the weight is not 0
+        // (they differ by rounding on the kink), and keeps an overflowing
+        // raw factor (∞, weight 0) from giving ∞·0.
         let lock_raw = s.mul(k(terms.lock_c), lock_m);
-        let dlock_dm = s.mul(s.mul(k_lock, lock_raw), kink_weight(s, lock_raw));
+        let dlock_dm = s.mul(s.mul(k_lock, lockin), kink_weight(s, lock_raw));
         // ∂L/∂m = −100·slope·L·(1 − L).
         let dlogistic_dm = s.mul(k_slope, s.mul(logistic, s.sub(one, logistic)));
         let step_raw = s.mul(k(terms.burn_c), burn_m);
-        let dstep_dm = s.mul(s.mul(k_burn, step_raw), kink_weight(s, step_raw));
+        let dstep_dm = s.mul(s.mul(k_burn, step), kink_weight(s, step_raw));
         let smm_m = s.mul(
             gm,
             s.mul_add(
@@ -413,7 +410,7 @@ fn forward_sweep<S: Lanes>(
         let st = step_lanes(s, &pi, smm, c.roll, c.keep, chain);
         let liq_loss = rules.liq_loss(s, &pi, &adv);
         let adv_next = rules.step(s, &adv, &st.pi, &c.adv_new);
-        let adv_bal = sum5(s, &adv_next);
+        let adv_bal = advance_balance(s, &adv_next);
         let vals = month_components(
             s, c, &loan_k, &st.pi, st.pp_mass, liq_loss, adv_bal, r, r_adv,
         );
@@ -510,64 +507,21 @@ fn backward_sweep<S: Lanes>(
         );
         let bar_r = s.select_lt(zero, r, s.mul(bar_net, dcf_dr), zero);
 
-        // §E.2 advances: adv' = R(adv, π').
-        for ((b, &a), &new) in bar_pi[1..].iter_mut().zip(&bar_adv).zip(&c.adv_new) {
-            *b = s.mul_add(a, k(new), *b);
-        }
-        let mut start_adv = [
-            s.mul_add(bar_adv[1], rules.roll30, s.mul(bar_adv[0], rules.stay[0])),
-            s.mul_add(bar_adv[2], rules.roll60, s.mul(bar_adv[1], rules.stay[1])),
-            s.mul_add(bar_adv[3], rules.roll90, s.mul(bar_adv[2], rules.stay[2])),
-            s.mul_add(bar_adv[4], rules.fc120, s.mul(bar_adv[3], rules.stay[3])),
-            s.mul(bar_adv[4], rules.stay[4]),
-        ];
-        // Liquidation losses from the start-of-month masses and advances.
-        start_adv[3] = s.mul_add(bar_liq, rules.loss_adv120, start_adv[3]);
-        start_adv[4] = s.mul_add(bar_liq, rules.loss_adv_fc, start_adv[4]);
-
-        // §D.3 chain: π' = T(π, c_stay, pp), c_stay = π(C)(1 − SMM),
-        // pp = π(C)·SMM + π(D30)·pp30.
-        let [n_c, n_30, n_60, n_90, n_120, n_fc] = bar_pi;
-        let bar_c_stay = s.mul_add(n_c, k(c.keep), s.mul(n_30, k(c.roll)));
-        let smm = f(Tape::Smm);
-        let cur = f(Tape::C);
-        let start_pi = [
-            s.mul_add(bar_c_stay, s.sub(k(1.0), smm), s.mul(bar_pp, smm)),
-            s.mul_add(
-                n_c,
-                k(chain.cure30),
-                s.mul_add(
-                    n_30,
-                    k(chain.stay[0]),
-                    s.mul_add(n_60, k(chain.roll30), s.mul(bar_pp, k(chain.pp30))),
-                ),
-            ),
-            s.mul_add(
-                n_c,
-                k(chain.cure60),
-                s.mul_add(n_60, k(chain.stay[1]), s.mul(n_90, k(chain.roll60))),
-            ),
-            s.mul_add(
-                n_c,
-                k(chain.cure90),
-                s.mul_add(n_90, k(chain.stay[2]), s.mul(n_120, k(chain.roll90))),
-            ),
-            s.mul_add(
-                n_c,
-                k(chain.cure120_mod),
-                s.mul_add(
-                    n_120,
-                    k(chain.stay[3]),
-                    s.mul_add(n_fc, k(chain.fc120), s.mul(bar_liq, rules.liq_d120)),
-                ),
-            ),
-            s.mul_add(
-                n_c,
-                k(chain.reinstate),
-                s.mul_add(n_fc, k(chain.stay[4]), s.mul(bar_liq, rules.liq_fc)),
-            ),
-        ];
-        let bar_smm = s.mul(cur, s.sub(bar_pp, bar_c_stay));
+        // §E.2 advances (adv' = R(adv, π')), §D.3 chain (π' from π and the
+        // SMM), and the liquidation losses of the start-of-month masses and
+        // advances: their transposes.
+        let mut start_adv = rules.step_adjoint(s, &bar_adv, &mut bar_pi, &c.adv_new);
+        let (mut start_pi, bar_smm) = step_lanes_adjoint(
+            s,
+            f(Tape::C),
+            f(Tape::Smm),
+            &bar_pi,
+            bar_pp,
+            c.roll,
+            c.keep,
+            chain,
+        );
+        rules.liq_loss_adjoint(s, bar_liq, &mut start_pi, &mut start_adv);
 
         // §D.1: the month's SMM through m_t and burn_t; burn_{t+1} = burn_t·step_t.
         let bar_m = s.mul_add(bar_smm, f(Tape::SmmM), s.mul(bar_burn, f(Tape::BurnM)));
@@ -614,12 +568,6 @@ fn kink_weight<S: Lanes>(s: S, x: S::F) -> S::F {
         k(1.0),
         s.select_lt(k(1.0 + KINK_TOLERANCE), x, k(0.0), k(0.5)),
     )
-}
-
-/// The sum of five vectors, in the kernel's order.
-#[inline(always)]
-fn sum5<S: Lanes>(s: S, a: &[S::F; 5]) -> S::F {
-    s.add(s.add(s.add(a[0], a[1]), s.add(a[2], a[3])), a[4])
 }
 
 #[cfg(test)]

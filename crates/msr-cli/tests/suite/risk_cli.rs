@@ -153,50 +153,54 @@ fn risk_writes_every_scenario() {
     assert_eq!(doc["key_rate_durations"].as_array().unwrap().len(), 6);
     assert_eq!(doc["rate_shocks"].as_array().unwrap().len(), 10);
     assert_eq!(doc["assumption_stresses"].as_array().unwrap().len(), 14);
-    // The default: durations by pathwise derivatives, no key-rate runs.
-    assert_eq!(doc["derivatives"], "tangent");
+    // The default: the bumped grid of MODEL.md §J.
+    assert_eq!(doc["derivatives"], "bump");
     let header = "scenario,kind,tenor_years,shock,unit,value,value_bps,change,change_pct,std_error";
     let csv = std::fs::read_to_string(out.join("risk.csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next().unwrap(), header);
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 26);
+    assert_eq!(rows.len(), 38);
     assert!(rows[0].starts_with("base,base,"));
-    assert!(!rows.iter().any(|r| r.contains("key_rate")));
+    assert!(rows
+        .iter()
+        .any(|r| r.starts_with("key_rate_30y_+25bp,key_rate,30,25,bp,")));
     assert!(rows
         .iter()
         .any(|r| r.starts_with("cost_to_service_+20pct,cost_to_service,,20,pct,")));
     // Progress on a non-terminal stderr: one line per scenario.
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("scenario 26 of 26: oas_+100bp"), "{stderr}");
+    assert!(stderr.contains("scenario 38 of 38: oas_+100bp"), "{stderr}");
 
-    // With bumps: the twelve key-rate runs, the same other rows.
-    let bumped = tmp.path().join("bumped");
-    ok(&msr(&[
+    // With pathwise derivatives: no key-rate runs, the same other rows.
+    let tangent = tmp.path().join("tangent");
+    let tangent_run = msr(&[
         "risk",
         "--loans",
         s(&loans),
         "--num-paths",
         "8",
         "--derivatives",
-        "bump",
+        "tangent",
         "--out",
-        s(&bumped),
-        "-q",
-    ]));
-    assert_eq!(json(&bumped.join("risk.json"))["derivatives"], "bump");
-    let bumped_csv = std::fs::read_to_string(bumped.join("risk.csv")).unwrap();
-    let bumped_rows: Vec<&str> = bumped_csv.lines().skip(1).collect();
-    assert_eq!(bumped_rows.len(), 38);
-    assert!(bumped_rows
-        .iter()
-        .any(|r| r.starts_with("key_rate_30y_+25bp,key_rate,30,25,bp,")));
-    let others: Vec<&str> = bumped_rows
+        s(&tangent),
+    ]);
+    ok(&tangent_run);
+    assert_eq!(json(&tangent.join("risk.json"))["derivatives"], "tangent");
+    let tangent_csv = std::fs::read_to_string(tangent.join("risk.csv")).unwrap();
+    let tangent_rows: Vec<&str> = tangent_csv.lines().skip(1).collect();
+    assert_eq!(tangent_rows.len(), 26);
+    let others: Vec<&str> = rows
         .iter()
         .copied()
         .filter(|r| !r.starts_with("key_rate"))
         .collect();
-    assert_eq!(others, rows);
+    assert_eq!(others, tangent_rows);
+    let tangent_stdout = String::from_utf8_lossy(&tangent_run.stdout);
+    assert!(
+        tangent_stdout.contains("(pathwise; convexity ±25 bp)"),
+        "{tangent_stdout}"
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("effective duration"), "{stdout}");
 }

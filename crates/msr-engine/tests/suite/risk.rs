@@ -829,7 +829,7 @@ fn tangent_report_is_identical_across_threads_and_splits() {
         whole.scenarios[0].1.path_tangents.len(),
         KEY_RATE_TENORS.len() * NUM_PATHS
     );
-    let parts: Vec<RiskPartial> = [0..17, 17..book.loans.len()]
+    let parts: Vec<RiskPartial> = [0..17, 17..17, 17..book.loans.len()]
         .iter()
         .map(|r| {
             let inputs = RiskInputs {
@@ -840,8 +840,20 @@ fn tangent_report_is_identical_across_threads_and_splits() {
         })
         .collect();
     let mut merged = parts[1].clone();
+    merged.merge(&parts[2]).unwrap();
     merged.merge(&parts[0]).unwrap();
     assert_eq!(merged, whole);
+    // A shard without loans assembles (null durations), as with bumps.
+    let empty = RiskInputs {
+        loans: &[],
+        ..book.inputs()
+    };
+    let nothing = assemble_risk(&empty, &spec, &parts[1]).unwrap();
+    assert_eq!(nothing.effective_duration, None);
+    assert!(nothing
+        .key_rate_durations
+        .iter()
+        .all(|k| k.duration.is_none()));
     assert_eq!(
         &assemble_risk(&book.inputs(), &spec, &merged).unwrap(),
         tangent_report()
@@ -852,4 +864,50 @@ fn tangent_report_is_identical_across_threads_and_splits() {
         assemble_risk(&book.inputs(), &spec, &bumps),
         Err(RiskError::Partial(_))
     ));
+}
+
+/// With per-loan spreads the base run's derivatives are the sum of the
+/// groups' own, each group run alone at its OAS: the tangents move the
+/// curve, not the spread.
+#[test]
+fn tangent_with_spreads_is_the_sum_of_the_groups_at_their_oas() {
+    let book = mixed_book();
+    let n = book.loans.len();
+    let group_of: Vec<usize> = (0..n).map(|i| i % 2).collect();
+    let spreads = msr_engine::LoanSpreads {
+        oas: vec![0.05, 0.08],
+        group_of: group_of.clone(),
+    };
+    let spec = tangent_spec();
+    let inputs = RiskInputs {
+        spreads: Some(&spreads),
+        ..book.inputs()
+    };
+    let both = run_risk(&inputs, &spec, &mut |_| {}).unwrap();
+    // dV/dz_k = −KRD_k·V₀, which adds across groups.
+    let slope =
+        |r: &RiskReport, k: usize| -r.key_rate_durations[k].duration.unwrap() * r.base_value;
+    let mut parts = Vec::new();
+    for (g, oas) in [(0, 0.05), (1, 0.08)] {
+        let mut config = book.config.clone();
+        config.valuation.oas = oas;
+        let loans: Vec<Loan> = (0..n)
+            .filter(|&i| group_of[i] == g)
+            .map(|i| book.loans[i].clone())
+            .collect();
+        let inputs = RiskInputs {
+            loans: &loans,
+            config: &config,
+            ..book.inputs()
+        };
+        parts.push(run_risk(&inputs, &spec, &mut |_| {}).unwrap());
+    }
+    for k in 0..KEY_RATE_TENORS.len() {
+        let sum = slope(&parts[0], k) + slope(&parts[1], k);
+        assert!(
+            close(slope(&both, k), sum, 1e-12, 1e-6),
+            "key rate {k}: {} vs {sum}",
+            slope(&both, k)
+        );
+    }
 }

@@ -109,8 +109,9 @@ pub struct Risk {
     pub std_error: Option<f64>,
     /// Shock of the durations (bp).
     pub shock_bp: f64,
-    /// How durations were computed: `bump` or `tangent`.
-    #[serde(default)]
+    /// How durations were computed: `bump` or `tangent` (`bump` in files
+    /// written before the option).
+    #[serde(default = "bump")]
     pub derivatives: String,
     /// Effective duration.
     pub effective_duration: Option<f64>,
@@ -218,4 +219,9 @@ impl CsvRow for RiskRow {
             Cell::OptNum(self.std_error),
         ]
     }
+}
+
+/// The method of every risk.json written before `derivatives` existed.
+fn bump() -> String {
+    "bump".to_string()
 }

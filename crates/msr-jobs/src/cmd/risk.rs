@@ -73,11 +73,11 @@ pub struct RiskArgs {
     #[command(flatten)]
     pub oas_table: OasTableArgs,
     /// How effective duration and the key-rate durations are computed:
-    /// `tangent` (the default: pathwise derivatives in the base run, no
-    /// key-rate runs) or `bump` (revaluations at ±25 bp: twelve more runs,
-    /// and the key-rate scenarios in risk.csv); docs/risk.md, "Durations
-    /// without bumps".
-    #[arg(long, value_name = "METHOD", default_value = "tangent", value_parser = ["bump", "tangent"])]
+    /// `bump` (the default, MODEL.md §F/§J: central differences of
+    /// revaluations at ±25 bp, with the key-rate scenarios in risk.csv) or
+    /// `tangent` (derivatives at zero shock, pathwise in the base run: twelve
+    /// runs fewer); docs/risk.md, "Durations without bumps".
+    #[arg(long, value_name = "METHOD", default_value = "bump", value_parser = ["bump", "tangent"])]
     pub derivatives: String,
 }
 
@@ -756,12 +756,15 @@ fn risk_table(r: &RiskReport) -> String {
         r.upb,
         100.0 * r.oas
     );
+    let how = match r.derivatives {
+        Derivatives::Bump => format!("±{} bp", r.shock_bp),
+        Derivatives::Tangent => format!("pathwise; convexity ±{} bp", r.shock_bp),
+    };
     let _ = writeln!(
         t,
-        "effective duration {}  convexity {}  (±{} bp)",
+        "effective duration {}  convexity {}  ({how})",
         f(r.effective_duration),
         f(r.effective_convexity),
-        r.shock_bp
     );
     let krd: Vec<String> = r
         .key_rate_durations
