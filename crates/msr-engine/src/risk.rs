@@ -779,20 +779,11 @@ pub fn risk_partial(
                 tangent.as_ref(),
                 &mut report,
             ),
-            Plan::Static => {
-                let paths = base_model.static_path(months);
-                let market = Market::new(&paths, &base_params, oas, months);
-                value_chunked(
-                    inputs,
-                    &base_params,
-                    &market,
-                    Detail::Net,
-                    None,
-                    &mut report,
-                )
-            }
-            Plan::Curve(model) => {
-                let paths: PathSet = model.paths(inputs.normals, months);
+            Plan::Static | Plan::Curve(_) => {
+                let paths: PathSet = match &p.what {
+                    Plan::Curve(model) => model.paths(inputs.normals, months),
+                    _ => base_model.static_path(months),
+                };
                 let market = Market::new(&paths, &base_params, oas, months);
                 value_chunked(
                     inputs,

@@ -635,6 +635,30 @@ mod tests {
         .unwrap()
     }
 
+    /// One block's derivatives at `level`.
+    fn tangents(
+        level: Level,
+        terms: &LoanTerms,
+        params: &ModelParams,
+        market: &Market,
+        tangent: &MarketTangent,
+        block: usize,
+    ) -> TangentRows {
+        let mut rows = [[0.0; LANES]; MAX_DIRECTIONS];
+        let mut scratch = TangentScratch::default();
+        run_block_tangent_at(
+            level,
+            terms,
+            params,
+            market,
+            tangent,
+            block,
+            &mut scratch,
+            &mut rows,
+        );
+        rows
+    }
+
     /// Each lane's path value on `market`.
     fn values(terms: &LoanTerms, p: &ModelParams, market: &Market, block: usize) -> [f64; LANES] {
         let mut out = BlockAccum::default();
@@ -687,17 +711,7 @@ mod tests {
             let h = config.credit.fc_hazard(loan.state_code());
             terms.prepare(&loan, &params, h);
             for block in 0..base.num_blocks() {
-                let mut rows = [[0.0; LANES]; MAX_DIRECTIONS];
-                run_block_tangent_at(
-                    detected(),
-                    &terms,
-                    &params,
-                    &base,
-                    &tangent,
-                    block,
-                    &mut TangentScratch::default(),
-                    &mut rows,
-                );
+                let rows = tangents(detected(), &terms, &params, &base, &tangent, block);
                 let scale = values(&terms, &params, &base, block)
                     .iter()
                     .fold(0.0f64, |m, v| m.max(v.abs()));
@@ -731,18 +745,7 @@ mod tests {
         let loan = loan(DqState::D30, 0.06);
         let mut terms = LoanTerms::default();
         terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
-        let mut rows = [[0.0; LANES]; MAX_DIRECTIONS];
-        let mut scratch = TangentScratch::default();
-        run_block_tangent_at(
-            detected(),
-            &terms,
-            &params,
-            &base,
-            &tangent,
-            0,
-            &mut scratch,
-            &mut rows,
-        );
+        let rows = tangents(detected(), &terms, &params, &base, &tangent, 0);
         for l in 0..LANES {
             let sum: f64 = rows[..6].iter().map(|r| r[l]).sum();
             assert!(rows[6][l] != 0.0);
@@ -789,18 +792,7 @@ mod tests {
         terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
         for block in 0..base.num_blocks() {
             let run = |level| {
-                let mut rows = [[0.0; LANES]; MAX_DIRECTIONS];
-                let mut scratch = TangentScratch::default();
-                run_block_tangent_at(
-                    level,
-                    &terms,
-                    &params,
-                    &base,
-                    &tangent,
-                    block,
-                    &mut scratch,
-                    &mut rows,
-                );
+                let rows = tangents(level, &terms, &params, &base, &tangent, block);
                 rows.map(|r| r.map(f64::to_bits))
             };
             let reference = run(Level::Portable);

@@ -654,12 +654,9 @@ fn partials_of_a_split_book_merge_into_the_whole_report() {
     assert!(matches!(short.merge(&whole), Err(RiskError::Partial(_))));
 }
 
-/// With per-loan spreads (an OAS table), every scenario is the sum of the
-/// groups' scenarios, each group run on its own at its OAS: the base and the
-/// shocks bit for bit up to the one rounding of adding two totals, the OAS
-/// stresses (valued, not read off the base cash flows) likewise.
-#[test]
-fn risk_with_spreads_is_the_sum_of_the_groups_at_their_oas() {
+/// The mixed book with every other loan at a 5 % and 8 % OAS: its report
+/// with those per-loan spreads, and each group's own report at its OAS.
+fn spread_groups(spec: &RiskSpec) -> (RiskReport, Vec<RiskReport>) {
     let book = mixed_book();
     let n = book.loans.len();
     let group_of: Vec<usize> = (0..n).map(|i| i % 2).collect();
@@ -667,12 +664,11 @@ fn risk_with_spreads_is_the_sum_of_the_groups_at_their_oas() {
         oas: vec![0.05, 0.08],
         group_of: group_of.clone(),
     };
-    let spec = RiskSpec::default();
     let inputs = RiskInputs {
         spreads: Some(&spreads),
         ..book.inputs()
     };
-    let both = run_risk(&inputs, &spec, &mut |_| {}).unwrap();
+    let both = run_risk(&inputs, spec, &mut |_| {}).unwrap();
     let mut parts = Vec::new();
     for (g, oas) in [(0, 0.05), (1, 0.08)] {
         let mut config = book.config.clone();
@@ -686,8 +682,18 @@ fn risk_with_spreads_is_the_sum_of_the_groups_at_their_oas() {
             config: &config,
             ..book.inputs()
         };
-        parts.push(run_risk(&inputs, &spec, &mut |_| {}).unwrap());
+        parts.push(run_risk(&inputs, spec, &mut |_| {}).unwrap());
     }
+    (both, parts)
+}
+
+/// With per-loan spreads (an OAS table), every scenario is the sum of the
+/// groups' scenarios, each group run on its own at its OAS: the base and the
+/// shocks bit for bit up to the one rounding of adding two totals, the OAS
+/// stresses (valued, not read off the base cash flows) likewise.
+#[test]
+fn risk_with_spreads_is_the_sum_of_the_groups_at_their_oas() {
+    let (both, parts) = spread_groups(&RiskSpec::default());
     assert_eq!(both.scenarios.len(), parts[0].scenarios.len());
     for (k, s) in both.scenarios.iter().enumerate() {
         let sum = parts[0].scenarios[k].value + parts[1].scenarios[k].value;
@@ -871,37 +877,10 @@ fn tangent_report_is_identical_across_threads_and_splits() {
 /// curve, not the spread.
 #[test]
 fn tangent_with_spreads_is_the_sum_of_the_groups_at_their_oas() {
-    let book = mixed_book();
-    let n = book.loans.len();
-    let group_of: Vec<usize> = (0..n).map(|i| i % 2).collect();
-    let spreads = msr_engine::LoanSpreads {
-        oas: vec![0.05, 0.08],
-        group_of: group_of.clone(),
-    };
-    let spec = tangent_spec();
-    let inputs = RiskInputs {
-        spreads: Some(&spreads),
-        ..book.inputs()
-    };
-    let both = run_risk(&inputs, &spec, &mut |_| {}).unwrap();
+    let (both, parts) = spread_groups(&tangent_spec());
     // dV/dz_k = −KRD_k·V₀, which adds across groups.
     let slope =
         |r: &RiskReport, k: usize| -r.key_rate_durations[k].duration.unwrap() * r.base_value;
-    let mut parts = Vec::new();
-    for (g, oas) in [(0, 0.05), (1, 0.08)] {
-        let mut config = book.config.clone();
-        config.valuation.oas = oas;
-        let loans: Vec<Loan> = (0..n)
-            .filter(|&i| group_of[i] == g)
-            .map(|i| book.loans[i].clone())
-            .collect();
-        let inputs = RiskInputs {
-            loans: &loans,
-            config: &config,
-            ..book.inputs()
-        };
-        parts.push(run_risk(&inputs, &spec, &mut |_| {}).unwrap());
-    }
     for k in 0..KEY_RATE_TENORS.len() {
         let sum = slope(&parts[0], k) + slope(&parts[1], k);
         assert!(
