@@ -1421,7 +1421,7 @@ pub(crate) fn add_fixed_lanes_body<S: Lanes>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::simd::{detected, Level};
     use msr_core::loan::{DqState, Investor, Loan};
@@ -1439,7 +1439,8 @@ mod tests {
         (config, params, market)
     }
 
-    fn loan(state: DqState, investor: Investor, note_rate: f64) -> Loan {
+    /// A 300-month test loan in `state` (shared with `crate::tangent`'s tests).
+    pub(crate) fn loan(state: DqState, investor: Investor, note_rate: f64) -> Loan {
         Loan {
             loan_id: "T1".into(),
             upb: 312_345.67,

@@ -591,23 +591,9 @@ mod tests {
         (config, params, model, normals)
     }
 
+    /// The kernel tests' loan, a GSE (FNMA) one.
     fn loan(state: DqState, note_rate: f64) -> Loan {
-        Loan {
-            loan_id: "T1".into(),
-            upb: 312_345.67,
-            note_rate,
-            servicing_fee: 0.0025,
-            remaining_term: 300,
-            loan_age: 20,
-            fico: 690,
-            ltv: 85.0,
-            investor: Investor::Fnma,
-            dq_status: state,
-            property_state: *b"NY",
-            escrow_monthly: 410.0,
-            loan_count: 2,
-            advance_balance: 1_500.0,
-        }
+        crate::kernel::tests::loan(state, Investor::Fnma, note_rate)
     }
 
     /// The six key-rate directions and the parallel one, as `(up, down)` models.
