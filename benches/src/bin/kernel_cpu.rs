@@ -3,8 +3,10 @@
 //! other load and the hypervisor's steal time.
 //!
 //! One generated loan, 360 months × 256 paths (32 blocks; PATHS to change), at every
-//! instruction-set level this CPU has, in three modes:
-//! * `values`: PVs only (`run_block::<false>`, the OAS solve and risk mode);
+//! instruction-set level this CPU has, in four modes:
+//! * `net`: each path's value only (`run_block_net_at`: the scenarios of
+//!   `msr risk`, `Detail::Net`);
+//! * `values`: PVs only (`run_block::<false>`, `msr value --no-cashflows`);
 //! * `monthly`: PVs and the monthly sums (`NetCells::Skip`): what `msr value`
 //!   does per LPM (`Detail::Monthly`);
 //! * `detail+cf`: also each lane's net cash flow, added to the exact
@@ -29,7 +31,8 @@
 use msr_benches::{thread_cpu_ns, Setup};
 use msr_model::simd::{detected, Level};
 use msr_model::{
-    run_block_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells, RateFactors, LANES,
+    run_block_at, run_block_net_at, BlockAccum, BlockDetail, BlockScratch, MonthlyLanes, NetCells,
+    RateFactors, LANES,
 };
 use std::hint::black_box;
 
@@ -55,7 +58,8 @@ fn main() {
         .unwrap_or(256);
     let only = std::env::args().nth(3).unwrap_or_default();
     let setup = Setup::new(paths, MONTHS);
-    let terms = setup.loan_terms(MONTHS as u32);
+    let mut terms = setup.loan_terms(MONTHS as u32);
+    terms.prepare_net(&setup.params);
     let blocks = setup.market.num_blocks();
     let mut out = BlockAccum::default();
     let mut monthly = MonthlyLanes::default();
@@ -88,7 +92,7 @@ fn main() {
             );
         }
         rates.resolve_at(level, &terms, &setup.market, MONTHS);
-        let modes = ["values", "monthly", "detail+cf"]
+        let modes = ["net", "values", "monthly", "detail+cf"]
             .into_iter()
             .flat_map(|m| [(m, "none"), (m, "rate"), (m, "shared")]);
         for (mode, prepay) in modes {
@@ -115,7 +119,18 @@ fn main() {
                 for _ in 0..rounds {
                     monthly.reset(MONTHS);
                     for block in 0..blocks {
-                        if mode == "values" {
+                        if mode == "net" {
+                            run_block_net_at(
+                                level,
+                                &terms,
+                                &setup.params,
+                                &setup.market,
+                                rates,
+                                block,
+                                &mut scratch,
+                                &mut out,
+                            );
+                        } else if mode == "values" {
                             run_block_at::<false>(
                                 level,
                                 &terms,

@@ -728,7 +728,7 @@ pub fn risk_partial(
                     base_params.clone(),
                     Some(base_model.static_path(months)),
                     0.0,
-                    Detail::Net,
+                    Detail::Values,
                 ),
                 Plan::Curve(model) => (
                     *inputs,
@@ -785,14 +785,12 @@ pub fn risk_partial(
                     _ => base_model.static_path(months),
                 };
                 let market = Market::new(&paths, &base_params, oas, months);
-                value_chunked(
-                    inputs,
-                    &base_params,
-                    &market,
-                    Detail::Net,
-                    None,
-                    &mut report,
-                )
+                // The static value as `msr oas` computes it ([`static_value`]).
+                let detail = match p.what {
+                    Plan::Static => Detail::Values,
+                    _ => Detail::Net,
+                };
+                value_chunked(inputs, &base_params, &market, detail, None, &mut report)
             }
             Plan::Assumption(config) => {
                 let params = ModelParams::from_config(config);
@@ -1120,6 +1118,8 @@ pub fn static_value(
         units: SeUnits::Paths,
         tangent: None,
     };
-    let (_, acc) = value_loans(&ctx, loans, Detail::Net);
+    // `Values`, not `Net`: one path is cheap, and the kernel's component
+    // sums keep the static value the bits of `msr value` on this path.
+    let (_, acc) = value_loans(&ctx, loans, Detail::Values);
     acc.total.value.value()
 }

@@ -113,17 +113,21 @@ impl From<bool> for SeUnits {
 }
 
 /// What to collect beyond per-loan values. Every level gives the same
-/// per-loan results and value totals, to the bit (but [`Detail::Net`] leaves
-/// the component PVs out).
+/// per-loan results and value totals, to the bit, but [`Detail::Net`]
+/// (which leaves the component PVs out and sums each month's net cash flow
+/// in another order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
     /// Each loan's value and path values only: no component PVs
-    /// ([`LoanResult::pv`] and [`PortfolioAccum::pv`] stay zero), a fifth
-    /// less kernel work (`msr_model::run_block_net_at`). The scenarios of
-    /// `msr risk` but the base. The guard then cannot see a component PV
-    /// beyond the exact-sum range whose loan's value is within it.
+    /// ([`LoanResult::pv`] and [`PortfolioAccum::pv`] stay zero), and each
+    /// month's net cash flow formed from its coefficients by mass
+    /// (`msr_model::run_block_net_at`): a third less kernel work, the path
+    /// values within a few ulps of the components' sum (not the same bits
+    /// as the other levels). The rate and assumption scenarios of `msr
+    /// risk`. The guard then cannot see a component PV beyond the exact-sum
+    /// range whose loan's value is within it.
     Net,
-    /// Values only (risk scenarios, `msr value --no-cashflows`).
+    /// Values only (`msr value --no-cashflows`, the static value).
     Values,
     /// Values plus the monthly cash flows (`msr value`: cashflows.parquet
     /// and the expected events).
@@ -761,6 +765,9 @@ impl Worker {
             let h = ctx.config.credit.fc_hazard(loan.state_code());
             slot.terms
                 .prepare_with(loan, ctx.params, h, &mut self.powers);
+            if !self.components {
+                slot.terms.prepare_net(ctx.params);
+            }
             if monthly {
                 slot.monthly.reset(slot.terms.n);
             }

@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 
 use msr_core::loan::Loan;
+use msr_core::tolerance::close;
 use msr_core::Config;
 use msr_engine::{value_loans, Context, Detail, LoanResult, PortfolioAccum};
-use msr_model::{Market, ModelParams, MonthlyField};
+use msr_model::{Market, ModelParams, MonthlyField, NUM_COMPONENTS};
 use msr_rates::{NormalGenerator, RateModel};
 
 const SEED: u64 = 4_242;
@@ -148,6 +149,33 @@ fn bit_identical_for_any_thread_count_order_and_sharding() {
     assert_eq!(by_id(&mixed, &vals), base_ids, "Detail::Values");
     assert_eq!(vals_acc.total, base_acc.total);
     assert!(vals_acc.path_values == base_acc.path_values);
+
+    // The net-only level (risk's rate and assumption scenarios) forms each
+    // month's net cash flow mass by mass: per-loan values and path values
+    // within rounding of the other levels' (not their bits), and its own
+    // bits on any thread count and loan order.
+    let (net, net_acc) = run(&s, &loans, 1, Detail::Net);
+    let (net_mixed, net_mixed_acc) = run(&s, &mixed, 2, Detail::Net);
+    assert_eq!(
+        by_id(&mixed, &net_mixed),
+        by_id(&loans, &net),
+        "Detail::Net"
+    );
+    assert_eq!(net_mixed_acc.total, net_acc.total);
+    assert!(net_mixed_acc.path_values == net_acc.path_values);
+    for (r, b) in net.iter().zip(&base) {
+        assert!(
+            close(r.value, b.value, 1e-12, 1e-9),
+            "Detail::Net: {} vs {}",
+            r.value,
+            b.value
+        );
+        assert_eq!(r.pv, [0.0; NUM_COMPONENTS], "Detail::Net: no component PVs");
+    }
+    for p in 0..net_acc.num_paths {
+        let (a, b) = (net_acc.path_value(p), base_acc.path_value(p));
+        assert!(close(a, b, 1e-12, 0.0), "path {p}: {a} vs {b}");
+    }
 
     // `msr value`'s level: everything but the CF matrix, the same bits.
     for threads in [1, 2] {
