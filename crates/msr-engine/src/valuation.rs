@@ -765,7 +765,9 @@ impl Worker {
             let h = ctx.config.credit.fc_hazard(loan.state_code());
             slot.terms
                 .prepare_with(loan, ctx.params, h, &mut self.powers);
-            if !self.components {
+            // The net-only pass and the tangent sweeps read the net
+            // coefficients.
+            if !self.components || ctx.tangent.is_some() {
                 slot.terms.prepare_net(ctx.params);
             }
             if monthly {

@@ -47,7 +47,7 @@ use msr_rates::PathSet;
 
 use crate::chain::{step_lanes, step_lanes_adjoint};
 use crate::fastmath::{smm_lanes, smm_lanes_capped, SMM_CAPPED_MAX_CPR};
-use crate::kernel::{advance_balance, month_components, net_of, AdvanceRules, LoanFlowConsts};
+use crate::kernel::{advance_balance, month_net, AdvanceRules};
 use crate::lanes::{LaneRows, LANES};
 use crate::loan_terms::LoanTerms;
 use crate::market::Market;
@@ -273,6 +273,7 @@ pub fn run_block_tangent_at(
         terms.n <= market.months() && terms.coefs.len() >= terms.n,
         "loan terms not prepared"
     );
+    assert!(terms.net_prepared(), "LoanTerms::prepare_net not called");
     if scratch.tape.len() < terms.n {
         scratch.tape.resize(terms.n, LaneRows::default());
     }
@@ -347,7 +348,6 @@ fn forward_sweep<S: Lanes>(
         adv[terms.start_state - 1] = s.mul(maskv, k(terms.advance_balance));
     }
     let mut burn = one;
-    let loan_k = LoanFlowConsts::new(s, terms, p);
     let rules = AdvanceRules::new(s, terms, p);
     let chain = &terms.chain;
     // ∂/∂m of the prepayment factors' exponents.
@@ -411,8 +411,15 @@ fn forward_sweep<S: Lanes>(
         let liq_loss = rules.liq_loss(s, &pi, &adv);
         let adv_next = rules.step(s, &adv, &st.pi, &c.adv_new);
         let adv_bal = advance_balance(s, &adv_next);
-        let vals = month_components(
-            s, c, &loan_k, &st.pi, st.pp_mass, liq_loss, adv_bal, r, r_adv,
+        let net = month_net(
+            s,
+            &terms.net[t],
+            &st.pi,
+            st.pp_mass,
+            liq_loss,
+            adv_bal,
+            r,
+            r_adv,
         );
         let fields = [
             pi[0],
@@ -420,7 +427,7 @@ fn forward_sweep<S: Lanes>(
             st.pp_mass,
             st.pi[0],
             adv_bal,
-            s.mul(net_of(s, &vals), d),
+            s.mul(net, d),
             smm_m,
             smm_burn,
             s.mul(burn, dstep_dm),
@@ -455,7 +462,6 @@ fn backward_sweep<S: Lanes>(
     let cash = market.cash_block(block, n);
     let k = |x: f64| s.splat(x);
     let zero = k(0.0);
-    let loan_k = LoanFlowConsts::new(s, terms, p);
     let rules = AdvanceRules::new(s, terms, p);
     let chain = &terms.chain;
     let twelfth = k(1.0 / 12.0);
@@ -467,28 +473,24 @@ fn backward_sweep<S: Lanes>(
     let mut acc = [zero; MAX_DIRECTIONS];
 
     for t in (0..n).rev() {
-        let c = &terms.coefs[t];
+        let (c, nc) = (&terms.coefs[t], &terms.net[t]);
         let row = &tape[t].0;
         let f = |i: Tape| s.load(&row[i as usize]);
         let [r_pos, r_adv, df] = &cash[t].0;
         let (r, r_adv, d) = (s.load(r_pos), s.load(r_adv), s.load(df));
         // PV = Σ CF_t·D_t: ∂PV/∂CF_t = D_t.
         let bar_net = d;
-        // §E.3 components: ∂CF/∂(month-end masses, payoffs, advances, rates).
-        let alive = s.mul(bar_net, loan_k.ancillary);
-        let float_c = s.mul_add(k(c.float_pmt), r, s.mul(r, loan_k.escrow_float));
-        bar_pi[0] = s.add(
-            bar_pi[0],
-            s.mul_add(bar_net, s.add(k(c.fee - c.cost[0]), float_c), alive),
-        );
-        bar_pi[1] = s.add(bar_pi[1], s.mul_add(bar_net, k(c.late - c.cost[1]), alive));
-        for (b, &cost) in bar_pi.iter_mut().zip(&c.cost).skip(2) {
-            *b = s.add(*b, s.mul_add(bar_net, k(-cost), alive));
-        }
-        let bar_pp = s.mul(
+        // §E.3 (`month_net`, linear in the month-end masses, the payoffs,
+        // the advances and `max(r,0)`): ∂CF/∂ each of them.
+        bar_pi[0] = s.mul_add(
             bar_net,
-            s.mul_add(k(c.float_bal), r, k(c.recapture - c.comp_int)),
+            s.mul_add(r, k(nc.float_c), k(nc.mass[0])),
+            bar_pi[0],
         );
+        for (b, &m) in bar_pi.iter_mut().zip(&nc.mass).skip(1) {
+            *b = s.mul_add(bar_net, k(m), *b);
+        }
+        let bar_pp = s.mul(bar_net, s.mul_add(r, k(nc.float_payoff), k(nc.payoff)));
         let bar_liq = s.neg(bar_net);
         let bar_adv_bal = s.neg(s.mul(bar_net, r_adv));
         for a in &mut bar_adv {
@@ -498,11 +500,7 @@ fn backward_sweep<S: Lanes>(
         // (max(r,0) + spread)/12); ∂max(r,0)/∂r = [r > 0].
         let c_end = f(Tape::CEnd);
         let dcf_dr = s.sub(
-            s.mul_add(
-                c_end,
-                s.add(k(c.float_pmt), loan_k.escrow_float),
-                s.mul(f(Tape::Pp), k(c.float_bal)),
-            ),
+            s.mul_add(c_end, k(nc.float_c), s.mul(f(Tape::Pp), k(nc.float_payoff))),
             s.mul(f(Tape::AdvBal), twelfth),
         );
         let bar_r = s.select_lt(zero, r, s.mul(bar_net, dcf_dr), zero);
@@ -696,6 +694,7 @@ mod tests {
             let mut terms = LoanTerms::default();
             let h = config.credit.fc_hazard(loan.state_code());
             terms.prepare(&loan, &params, h);
+            terms.prepare_net(&params);
             for block in 0..base.num_blocks() {
                 let rows = tangents(detected(), &terms, &params, &base, &tangent, block);
                 let scale = values(&terms, &params, &base, block)
@@ -731,6 +730,7 @@ mod tests {
         let loan = loan(DqState::D30, 0.06);
         let mut terms = LoanTerms::default();
         terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+        terms.prepare_net(&params);
         let rows = tangents(detected(), &terms, &params, &base, &tangent, 0);
         for l in 0..LANES {
             let sum: f64 = rows[..6].iter().map(|r| r[l]).sum();
@@ -776,6 +776,7 @@ mod tests {
         let loan = loan(DqState::C, 0.055);
         let mut terms = LoanTerms::default();
         terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+        terms.prepare_net(&params);
         for block in 0..base.num_blocks() {
             let run = |level| {
                 let rows = tangents(level, &terms, &params, &base, &tangent, block);
