@@ -5,7 +5,7 @@
 # the host's instruction set and clock probe (docs/PERFORMANCE.md, "Time to
 # 0.1 bp").
 #
-#   scripts/accuracy.sh [--loans FILE] [--risk] [--derivatives bump|tangent]
+#   scripts/accuracy.sh [--loans FILE] [--risk] [--derivatives bump(default)|tangent]
 #                       [--threads N] [--no-build] DESIGN...
 #
 # DESIGN is SCHEME:SCRAMBLES:PATHS, e.g. `pseudo:1:256` (antithetic
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 loans=data/bench/loans_1m.parquet
 risk=0
-derivatives=tangent
+derivatives=bump
 threads=""
 build=1
 designs=()

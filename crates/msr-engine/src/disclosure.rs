@@ -15,8 +15,10 @@
 //!
 //! The stresses are `msr risk`'s: the configuration built by the same
 //! function (`risk::stressed`), the same paths (regenerated from the base
-//! run's normals: common random numbers) and the same market arrays, so a
-//! stress that `msr risk` also runs gives the same value to the bit.
+//! run's normals: common random numbers), the same market arrays and the
+//! same net-only pass (`Detail::Net`), so a prepayment or delinquency stress
+//! gives `msr risk`'s value to the bit (a cost stress, which `msr risk` reads
+//! off its base run, to rounding).
 //! The discount-rate sensitivity needs no valuation: it revalues the
 //! expected net cash flows at the moved rate.
 
@@ -512,7 +514,8 @@ pub fn disclose(
                 &members,
                 &groups.names,
                 &ctx,
-                Detail::Values,
+                // As `msr risk` values its stresses: the same bits.
+                Detail::Net,
                 &mut |n| {
                     done += n;
                     progress(&DisclosureProgress {

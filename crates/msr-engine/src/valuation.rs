@@ -113,19 +113,20 @@ impl From<bool> for SeUnits {
 }
 
 /// What to collect beyond per-loan values. Every level gives the same
-/// per-loan results and value totals, to the bit, but [`Detail::Net`]
-/// (which leaves the component PVs out and sums each month's net cash flow
-/// in another order).
+/// per-loan results and value totals, to the bit, except [`Detail::Net`],
+/// which leaves the component PVs out and sums each month's net cash flow
+/// in another order (its values equal the others' up to rounding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
     /// Each loan's value and path values only: no component PVs
     /// ([`LoanResult::pv`] and [`PortfolioAccum::pv`] stay zero), and each
     /// month's net cash flow formed from its coefficients by mass
-    /// (`msr_model::run_block_net_at`): a third less kernel work, the path
-    /// values within a few ulps of the components' sum (not the same bits
-    /// as the other levels). The rate and assumption scenarios of `msr
-    /// risk`. The guard then cannot see a component PV beyond the exact-sum
-    /// range whose loan's value is within it.
+    /// (`msr_model::run_block_net_at`): about a quarter less kernel time,
+    /// the path values equal to the component sums' up to rounding (not
+    /// their bits). The rate and assumption scenarios of `msr risk` (and,
+    /// with per-loan spreads, its OAS stresses) and the stresses of `msr
+    /// disclose`. The guard then cannot see a component PV beyond the
+    /// exact-sum range whose loan's value is within it.
     Net,
     /// Values only (`msr value --no-cashflows`, the static value).
     Values,

@@ -688,7 +688,7 @@ fn block_args<'a, 'd>(
 ///
 /// # Panics
 /// As [`run_block_at`], and if [`LoanTerms::prepare_net`] was not called
-/// after the terms' last preparation.
+/// with `p` after the terms' last preparation.
 #[allow(clippy::too_many_arguments)]
 pub fn run_block_net_at(
     level: crate::simd::Level,
@@ -700,6 +700,10 @@ pub fn run_block_net_at(
     scratch: &mut BlockScratch,
     out: &mut BlockAccum,
 ) {
+    assert!(
+        terms.net_prepared(p),
+        "LoanTerms::prepare_net not called with these parameters"
+    );
     let args = block_args(level, terms, p, market, rates, block, scratch, out);
     crate::simd::run_at(
         level,
@@ -1131,9 +1135,11 @@ impl<F: Copy> LoanFlowConsts<F> {
 /// the month-end masses `pi`, the payoff mass `pp`, the month's liquidation
 /// losses, the month-end advance balance and the rates `r = max(r,0)` and
 /// `r_adv`. For given rates every component is linear in the masses and
-/// advances; for given masses the rate terms (P&I and escrow float, advance
-/// financing) are linear in the rates: the tangent pass
-/// (`crate::tangent`) uses both readings of this one definition.
+/// advances, and for given masses the rate terms (P&I and escrow float,
+/// advance financing) are linear in the rates: [`month_net`] sums the same
+/// terms mass by mass ([`NetCoefs`], for the net-only pass and the tangent
+/// sweeps), and the test `month_net_is_the_sum_of_the_components` keeps
+/// the two in step.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn month_components<S: Math>(
@@ -1274,14 +1280,9 @@ fn cash_flow_pass<
     let n = terms.n;
     let coefs = &terms.coefs[..n];
     // The net-only pass forms each month's net cash flow from its
-    // coefficients by mass.
+    // coefficients by mass (checked prepared by `run_block_net_at`).
     let direct = !PV && !DETAIL;
-    let net_coefs: &[NetCoefs] = if direct {
-        assert!(terms.net_prepared(), "LoanTerms::prepare_net not called");
-        &terms.net[..n]
-    } else {
-        &[]
-    };
+    let net_coefs: &[NetCoefs] = if direct { &terms.net[..n] } else { &[] };
     let smm = &smm[..n];
     let cash = &cash[..n];
     let k = |x: f64| s.splat(x);
@@ -1324,7 +1325,7 @@ fn cash_flow_pass<
         pi = st.pi;
 
         if direct {
-            let month_net = month_net(
+            let net = month_net(
                 s,
                 &net_coefs[t],
                 &st.pi,
@@ -1334,7 +1335,7 @@ fn cash_flow_pass<
                 r,
                 r_adv,
             );
-            pv_net = s.mul_add(month_net, d, pv_net);
+            pv_net = s.mul_add(net, d, pv_net);
             continue;
         }
 
@@ -1513,6 +1514,103 @@ pub(crate) mod tests {
             loan_count: 2,
             advance_balance: 1_500.0,
         }
+    }
+
+    /// `month_net` is `net_of(month_components)`: every term, with its sign,
+    /// up to the association (a few ulps of the terms' magnitudes), for
+    /// every month of loans in each investor, for masses in every state, and
+    /// with `r` both positive and zero.
+    #[test]
+    fn month_net_is_the_sum_of_the_components() {
+        let (config, params, _) = market(8, 300);
+        let s = Scalar;
+        for (state, investor) in [
+            (DqState::C, Investor::Fnma),
+            (DqState::D60, Investor::Gnma),
+            (DqState::Fc, Investor::Pls),
+        ] {
+            let loan = loan(state, investor, 0.0575);
+            let mut terms = LoanTerms::default();
+            terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+            terms.prepare_net(&params);
+            let consts = LoanFlowConsts::new(s, &terms, &params);
+            for t in 0..terms.n {
+                // Masses, payoffs and advances of different sizes per
+                // state, so a term on the wrong mass shows.
+                let x = (t + 1) as f64;
+                let pi = [0.61 / x.sqrt(), 0.05, 0.031, 0.017, 0.011, 0.023];
+                let (pp, liq, adv_bal) = (0.0071, 37.5 / x, 2_345.0 + x);
+                for (r, r_adv) in [(0.043, 0.0047), (0.0, 0.0011)] {
+                    let vals = month_components(
+                        s,
+                        &terms.coefs[t],
+                        &consts,
+                        &pi,
+                        pp,
+                        liq,
+                        adv_bal,
+                        r,
+                        r_adv,
+                    );
+                    let want = net_of(s, &vals);
+                    let got = month_net(s, &terms.net[t], &pi, pp, liq, adv_bal, r, r_adv);
+                    let scale: f64 = vals.iter().map(|v| v.abs()).sum();
+                    assert!(
+                        (got - want).abs() <= 16.0 * f64::EPSILON * scale,
+                        "month {t}, r {r}: {got} vs {want} (scale {scale})"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The net-only pass refuses terms whose net coefficients belong to
+    /// another preparation or other parameters.
+    #[test]
+    #[should_panic(expected = "prepare_net")]
+    fn net_pass_needs_its_coefficients() {
+        let (config, params, market) = market(8, 300);
+        let loan = loan(DqState::C, Investor::Fnma, 0.0575);
+        let mut terms = LoanTerms::default();
+        terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+        terms.prepare_net(&params);
+        // Prepared again: the coefficients are stale.
+        terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+        run_block_net_at(
+            crate::simd::level(),
+            &terms,
+            &params,
+            &market,
+            None,
+            0,
+            &mut BlockScratch::default(),
+            &mut BlockAccum::default(),
+        );
+    }
+
+    /// ... and coefficients prepared with other ancillary income.
+    #[test]
+    #[should_panic(expected = "prepare_net")]
+    fn net_pass_needs_the_parameters_it_was_prepared_with() {
+        let (config, params, market) = market(8, 300);
+        let loan = loan(DqState::C, Investor::Fnma, 0.0575);
+        let mut terms = LoanTerms::default();
+        terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+        terms.prepare_net(&params);
+        let other = ModelParams {
+            ancillary_annual: params.ancillary_annual + 1.0,
+            ..params.clone()
+        };
+        run_block_net_at(
+            crate::simd::level(),
+            &terms,
+            &other,
+            &market,
+            None,
+            0,
+            &mut BlockScratch::default(),
+            &mut BlockAccum::default(),
+        );
     }
 
     /// Every instruction-set copy of the kernel gives the same bits, with and

@@ -71,8 +71,10 @@ pub struct LoanTerms {
     /// pass ([`crate::run_block_net_at`]).
     pub(crate) net: Vec<NetCoefs>,
     /// The [`LoanTerms::stamp`] whose preparation `net` belongs to (0:
-    /// none).
+    /// none), and the bits of the two parameters `net` folds in
+    /// (`escrow_hold_months`, `ancillary_annual`).
     net_stamp: u64,
+    net_params: [u64; 2],
     factors: Vec<f64>,
     /// This preparation's identity: unique per [`LoanTerms::prepare_with`]
     /// call, 0 before the first (see [`LoanTerms::stamp`]).
@@ -378,12 +380,22 @@ impl LoanTerms {
             }
         }));
         self.net_stamp = self.stamp;
+        self.net_params = Self::net_params(p);
     }
 
-    /// Whether [`LoanTerms::prepare_net`] has filled the net coefficients
-    /// of this preparation.
-    pub(crate) fn net_prepared(&self) -> bool {
-        self.net_stamp == self.stamp && self.net.len() >= self.n
+    /// The parameters [`LoanTerms::prepare_net`] folds into the
+    /// coefficients, as bits.
+    fn net_params(p: &ModelParams) -> [u64; 2] {
+        [p.escrow_hold_months.to_bits(), p.ancillary_annual.to_bits()]
+    }
+
+    /// Whether [`LoanTerms::prepare_net`] has filled the net coefficients of
+    /// this preparation with `p`'s parameters.
+    pub(crate) fn net_prepared(&self, p: &ModelParams) -> bool {
+        self.stamp != 0
+            && self.net_stamp == self.stamp
+            && self.net_params == Self::net_params(p)
+            && self.net.len() >= self.n
     }
 
     /// Month `t`'s turnover and refinancing bases, with the ramp complete

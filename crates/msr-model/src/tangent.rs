@@ -243,7 +243,8 @@ enum Tape {
 
 /// The derivatives `∂PV/∂shock` of one loan's path values on block `block`
 /// of `market`, for every direction of `tangent`, into `out[k]` (lane by
-/// lane; padding lanes 0). `terms` prepared as for the kernel.
+/// lane; padding lanes 0). `terms` prepared as for the kernel, and
+/// [`LoanTerms::prepare_net`] called with `p`.
 ///
 /// Computed in reverse (adjoint) mode: a forward sweep over the months (the
 /// kernel's own operations, so the same SMMs and masses) keeps what the
@@ -256,7 +257,8 @@ enum Tape {
 ///
 /// # Panics
 /// If this CPU lacks `level`, if `tangent` was built for another shape of
-/// market, or if `terms` was not prepared for the market's months.
+/// market, or if `terms` was not prepared for the market's months (or
+/// without [`LoanTerms::prepare_net`] with `p`).
 #[allow(clippy::too_many_arguments)]
 pub fn run_block_tangent_at(
     level: crate::simd::Level,
@@ -273,7 +275,10 @@ pub fn run_block_tangent_at(
         terms.n <= market.months() && terms.coefs.len() >= terms.n,
         "loan terms not prepared"
     );
-    assert!(terms.net_prepared(), "LoanTerms::prepare_net not called");
+    assert!(
+        terms.net_prepared(p),
+        "LoanTerms::prepare_net not called with these parameters"
+    );
     if scratch.tape.len() < terms.n {
         scratch.tape.resize(terms.n, LaneRows::default());
     }

@@ -144,7 +144,7 @@ fn bit_identical_for_any_thread_count_order_and_sharding() {
     assert_same_accum(&a, &base_acc, "shards a+b");
     assert_same_accum(&ba, &base_acc, "shards b+a");
 
-    // Values-only runs (risk scenarios) give the same per-loan numbers.
+    // Values-only runs (`--no-cashflows`) give the same per-loan numbers.
     let (vals, vals_acc) = run(&s, &mixed, 2, Detail::Values);
     assert_eq!(by_id(&mixed, &vals), base_ids, "Detail::Values");
     assert_eq!(vals_acc.total, base_acc.total);
