@@ -1564,18 +1564,15 @@ pub(crate) mod tests {
         }
     }
 
-    /// The net-only pass refuses terms whose net coefficients belong to
-    /// another preparation or other parameters.
-    #[test]
-    #[should_panic(expected = "prepare_net")]
-    fn net_pass_needs_its_coefficients() {
-        let (config, params, market) = market(8, 300);
+    /// Prepare a loan and its net coefficients, let `spoil` change the terms
+    /// or the parameters, then run the net-only pass on block 0.
+    fn net_pass_after(spoil: impl FnOnce(&mut LoanTerms, &mut ModelParams)) {
+        let (config, mut params, market) = market(8, 300);
         let loan = loan(DqState::C, Investor::Fnma, 0.0575);
         let mut terms = LoanTerms::default();
         terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
         terms.prepare_net(&params);
-        // Prepared again: the coefficients are stale.
-        terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
+        spoil(&mut terms, &mut params);
         run_block_net_at(
             crate::simd::level(),
             &terms,
@@ -1588,29 +1585,27 @@ pub(crate) mod tests {
         );
     }
 
-    /// ... and coefficients prepared with other ancillary income.
+    /// The net-only pass runs on fresh coefficients...
+    #[test]
+    fn net_pass_runs_on_its_coefficients() {
+        net_pass_after(|_, _| {});
+    }
+
+    /// ... and refuses coefficients of an earlier preparation...
+    #[test]
+    #[should_panic(expected = "prepare_net")]
+    fn net_pass_needs_its_coefficients() {
+        net_pass_after(|terms, params| {
+            let loan = loan(DqState::C, Investor::Fnma, 0.0575);
+            terms.prepare(&loan, params, 0.01);
+        });
+    }
+
+    /// ... or prepared with other ancillary income.
     #[test]
     #[should_panic(expected = "prepare_net")]
     fn net_pass_needs_the_parameters_it_was_prepared_with() {
-        let (config, params, market) = market(8, 300);
-        let loan = loan(DqState::C, Investor::Fnma, 0.0575);
-        let mut terms = LoanTerms::default();
-        terms.prepare(&loan, &params, config.credit.fc_hazard(loan.state_code()));
-        terms.prepare_net(&params);
-        let other = ModelParams {
-            ancillary_annual: params.ancillary_annual + 1.0,
-            ..params.clone()
-        };
-        run_block_net_at(
-            crate::simd::level(),
-            &terms,
-            &other,
-            &market,
-            None,
-            0,
-            &mut BlockScratch::default(),
-            &mut BlockAccum::default(),
-        );
+        net_pass_after(|_, params| params.ancillary_annual += 1.0);
     }
 
     /// Every instruction-set copy of the kernel gives the same bits, with and
